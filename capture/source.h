@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * source: the one small interface every picture source of vigil-capture sits
+ * behind (testsrc, stdin/fifo, v4l2, libcamera).  The capture loop polls the
+ * source's fd and calls source_next() when it is readable; the source hands
+ * back either a whole JPEG (published byte-for-byte) or a raw picture in
+ * planes (rotated, flipped, overlaid and encoded by capture).
+ */
+#ifndef VIGIL_SOURCE_H
+#define VIGIL_SOURCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum picture_kind {
+	PICTURE_JPEG,  /* data/len: a complete JPEG, SOI..EOI */
+	PICTURE_I420,  /* planes[0..2]: Y, U, V, 4:2:0 */
+	PICTURE_NV12,  /* planes[0..1]: Y, interleaved UV, 4:2:0 */
+	PICTURE_YUYV,  /* planes[0]: packed 4:2:2 */
+};
+
+/* A picture borrowed from the source until source_release() (or the next
+ * source_next()).  Times are 0 when the source does not know them. */
+struct picture {
+	enum picture_kind kind;
+	const uint8_t *data; /* PICTURE_JPEG */
+	size_t len;
+	uint8_t *planes[3];  /* raw kinds; writable so overlay can draw in place */
+	int strides[3];
+	int width;
+	int height;
+	int64_t realtime_ns;
+	int64_t monotonic_ns;
+};
+
+/* Options every source may use.  Strings are borrowed for the source's life. */
+struct source_config {
+	const char *spec;   /* "testsrc", "stdin", "fifo:PATH", "v4l2:/dev/video0" */
+	int width;
+	int height;
+	int fps;
+	int follow;         /* fifo: wait for the next writer at EOF */
+	size_t max_frame;   /* largest JPEG worth keeping (the ring slot capacity) */
+	const char *overlay;
+	const void *extra;  /* source-specific options (camera controls), or NULL */
+};
+
+enum source_result {
+	SOURCE_FRAME,  /* *pic is filled */
+	SOURCE_AGAIN,  /* nothing complete yet: poll again */
+	SOURCE_EOF,    /* the input ended: stop capturing */
+	SOURCE_ERROR,  /* unrecoverable: errno set, capture exits non-zero */
+};
+
+struct source;
+
+struct source_ops {
+	const char *name; /* "testsrc" */
+	/* Claims a spec ("testsrc", "fifo:...") or not. */
+	int (*match)(const char *spec);
+	int (*open)(struct source **out, const struct source_config *cfg);
+	/* fd to poll for POLLIN before calling next. */
+	int (*fd)(const struct source *s);
+	enum source_result (*next)(struct source *s, struct picture *pic);
+	/* Gives the picture's buffers back; may be NULL. */
+	void (*release)(struct source *s, struct picture *pic);
+	/* Counters for the periodic log line: frames skipped as garbage, too
+	 * big, truncated.  May be NULL. */
+	uint64_t (*skipped)(const struct source *s);
+	void (*close)(struct source *s); /* accepts NULL */
+};
+
+/*
+ * The registry (source.c): the ops that claim spec, or NULL with a message in
+ * why (size bytes) naming the sources that exist.
+ */
+const struct source_ops *source_find(const char *spec, char *why, size_t size);
+
+#endif

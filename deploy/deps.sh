@@ -1,0 +1,50 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Installs the Debian / Raspberry Pi OS packages vigil needs, only those that
+# are missing.  Usage: deps.sh --check|--install run|test
+#   run:  what building and running a camera needs
+#   test: run + what `make test` / `make bench` need (browser, ffmpeg, ...)
+# --check installs only when something is missing (a quick dpkg query).
+set -eu
+
+mode=${1:---install}
+set_name=${2:-test}
+
+run_pkgs="build-essential pkg-config libturbojpeg0-dev libevent-dev nginx openssl libcamera-dev"
+test_pkgs="$run_pkgs libcmocka-dev clang libclang-rt-dev libjpeg-turbo-progs ffmpeg curl python3 chromium valgrind psmisc procps iproute2"
+
+case $set_name in
+run) pkgs=$run_pkgs ;;
+test) pkgs=$test_pkgs ;;
+*) echo "deps.sh: unknown package set '$set_name' (run or test)" >&2; exit 2 ;;
+esac
+
+missing=
+for p in $pkgs; do
+	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	case $st in *" installed") ;; *) missing="$missing $p" ;; esac
+done
+# Node.js may come from Debian (nodejs + npm) or elsewhere (npm bundled).
+if [ "$set_name" = test ]; then
+	command -v node >/dev/null 2>&1 || missing="$missing nodejs"
+	command -v npm >/dev/null 2>&1 || missing="$missing npm"
+fi
+
+if [ -z "$missing" ]; then
+	[ "$mode" = --check ] || echo "deps: everything is installed"
+	exit 0
+fi
+
+echo "deps: installing:$missing"
+if [ "$(id -u)" -eq 0 ]; then
+	sudo=
+elif command -v sudo >/dev/null 2>&1; then
+	sudo=sudo
+else
+	echo "deps: need root (or sudo) to install:$missing" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -q || echo "deps: apt-get update failed, trying with the lists we have" >&2
+# shellcheck disable=SC2086
+$sudo apt-get install -y -q --no-install-recommends $missing

@@ -1,0 +1,88 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# The test runner of `make test`: runs every test program, each of which
+# prints TAP ("ok N - name", "not ok N - name", "# SKIP reason"), counts the
+# results of all of them and ends with one line "N passed, N failed, N skipped".
+# A program that exits non-zero without reporting a failure, or reports fewer
+# results than its plan, counts as failed: a crash is never a pass.
+# Usage: tests/run.sh [PATTERN]  (only programs whose path contains PATTERN)
+set -u
+cd "$(dirname "$0")/.."
+root=$(pwd)
+pattern=${1:-}
+logdir=$root/build/test-logs
+mkdir -p "$logdir"
+
+passed=0 failed=0 skipped=0
+failures=()
+
+# The unit tests print TAP through cmocka; everything else prints it itself.
+export CMOCKA_MESSAGE_OUTPUT=TAP
+export VIGIL_ROOT=$root
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+run_one() { # label timeout command...
+	local label=$1 limit=$2
+	shift 2
+	[ -n "$pattern" ] && [[ $label != *"$pattern"* ]] && return
+	local log=$logdir/$(echo "$label" | tr '/ ' '__').log
+	local start=$SECONDS
+	timeout --kill-after=10 "$limit" "$@" >"$log" 2>&1
+	local rc=$?
+	local p f s plan
+	p=$(grep -cE '^ok\b' "$log" | head -1)
+	s=$(grep -cE '^ok\b.*# *(SKIP|skip)' "$log" | head -1)
+	f=$(grep -cE '^not ok\b' "$log" | head -1)
+	p=$((p - s))
+	plan=$(grep -oE '^1\.\.[0-9]+' "$log" | tail -1 | cut -d. -f3)
+	local extra=""
+	if [ -n "$plan" ] && [ $((p + s + f)) -lt "$plan" ]; then
+		f=$((f + plan - p - s - f))
+		extra=" (fewer results than planned)"
+	fi
+	if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then
+		f=1
+		extra=" (exit status $rc$([ $rc -eq 124 ] && echo ', timed out'))"
+	fi
+	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+	local status=PASS
+	[ "$f" -gt 0 ] && status=FAIL && failures+=("$label")
+	printf '%-4s %-44s %3d passed %2d failed %2d skipped %4ds%s\n' \
+		"$status" "$label" "$p" "$f" "$s" $((SECONDS - start)) "$extra"
+	if [ "$f" -gt 0 ]; then
+		grep -E '^not ok|^#' "$log" | head -40 | sed 's/^/     | /'
+		[ $rc -ne 0 ] && tail -15 "$log" | sed 's/^/     > /'
+	fi
+}
+
+# Unit tests, release build then ASan+UBSan build.
+for variant in build build/san; do
+	for t in "$variant"/tests/test_*; do
+		[ -x "$t" ] || continue
+		run_one "$t" 300 "$t"
+	done
+done
+
+# Integration, end-to-end and hostile-input tests: real processes.
+for t in tests/integration/test_*.py tests/e2e/test_*.py tests/hostile/test_*.py; do
+	[ -f "$t" ] || continue
+	run_one "$t" 600 /usr/bin/python3 "$t"
+done
+
+# Fuzzers: short runs (the corpus in tests/fuzz/corpus/).
+if [ -x tests/fuzz/run.sh ]; then
+	run_one "tests/fuzz" 300 tests/fuzz/run.sh
+fi
+
+# The browser test (Playwright driving Debian's chromium).
+if [ -f tests/browser/run.sh ]; then
+	run_one "tests/browser" 600 bash tests/browser/run.sh
+fi
+
+echo
+if [ ${#failures[@]} -gt 0 ]; then
+	echo "failed: ${failures[*]} (logs in build/test-logs/)"
+fi
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
