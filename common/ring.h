@@ -250,6 +250,9 @@ uint32_t ring_reader_generation(const struct ring_reader *r);
 void ring_reader_format(const struct ring_reader *r, uint32_t *width,
 			uint32_t *height, uint32_t *fps_num, uint32_t *fps_den);
 
+/* The mapped segment, read-only (tests and diagnostics). */
+const void *ring_reader_mem(const struct ring_reader *r);
+
 /* Low 32 bits of the newest published sequence (acquire). */
 uint32_t ring_reader_seq(const struct ring_reader *r);
 
