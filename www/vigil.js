@@ -1,0 +1,803 @@
+// SPDX-License-Identifier: MIT
+// vigil.js: the live viewer of vigil (no framework, no build step).
+//
+// How the picture gets here, and why not <img src="stream.mjpg">:
+// the page reads /stream.mjpg with fetch() and a ReadableStream, splits the
+// multipart body itself (Content-Length of each part, the boundary as a
+// fallback), and draws each JPEG on a <canvas> through createImageBitmap().
+// An <img> showing MJPEG gives a page no reliable signal: Chrome fires
+// neither "load" nor "error" when a multipart stream ends or stalls, Firefox
+// fires "load" per part, Safari varies by version and leaks memory on long
+// streams on iOS.  With fetch() the page knows exactly when each frame
+// arrives (so it measures the frame rate and notices a stalled stream), when
+// the stream ends (the reader reports done or throws: reconnect), and it
+// closes the connection on pause or when the tab is hidden (AbortController).
+// fetch() streaming works in Chrome 43+, Firefox 65+ and Safari 10.1+; where
+// it is missing, or when the stream connects but never yields a frame (a
+// buffering proxy in the way), the page polls /snapshot.jpg instead.
+// Everything it needs is same-origin: connect-src 'self' and img-src blob:
+// in the server's Content-Security-Policy cover it, and nothing is inline.
+(function () {
+	'use strict';
+
+	var CFG = {
+		backoffMin: 250,      // ms before the first retry after a drop
+		backoffMax: 4000,     // retry interval cap
+		stallMs: 4000,        // no frame for this long while the camera is online: reconnect
+		stateMs: 1000,        // /state poll period while streaming
+		statePausedMs: 5000,  // ... while paused
+		pollMaxFps: 10,       // snapshot-polling mode rate cap
+		fpsWindowMs: 2000,    // frame rate measured over this window
+		maxPartBytes: 16 << 20,
+		maxHeaderBytes: 16384,
+		zoomMax: 8
+	};
+
+	var $ = function (id) { return document.getElementById(id); };
+	var camera = document.body.getAttribute('data-camera') || 'camera';
+	var canvas = $('view');
+	var ctx = canvas.getContext('2d', { alpha: false });
+	var app = $('app');
+	var stage = $('stage');
+	var frame = $('frame');
+	var root = document.documentElement;
+
+	var params = new URLSearchParams(location.search);
+	var canStream = typeof ReadableStream !== 'undefined' &&
+		typeof Response !== 'undefined' && 'body' in Response.prototype &&
+		typeof AbortController !== 'undefined';
+
+	var st = {
+		mode: params.get('mode') === 'poll' || !canStream ? 'poll' : 'stream',
+		conn: 'connecting',   // connecting | live | reconnecting | paused | hidden
+		paused: false,
+		hidden: document.hidden,
+		session: 0,           // bumped by every start/stop: stale async work checks it
+		ctrl: null,           // AbortController of the running connection
+		retryTimer: 0,
+		attempt: 0,
+		retryAt: 0,
+		connectedAt: 0,
+		lastFrameAt: 0,
+		framesThisConn: 0,
+		emptyConns: 0,        // connections that delivered no frame while the camera was online
+		frames: 0,
+		drawn: [],            // performance.now() of recently drawn frames
+		blob: null,           // the JPEG on screen (for the snapshot button)
+		frameTime: null,      // its capture time (ms since the epoch) if known
+		width: 0,
+		height: 0,
+		state: null,          // last /state answer
+		stateAt: 0,
+		stateFails: 0,
+		stateTimer: 0,
+		lastError: '',
+		liveSince: 0,
+		accepted: false,      // the current connection got a multipart answer
+		pollSeq: null         // X-Frame-Seq of the last polled snapshot
+	};
+
+	// ------------------------------------------------------------ multipart
+
+	var CRLFCRLF = [13, 10, 13, 10];
+
+	function indexOf(buf, start, end, pat) {
+		var n = pat.length, first = pat[0];
+		for (var i = start; i + n <= end; i++) {
+			if (buf[i] !== first) continue;
+			var j = 1;
+			while (j < n && buf[i + j] === pat[j]) j++;
+			if (j === n) return i;
+		}
+		return -1;
+	}
+
+	function ascii(s) {
+		var a = new Uint8Array(s.length);
+		for (var i = 0; i < s.length; i++) a[i] = s.charCodeAt(i) & 0xff;
+		return a;
+	}
+
+	// Splits a multipart/x-mixed-replace body into parts.  onPart(headers,
+	// bytes) gets each part's lower-cased headers and its body (a copy).
+	// Throws on a malformed stream; the caller reconnects.
+	function MultipartParser(boundary, onPart) {
+		this.delim = ascii('--' + boundary);
+		this.closeDelim = ascii('\r\n--' + boundary);
+		this.onPart = onPart;
+		this.buf = new Uint8Array(256 * 1024);
+		this.start = 0;
+		this.end = 0;
+		this.phase = 'boundary';
+		this.headers = null;
+		this.length = -1;
+	}
+
+	MultipartParser.prototype.push = function (chunk) {
+		var need = this.end - this.start + chunk.length;
+		if (this.start > 0 && this.end + chunk.length > this.buf.length) {
+			this.buf.copyWithin(0, this.start, this.end);
+			this.end -= this.start;
+			this.start = 0;
+		}
+		if (need > this.buf.length) {
+			var size = this.buf.length;
+			while (size < need) size *= 2;
+			var grown = new Uint8Array(size);
+			grown.set(this.buf.subarray(this.start, this.end));
+			this.buf = grown;
+			this.end -= this.start;
+			this.start = 0;
+		}
+		this.buf.set(chunk, this.end);
+		this.end += chunk.length;
+		while (this.step()) { /* consume every complete piece */ }
+		if (this.end - this.start > CFG.maxPartBytes + CFG.maxHeaderBytes)
+			throw new Error('multipart part too large');
+	};
+
+	MultipartParser.prototype.step = function () {
+		var b = this.buf, i;
+		if (this.phase === 'boundary') {
+			// Anything before the delimiter line (the CRLF that closes the
+			// previous part, a preamble) is skipped.
+			i = indexOf(b, this.start, this.end, this.delim);
+			if (i < 0) {
+				if (this.end - this.start > CFG.maxHeaderBytes) throw new Error('no multipart boundary');
+				return false;
+			}
+			var eol = indexOf(b, i + this.delim.length, this.end, [13, 10]);
+			if (eol < 0) return false;
+			if (b[i + this.delim.length] === 45 && b[i + this.delim.length + 1] === 45)
+				throw new Error('stream closed by the server');
+			this.start = eol + 2;
+			this.phase = 'headers';
+			return true;
+		}
+		if (this.phase === 'headers') {
+			i = indexOf(b, this.start, this.end, CRLFCRLF);
+			if (i < 0) {
+				if (this.end - this.start > CFG.maxHeaderBytes) throw new Error('multipart headers too long');
+				return false;
+			}
+			var text = new TextDecoder('latin1').decode(b.subarray(this.start, i));
+			var h = {};
+			text.split('\r\n').forEach(function (line) {
+				var c = line.indexOf(':');
+				if (c > 0) h[line.slice(0, c).trim().toLowerCase()] = line.slice(c + 1).trim();
+			});
+			var len = h['content-length'] !== undefined ? Number(h['content-length']) : -1;
+			if (len !== -1 && !(Number.isInteger(len) && len >= 0 && len <= CFG.maxPartBytes))
+				throw new Error('bad part length');
+			this.headers = h;
+			this.length = len;
+			this.start = i + 4;
+			this.phase = 'body';
+			return true;
+		}
+		// body
+		var bodyEnd;
+		if (this.length >= 0) {
+			if (this.end - this.start < this.length) return false;
+			bodyEnd = this.start + this.length;
+		} else {
+			bodyEnd = indexOf(b, this.start, this.end, this.closeDelim);
+			if (bodyEnd < 0) return false;
+		}
+		var body = b.slice(this.start, bodyEnd);
+		this.start = bodyEnd;
+		this.phase = 'boundary';
+		this.onPart(this.headers, body);
+		return true;
+	};
+
+	// ------------------------------------------------------------ drawing
+
+	var pending = null;   // newest frame not yet decoded; older ones are dropped
+	var decoding = false;
+
+	function decode(blob) {
+		if (typeof createImageBitmap === 'function') {
+			return createImageBitmap(blob).then(function (bmp) {
+				return { img: bmp, w: bmp.width, h: bmp.height, done: function () { bmp.close(); } };
+			});
+		}
+		// Safari before 15: decode through an Image (img-src blob: in the CSP).
+		var url = URL.createObjectURL(blob);
+		var im = new Image();
+		im.src = url;
+		return im.decode().then(function () {
+			return { img: im, w: im.naturalWidth, h: im.naturalHeight, done: function () { URL.revokeObjectURL(url); } };
+		}, function (e) { URL.revokeObjectURL(url); throw e; });
+	}
+
+	function show(frame) {
+		pending = frame;
+		if (!decoding) decodeLoop();
+	}
+
+	function decodeLoop() {
+		var f = pending;
+		if (!f) { decoding = false; return; }
+		pending = null;
+		decoding = true;
+		decode(f.blob).then(function (d) {
+			if (canvas.width !== d.w || canvas.height !== d.h) {
+				canvas.width = d.w;
+				canvas.height = d.h;
+				// CSSOM, not a style attribute: allowed under style-src 'self'.
+				frame.style.setProperty('--ar', (d.w / d.h).toFixed(4));
+				applyZoom();
+			}
+			ctx.drawImage(d.img, 0, 0);
+			d.done();
+			st.blob = f.blob;
+			st.frameTime = f.time;
+			st.width = d.w;
+			st.height = d.h;
+			var now = performance.now();
+			st.drawn.push(now);
+			while (st.drawn.length && st.drawn[0] < now - CFG.fpsWindowMs) st.drawn.shift();
+			root.setAttribute('data-frames', String(++st.frames));
+			app.classList.add('has-picture');
+		}, function () {
+			// A JPEG the browser cannot decode is skipped, like a torn frame.
+		}).then(decodeLoop);
+	}
+
+	function frameTimeOf(h) {
+		var t = h && h['x-timestamp'] ? Number(h['x-timestamp']) : NaN;
+		return isFinite(t) && t > 0 ? t * 1000 : null;
+	}
+
+	// A frame arrived on the current connection (session s).
+	function onFrame(s, headers, bytes) {
+		if (s !== st.session) return;
+		st.lastFrameAt = performance.now();
+		st.framesThisConn++;
+		st.attempt = 0;
+		st.emptyConns = 0;
+		if (st.conn !== 'live') { st.liveSince = performance.now(); st.drawn = []; setConn('live'); }
+		show({ blob: new Blob([bytes], { type: 'image/jpeg' }), time: frameTimeOf(headers) });
+	}
+
+	// ------------------------------------------------------------ connection
+
+	function setConn(c) {
+		st.conn = c;
+		root.setAttribute('data-conn', c);
+		render();
+	}
+
+	function stop() {
+		st.session++;
+		if (st.ctrl) { st.ctrl.abort(); st.ctrl = null; }
+		clearTimeout(st.retryTimer);
+		st.retryTimer = 0;
+	}
+
+	function wanted() { return !st.paused && !st.hidden; }
+
+	function start() {
+		stop();
+		if (!wanted()) return;
+		var s = st.session;
+		st.ctrl = new AbortController();
+		st.connectedAt = performance.now();
+		st.framesThisConn = 0;
+		if (st.conn !== 'reconnecting') setConn(st.frames ? 'reconnecting' : 'connecting');
+		var run = st.mode === 'stream' ? runStream : runPoll;
+		run(s, st.ctrl.signal).then(function () {
+			return new Error('the stream ended');
+		}, function (e) {
+			return e;
+		}).then(function (e) {
+			if (s !== st.session) return;   // stopped on purpose
+			st.lastError = e && e.message ? e.message : String(e);
+			noteEmptyConnection();
+			retry();
+		});
+	}
+
+	// A connection that was accepted but delivered no frame while the camera
+	// said it was online: twice in a row means something between here and
+	// the server buffers the stream, so polling snapshots is the way.
+	function noteEmptyConnection() {
+		if (st.mode !== 'stream' || st.framesThisConn > 0 || !st.accepted) return;
+		if (st.state && st.state.status === 'online' && performance.now() - st.stateAt < 3000)
+			st.emptyConns++;
+		if (st.emptyConns >= 2 && !params.get('mode')) st.mode = 'poll';
+	}
+
+	function retry() {
+		stop();
+		if (!wanted()) return;
+		setConn('reconnecting');
+		var d = Math.min(CFG.backoffMax, CFG.backoffMin * Math.pow(2, st.attempt));
+		d = d * (0.8 + 0.4 * Math.random());
+		st.attempt++;
+		st.retryAt = performance.now() + d;
+		st.retryTimer = setTimeout(start, d);
+		render();
+	}
+
+	// The server answers again (its /state works): do not wait out the backoff.
+	function retryNow() {
+		if (st.retryTimer && wanted()) {
+			clearTimeout(st.retryTimer);
+			st.retryTimer = 0;
+			start();
+		}
+	}
+
+	function runStream(s, signal) {
+		st.accepted = false;
+		return fetch('stream.mjpg', { cache: 'no-store', credentials: 'same-origin', signal: signal })
+			.then(function (res) {
+				if (!res.ok) throw new Error('stream: HTTP ' + res.status);
+				var ct = res.headers.get('content-type') || '';
+				var m = /boundary="?([^";,\s]+)"?/i.exec(ct);
+				if (!m || !res.body) throw new Error('stream: not multipart (' + ct + ')');
+				st.accepted = true;
+				var parser = new MultipartParser(m[1], function (h, body) { onFrame(s, h, body); });
+				var reader = res.body.getReader();
+				function pump() {
+					return reader.read().then(function (r) {
+						if (r.done || s !== st.session) {
+							reader.cancel().catch(function () {});
+							return;
+						}
+						parser.push(r.value);
+						return pump();
+					});
+				}
+				return pump();
+			});
+	}
+
+	function sleep(ms, signal) {
+		return new Promise(function (resolve, reject) {
+			var t = setTimeout(resolve, ms);
+			signal.addEventListener('abort', function () { clearTimeout(t); reject(new Error('aborted')); });
+		});
+	}
+
+	function runPoll(s, signal) {
+		st.accepted = true;
+		function once() {
+			var t0 = performance.now();
+			return fetch('snapshot.jpg', { cache: 'no-store', credentials: 'same-origin', signal: signal })
+				.then(function (res) {
+					if (!res.ok) throw new Error('snapshot: HTTP ' + res.status);
+					var h = { 'x-timestamp': res.headers.get('x-timestamp') };
+					return res.arrayBuffer().then(function (ab) {
+						// The same picture again (camera offline) is not a new frame.
+						var seq = res.headers.get('x-frame-seq');
+						if (seq === null || seq !== st.pollSeq) onFrame(s, h, new Uint8Array(ab));
+						else st.lastFrameAt = performance.now();
+						st.pollSeq = seq;
+					});
+				})
+				.then(function () {
+					var fps = Math.min(CFG.pollMaxFps, (st.state && st.state.fps) || CFG.pollMaxFps);
+					var wait = Math.max(0, 1000 / fps - (performance.now() - t0));
+					return sleep(wait, signal);
+				})
+				.then(function () { if (s === st.session) return once(); });
+		}
+		return once();
+	}
+
+	// A stream that delivers nothing although the camera is online is stuck
+	// (a proxy or server hung without closing): reconnect.  While the camera
+	// is offline the server sends its "offline" picture once and then waits,
+	// so silence then is expected.
+	function watchdog() {
+		if (!wanted() || !st.ctrl || st.mode !== 'stream') return;
+		var now = performance.now();
+		var quiet = now - Math.max(st.lastFrameAt, st.connectedAt);
+		var fps = (st.state && st.state.fps) || 1;
+		var limit = Math.max(CFG.stallMs, 4000 / fps);
+		if (quiet < limit) return;
+		var stateFresh = now - st.stateAt < 2500;
+		var online = stateFresh && st.state && st.state.status === 'online';
+		if (online || st.stateFails >= 3) {
+			st.lastError = 'no frame for ' + Math.round(quiet / 1000) + ' s';
+			noteEmptyConnection();
+			retry();
+		}
+	}
+
+	// ------------------------------------------------------------ /state
+
+	function pollState() {
+		clearTimeout(st.stateTimer);
+		st.stateTimer = 0;
+		if (st.hidden) return;
+		fetch('state', { cache: 'no-store', credentials: 'same-origin' })
+			.then(function (r) {
+				if (!r.ok) throw new Error('state: HTTP ' + r.status);
+				return r.json();
+			})
+			.then(function (j) {
+				st.state = j;
+				st.stateAt = performance.now();
+				st.stateFails = 0;
+				root.setAttribute('data-camera-status', String(j.status));
+				retryNow();
+			}, function () {
+				st.stateFails++;
+			})
+			.then(function () {
+				render();
+				if (!st.hidden)
+					st.stateTimer = setTimeout(pollState, st.paused ? CFG.statePausedMs : CFG.stateMs);
+			});
+	}
+
+	// ------------------------------------------------------------ rendering
+
+	var el = {
+		pill: $('pill'), pillText: $('pill-text'),
+		res: $('st-res'), fps: $('st-fps'), viewers: $('st-viewers'), time: $('st-time'),
+		notice: $('notice'), noticeTitle: $('notice-title'), noticeText: $('notice-text'),
+		noticeSpinner: $('notice-spinner'), noticeButton: $('notice-button'),
+		pause: $('btn-pause'), pauseLabel: $('pause-label'), fs: $('btn-fs'),
+		toast: $('toast'), zoom: $('zoom-badge')
+	};
+
+	function setText(node, text) {
+		if (node.textContent !== text) node.textContent = text;
+	}
+
+	function two(n) { return (n < 10 ? '0' : '') + n; }
+
+	function clock(ms) {
+		var d = new Date(ms);
+		return two(d.getHours()) + ':' + two(d.getMinutes()) + ':' + two(d.getSeconds());
+	}
+
+	function fpsNow() {
+		var now = performance.now();
+		var t = st.drawn.filter(function (x) { return x >= now - CFG.fpsWindowMs; });
+		if (t.length < 2) return 0;
+		// Frames drawn over the last window; until a whole window has passed
+		// since the first of them, over the time since that first frame.  A
+		// stream that stops reads as slowing down to zero, not frozen.
+		if (now - st.liveSince >= CFG.fpsWindowMs) return t.length * 1000 / CFG.fpsWindowMs;
+		return (t.length - 1) * 1000 / Math.max(now - t[0], 1);
+	}
+
+	function cameraStatus() {
+		var s = st.state;
+		if (!s || performance.now() - st.stateAt > 5000) return null;
+		return s.status;
+	}
+
+	function render() {
+		var cs = cameraStatus();
+		var tone, label, notice = null;
+		if (st.paused) {
+			tone = 'idle'; label = 'Paused';
+			notice = { title: 'Paused', text: 'The stream is closed.  Press space or the button to resume.', button: 'Resume' };
+		} else if (st.conn === 'reconnecting') {
+			tone = 'warn'; label = 'Reconnecting…';
+			var wait = Math.max(0, Math.ceil((st.retryAt - performance.now()) / 1000));
+			notice = { title: 'Reconnecting…', spin: true,
+				text: st.retryTimer && wait > 0 ? 'Lost the connection.  Trying again in ' + wait + ' s.' : 'Lost the connection.  Trying again now.' };
+		} else if (cs === 'offline') {
+			tone = 'bad'; label = 'Camera offline';
+			notice = { title: 'Camera offline', text: 'The camera is not sending pictures.  The picture comes back by itself when it returns.' };
+		} else if (cs === 'stalled') {
+			tone = 'warn'; label = 'Camera stalled';
+			notice = { title: 'Camera stalled', text: 'No new picture from the camera for a while.  Waiting…' };
+		} else if (st.conn === 'live') {
+			tone = 'ok'; label = st.mode === 'poll' ? 'Live · snapshots' : 'Live';
+		} else {
+			tone = 'wait'; label = 'Connecting…';
+			if (!st.frames) notice = { title: 'Connecting…', spin: true, text: '' };
+		}
+		el.pill.setAttribute('data-tone', tone);
+		setText(el.pillText, label);
+		app.setAttribute('data-tone', tone);
+
+		if (notice) {
+			el.notice.hidden = false;
+			setText(el.noticeTitle, notice.title);
+			setText(el.noticeText, notice.text);
+			el.noticeSpinner.hidden = !notice.spin;
+			el.noticeButton.hidden = !notice.button;
+			if (notice.button) setText(el.noticeButton, notice.button);
+		} else {
+			el.notice.hidden = true;
+		}
+
+		var s = st.state;
+		var w = st.width || (s && s.width), h = st.height || (s && s.height);
+		setText(el.res, w && h ? w + '×' + h : '–');
+		var fps = st.conn === 'live' && !st.paused ? fpsNow() : 0;
+		var src = s && s.fps ? ' / ' + (+s.fps).toFixed(0) : '';
+		setText(el.fps, st.conn === 'live' && !st.paused ? fps.toFixed(1) + src + ' fps' : '–');
+		root.setAttribute('data-fps', fps.toFixed(2));
+		setText(el.viewers, s && s.clients !== undefined ? String(s.clients) : '–');
+		var t = st.frameTime || (s && s.time ? Date.parse(s.time) : NaN);
+		if (s && s.time && cs && cs !== 'online') t = Date.parse(s.time) || t;
+		if (t && isFinite(t)) {
+			setText(el.time, clock(t));
+			el.time.setAttribute('datetime', new Date(t).toISOString());
+		} else {
+			setText(el.time, '–');
+		}
+
+		el.pause.setAttribute('aria-pressed', st.paused ? 'true' : 'false');
+		el.pause.setAttribute('aria-label', st.paused ? 'Resume (space)' : 'Pause (space)');
+		el.pause.title = st.paused ? 'Resume (space)' : 'Pause (space)';
+		setText(el.pauseLabel, st.paused ? 'Resume' : 'Pause');
+		app.classList.toggle('paused', st.paused);
+	}
+
+	// ------------------------------------------------------------ actions
+
+	var toastTimer = 0;
+	function toast(text) {
+		setText(el.toast, text);
+		el.toast.hidden = false;
+		el.toast.classList.remove('out');
+		clearTimeout(toastTimer);
+		toastTimer = setTimeout(function () {
+			el.toast.classList.add('out');
+			toastTimer = setTimeout(function () { el.toast.hidden = true; }, 300);
+		}, 2200);
+	}
+
+	function stamp(ms) {
+		var d = new Date(ms);
+		return d.getFullYear() + '-' + two(d.getMonth() + 1) + '-' + two(d.getDate()) + '_' +
+			two(d.getHours()) + '-' + two(d.getMinutes()) + '-' + two(d.getSeconds());
+	}
+
+	function safeName(s) {
+		return s.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 64) || 'camera';
+	}
+
+	function save(blob, time) {
+		var name = safeName(camera) + '-' + stamp(time || Date.now()) + '.jpg';
+		var a = document.createElement('a');
+		a.href = URL.createObjectURL(blob);
+		a.download = name;
+		a.rel = 'noopener';
+		document.body.appendChild(a);
+		a.click();
+		setTimeout(function () { URL.revokeObjectURL(a.href); a.remove(); }, 4000);
+		app.classList.remove('flash');
+		void app.offsetWidth; // restart the flash animation
+		app.classList.add('flash');
+		toast('Saved ' + name);
+	}
+
+	// The picture on screen is the one saved (so a paused picture can be kept);
+	// before the first frame, the server's newest.
+	function snapshot() {
+		if (st.blob) { save(st.blob, st.frameTime); return; }
+		fetch('snapshot.jpg', { cache: 'no-store', credentials: 'same-origin' })
+			.then(function (r) {
+				if (!r.ok) throw new Error('HTTP ' + r.status);
+				var t = frameTimeOf({ 'x-timestamp': r.headers.get('x-timestamp') });
+				return r.blob().then(function (b) { save(b, t); });
+			})
+			.catch(function () { toast('No picture to save yet'); });
+	}
+
+	function setPaused(p) {
+		st.paused = p;
+		if (p) { stop(); setConn('paused'); } else { st.attempt = 0; setConn('connecting'); start(); }
+		pollState();
+	}
+
+	function fsElement() { return document.fullscreenElement || document.webkitFullscreenElement || null; }
+
+	function toggleFullscreen() {
+		if (fsElement()) {
+			(document.exitFullscreen || document.webkitExitFullscreen).call(document);
+			return;
+		}
+		if (app.classList.contains('immersive')) { setImmersive(false); return; }
+		var req = app.requestFullscreen || app.webkitRequestFullscreen;
+		if (!req) { setImmersive(true); return; }  // iPhone Safari: no element fullscreen
+		var p = req.call(app, { navigationUI: 'hide' });
+		if (p && p.catch) p.catch(function () { setImmersive(true); });
+	}
+
+	function setImmersive(on) {
+		app.classList.toggle('immersive', on);
+		fsChanged();
+	}
+
+	function fsChanged() {
+		var on = !!fsElement() || app.classList.contains('immersive');
+		app.classList.toggle('fs', on);
+		el.fs.setAttribute('aria-pressed', on ? 'true' : 'false');
+		el.fs.setAttribute('aria-label', on ? 'Exit fullscreen (f)' : 'Fullscreen (f)');
+		el.fs.title = on ? 'Exit fullscreen (f)' : 'Fullscreen (f)';
+		poke();
+	}
+
+	// In fullscreen the bars fade out after a few idle seconds and come back
+	// on any pointer move, touch or key.
+	var idleTimer = 0;
+	function poke() {
+		app.classList.remove('idle');
+		clearTimeout(idleTimer);
+		if (app.classList.contains('fs') && !st.paused)
+			idleTimer = setTimeout(function () { app.classList.add('idle'); }, 3000);
+	}
+
+	// ------------------------------------------------------------ zoom and pan
+
+	var z = { s: 1, x: 0, y: 0 };
+	var pointers = new Map();
+	var gesture = null;
+	var lastTap = 0;
+
+	function applyZoom() {
+		var w = frame.clientWidth, h = frame.clientHeight;
+		z.s = Math.min(CFG.zoomMax, Math.max(1, z.s));
+		z.x = Math.min(0, Math.max(w - w * z.s, z.x));
+		z.y = Math.min(0, Math.max(h - h * z.s, z.y));
+		if (z.s === 1) { z.x = 0; z.y = 0; }
+		canvas.style.transform = z.s === 1 ? '' :
+			'translate(' + z.x.toFixed(1) + 'px,' + z.y.toFixed(1) + 'px) scale(' + z.s.toFixed(3) + ')';
+		stage.classList.toggle('zoomed', z.s > 1);
+		el.zoom.hidden = z.s === 1;
+		setText(el.zoom, z.s.toFixed(1) + '×');
+	}
+
+	// Zooms to scale s keeping the stage point (px, py) still.
+	function zoomAt(s, px, py) {
+		s = Math.min(CFG.zoomMax, Math.max(1, s));
+		z.x = px - (px - z.x) * s / z.s;
+		z.y = py - (py - z.y) * s / z.s;
+		z.s = s;
+		applyZoom();
+	}
+
+	function local(e) {
+		var r = frame.getBoundingClientRect();
+		return { x: e.clientX - r.left, y: e.clientY - r.top };
+	}
+
+	function gestureFrom() {
+		var ps = Array.from(pointers.values());
+		if (ps.length >= 2) {
+			var a = ps[0], b = ps[1];
+			return { kind: 'pinch', d: Math.hypot(a.x - b.x, a.y - b.y) || 1, cx: (a.x + b.x) / 2, cy: (a.y + b.y) / 2, s: z.s, x: z.x, y: z.y };
+		}
+		if (ps.length === 1) return { kind: 'pan', px: ps[0].x, py: ps[0].y, x: z.x, y: z.y };
+		return null;
+	}
+
+	stage.addEventListener('pointerdown', function (e) {
+		if (e.target.closest('button, a')) return;
+		stage.setPointerCapture(e.pointerId);
+		pointers.set(e.pointerId, local(e));
+		gesture = gestureFrom();
+		poke();
+	});
+	stage.addEventListener('pointermove', function (e) {
+		if (!pointers.has(e.pointerId)) { poke(); return; }
+		pointers.set(e.pointerId, local(e));
+		if (!gesture) return;
+		var ps = Array.from(pointers.values());
+		if (gesture.kind === 'pinch' && ps.length >= 2) {
+			var a = ps[0], b = ps[1];
+			var d = Math.hypot(a.x - b.x, a.y - b.y) || 1;
+			var cx = (a.x + b.x) / 2, cy = (a.y + b.y) / 2;
+			var s = Math.min(CFG.zoomMax, Math.max(1, gesture.s * d / gesture.d));
+			// The point under the fingers' midpoint stays under it while it moves.
+			z.x = cx - (gesture.cx - gesture.x) * s / gesture.s;
+			z.y = cy - (gesture.cy - gesture.y) * s / gesture.s;
+			z.s = s;
+			applyZoom();
+		} else if (gesture.kind === 'pan' && z.s > 1) {
+			z.x = gesture.x + ps[0].x - gesture.px;
+			z.y = gesture.y + ps[0].y - gesture.py;
+			applyZoom();
+		}
+	});
+	function pointerEnd(e) {
+		if (!pointers.has(e.pointerId)) return;
+		pointers.delete(e.pointerId);
+		gesture = gestureFrom();
+	}
+	stage.addEventListener('pointerup', function (e) {
+		var p = pointers.get(e.pointerId);
+		pointerEnd(e);
+		// Double tap (touch) toggles 2.5× at the tapped point.
+		if (p && e.pointerType === 'touch' && pointers.size === 0) {
+			var now = performance.now();
+			if (now - lastTap < 300) { doubleTap(p); lastTap = 0; } else lastTap = now;
+		}
+	});
+	stage.addEventListener('pointercancel', pointerEnd);
+	stage.addEventListener('dblclick', function (e) {
+		if (e.target.closest('button, a')) return;
+		doubleTap(local(e));
+	});
+	function doubleTap(p) {
+		if (z.s > 1) zoomAt(1, p.x, p.y); else zoomAt(2.5, p.x, p.y);
+	}
+	stage.addEventListener('wheel', function (e) {
+		e.preventDefault();
+		var p = local(e);
+		// Trackpad pinches arrive as wheel events with ctrlKey and small deltas.
+		var k = Math.exp(-e.deltaY * (e.ctrlKey ? 0.01 : 0.002));
+		zoomAt(z.s * k, p.x, p.y);
+	}, { passive: false });
+	window.addEventListener('resize', applyZoom);
+
+	// ------------------------------------------------------------ wiring
+
+	$('btn-pause').addEventListener('click', function () { setPaused(!st.paused); });
+	$('btn-snap').addEventListener('click', snapshot);
+	$('btn-fs').addEventListener('click', toggleFullscreen);
+	el.noticeButton.addEventListener('click', function () { if (st.paused) setPaused(false); });
+	document.addEventListener('fullscreenchange', fsChanged);
+	document.addEventListener('webkitfullscreenchange', fsChanged);
+	document.addEventListener('pointermove', poke, { passive: true });
+	document.addEventListener('touchstart', poke, { passive: true });
+
+	document.addEventListener('keydown', function (e) {
+		if (e.ctrlKey || e.metaKey || e.altKey) return;
+		var t = e.target;
+		var typing = t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName));
+		if (typing) return;
+		var onButton = t && t.tagName === 'BUTTON';
+		poke();
+		switch (e.key) {
+		case 'f': case 'F': toggleFullscreen(); break;
+		case 's': case 'S': snapshot(); break;
+		case ' ': case 'k': case 'K':
+			if (onButton && e.key === ' ') return;   // space activates the focused button
+			setPaused(!st.paused);
+			break;
+		case '+': case '=': zoomAt(z.s * 1.25, frame.clientWidth / 2, frame.clientHeight / 2); break;
+		case '-': case '_': zoomAt(z.s / 1.25, frame.clientWidth / 2, frame.clientHeight / 2); break;
+		case '0': zoomAt(1, 0, 0); break;
+		case 'Escape': if (app.classList.contains('immersive')) setImmersive(false); return;
+		default: return;
+		}
+		e.preventDefault();
+	});
+
+	document.addEventListener('visibilitychange', function () {
+		st.hidden = document.hidden;
+		if (st.hidden) {
+			// A hidden tab closes its stream: an idle tab costs the camera nothing.
+			stop();
+			clearTimeout(st.stateTimer);
+			setConn('hidden');
+		} else {
+			st.attempt = 0;
+			setConn(st.paused ? 'paused' : 'connecting');
+			pollState();
+			start();
+		}
+	});
+	window.addEventListener('online', retryNow);
+	window.addEventListener('pageshow', function (e) { if (e.persisted) { pollState(); start(); } });
+	window.addEventListener('pagehide', stop);
+
+	setInterval(function () { watchdog(); render(); }, 500);
+	if (st.hidden) setConn('hidden'); else setConn('connecting');
+	pollState();
+	start();
+
+	// For tests and the curious: a read-only view of the viewer's state.
+	window.vigil = {
+		get mode() { return st.mode; },
+		get conn() { return st.conn; },
+		get frames() { return st.frames; },
+		get fps() { return fpsNow(); },
+		get lastError() { return st.lastError; }
+	};
+}());
