@@ -87,10 +87,13 @@ bench: deps-check
 	$(MAKE) build-all $(BENCH_BINS)
 	bench/run.sh
 
+# Settings reach deploy/run.sh through its environment (see its header):
+# make run PORT=8443 SOURCE=... SIZE=1280x720 FPS=24 SERVERS=2
+RUN_VARS := PORT HTTP_PORT ADDR SOURCE SIZE FPS SERVERS CAMERA RUN_DIR TLS_CIPHERS
 run:
 	@deploy/deps.sh --check run
 	$(MAKE) build-all
-	deploy/run.sh
+	@$(foreach v,$(RUN_VARS),$(v)='$($(v))') deploy/run.sh
 
 soak: deps-check
 	$(MAKE) unit-tests
