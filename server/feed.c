@@ -1,0 +1,565 @@
+/* SPDX-License-Identifier: MIT */
+/* feed: ring attachment, waiter thread, frame copies, offline picture. */
+#include "feed.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "offline.h"
+#include "ring.h"
+
+/* One attachment: the waiter thread owns the reader until it is joined. */
+struct waiter {
+	pthread_t thread;
+	struct ring_reader *reader;
+	atomic_int stop;
+	atomic_int done;
+	int efd;
+	uint32_t start_seq;
+	struct waiter *next;
+};
+
+struct feed {
+	struct event_base *base;
+	char camera[RING_CAMERA_MAX + 1];
+	char ring_name[RING_NAME_MAX];
+	struct metrics *m;
+	feed_frame_fn *cb;
+	void *arg;
+	int efd;
+	struct event *ev_wake;
+	struct event *ev_tick;
+	struct waiter *waiter;   /* current attachment, or NULL */
+	struct waiter *retired;  /* stopped, waiting to be joined */
+	struct frame_pool *pool;
+	struct frame *latest;    /* newest live frame (a reference), or NULL */
+	enum feed_status status;
+	char reason[192];
+	int have_generation;
+	uint32_t generation;
+	uint32_t width, height, fps_num, fps_den;
+	uint64_t last_seq;
+	uint8_t *offline_jpeg;
+	size_t offline_len;
+	uint32_t offline_w, offline_h;
+	int64_t offline_last_ms;
+	int64_t fps_ns[FEED_FPS_WINDOW];
+	unsigned fps_count, fps_next;
+};
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int64_t real_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+const char *feed_status_name(enum feed_status status)
+{
+	switch (status) {
+	case FEED_ONLINE:
+		return "online";
+	case FEED_STALLED:
+		return "stalled";
+	default:
+		return "offline";
+	}
+}
+
+/* ------------------------------------------------------------ waiter */
+
+static void waiter_notify(int efd)
+{
+	uint64_t one = 1;
+
+	/* EAGAIN means the counter is already non-zero: the loop will wake. */
+	if (write(efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_warn("cannot signal the event loop");
+}
+
+static void *waiter_main(void *arg)
+{
+	struct waiter *w = arg;
+	uint32_t last = w->start_seq;
+
+	while (!atomic_load_explicit(&w->stop, memory_order_acquire)) {
+		enum ring_status st = ring_reader_wait(w->reader, last,
+						       FEED_WAIT_MS);
+
+		if (st == RING_OK) {
+			last = ring_reader_seq(w->reader);
+			waiter_notify(w->efd);
+		} else if (st != RING_TIMEOUT) {
+			/* Closed or broken: the event loop decides what next. */
+			break;
+		}
+	}
+	atomic_store_explicit(&w->done, 1, memory_order_release);
+	waiter_notify(w->efd);
+	return NULL;
+}
+
+static void feed_reap(struct feed *feed, int block)
+{
+	struct waiter **pp = &feed->retired;
+
+	while (*pp != NULL) {
+		struct waiter *w = *pp;
+		int rc = block ? pthread_join(w->thread, NULL)
+			       : pthread_tryjoin_np(w->thread, NULL);
+
+		if (rc != 0) {
+			pp = &w->next;
+			continue;
+		}
+		*pp = w->next;
+		ring_reader_close(w->reader);
+		free(w);
+	}
+}
+
+static void feed_detach(struct feed *feed)
+{
+	struct waiter *w = feed->waiter;
+
+	if (w == NULL)
+		return;
+	atomic_store_explicit(&w->stop, 1, memory_order_release);
+	w->next = feed->retired;
+	feed->retired = w;
+	feed->waiter = NULL;
+	frame_unref(feed->latest);
+	feed->latest = NULL;
+	feed->fps_count = 0;
+}
+
+/* ------------------------------------------------------------ status */
+
+static void feed_set_status(struct feed *feed, enum feed_status status,
+			    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void feed_set_status(struct feed *feed, enum feed_status status,
+			    const char *fmt, ...)
+{
+	char reason[sizeof(feed->reason)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	if (status == feed->status && strcmp(reason, feed->reason) == 0)
+		return;
+	if (status == FEED_ONLINE)
+		log_info("camera '%s' online: generation %" PRIu32 ", %" PRIu32
+			 "x%" PRIu32, feed->camera, feed->generation,
+			 feed->width, feed->height);
+	else
+		log_warnx("camera '%s' %s: %s", feed->camera,
+			  feed_status_name(status), reason);
+	if (status != FEED_ONLINE && feed->status == FEED_ONLINE)
+		feed->offline_last_ms = 0; /* show the offline picture now */
+	feed->status = status;
+	snprintf(feed->reason, sizeof(feed->reason), "%s", reason);
+}
+
+static int64_t stall_ns(const struct feed *feed)
+{
+	int64_t ns = (int64_t)FEED_STALL_MS * 1000000;
+
+	if (feed->fps_num > 0 && feed->fps_den > 0) {
+		int64_t frames = (int64_t)FEED_STALL_FRAMES * 1000000000 *
+				 feed->fps_den / feed->fps_num;
+		if (frames > ns)
+			ns = frames;
+	}
+	return ns;
+}
+
+static int frame_fresh(const struct feed *feed, const struct frame *f,
+		       int64_t now)
+{
+	return f != NULL && now - f->monotonic_ns < stall_ns(feed);
+}
+
+/* ------------------------------------------------------------ frames */
+
+static int render_offline(struct feed *feed, uint32_t w, uint32_t h)
+{
+	uint8_t *jpeg;
+	size_t len;
+
+	if (offline_render(w, h, &jpeg, &len) < 0)
+		return -1;
+	free(feed->offline_jpeg);
+	feed->offline_jpeg = jpeg;
+	feed->offline_len = len;
+	feed->offline_w = w;
+	feed->offline_h = h;
+	if (frame_pool_capacity(feed->pool) < len)
+		frame_pool_set_capacity(feed->pool, len);
+	return 0;
+}
+
+static void send_offline(struct feed *feed, int64_t now_ms)
+{
+	struct frame *f = frame_get(feed->pool);
+
+	feed->offline_last_ms = now_ms;
+	if (f == NULL) {
+		log_warn("cannot get a frame buffer");
+		return;
+	}
+	memcpy(frame_jpeg(f), feed->offline_jpeg, feed->offline_len);
+	f->jpeg_len = feed->offline_len;
+	f->offline = 1;
+	f->seq = 0;
+	f->generation = feed->generation;
+	f->width = feed->offline_w;
+	f->height = feed->offline_h;
+	f->realtime_ns = real_ns();
+	f->monotonic_ns = mono_ns();
+	frame_seal(f);
+	feed->cb(f, feed->arg);
+	frame_unref(f);
+}
+
+static void record_fps(struct feed *feed, int64_t t)
+{
+	feed->fps_ns[feed->fps_next] = t;
+	feed->fps_next = (feed->fps_next + 1) % FEED_FPS_WINDOW;
+	if (feed->fps_count < FEED_FPS_WINDOW)
+		feed->fps_count++;
+}
+
+static double measured_fps(const struct feed *feed, int64_t now)
+{
+	unsigned newest, oldest;
+	int64_t span;
+
+	if (feed->fps_count < 2)
+		return 0.0;
+	newest = (feed->fps_next + FEED_FPS_WINDOW - 1) % FEED_FPS_WINDOW;
+	oldest = (feed->fps_next + FEED_FPS_WINDOW - feed->fps_count) %
+		 FEED_FPS_WINDOW;
+	if (now - feed->fps_ns[newest] > stall_ns(feed))
+		return 0.0;
+	span = feed->fps_ns[newest] - feed->fps_ns[oldest];
+	return span > 0 ? (double)(feed->fps_count - 1) * 1e9 / (double)span
+			: 0.0;
+}
+
+/* Copies the newest frame out of the ring, once, and hands it on. */
+static void feed_pull(struct feed *feed)
+{
+	struct ring_reader *r = feed->waiter->reader;
+	unsigned i;
+
+	for (i = 0; i < FEED_READ_RETRIES; i++) {
+		struct ring_frame rf;
+		struct frame *f = frame_get(feed->pool);
+		enum ring_status st;
+		int64_t now;
+
+		if (f == NULL) {
+			log_warn("cannot get a frame buffer");
+			return;
+		}
+		st = ring_reader_read(r, &rf, frame_jpeg(f),
+				      frame_pool_capacity(feed->pool));
+		if (st == RING_TORN) {
+			/* The writer lapped us: a newer frame is there. */
+			feed->m->frames_torn++;
+			frame_unref(f);
+			continue;
+		}
+		if (st != RING_OK || rf.seq <= feed->last_seq) {
+			if (st != RING_OK && st != RING_NONE)
+				log_debug("ring '%s': %s", feed->ring_name,
+					  ring_strerror(st));
+			frame_unref(f);
+			return;
+		}
+		f->jpeg_len = rf.length;
+		f->seq = rf.seq;
+		f->generation = rf.generation;
+		f->width = rf.width;
+		f->height = rf.height;
+		f->realtime_ns = rf.realtime_ns;
+		f->monotonic_ns = rf.monotonic_ns;
+		frame_seal(f);
+		feed->last_seq = rf.seq;
+		feed->m->frames_received++;
+		record_fps(feed, rf.monotonic_ns);
+		frame_unref(feed->latest);
+		feed->latest = f; /* takes our reference */
+		now = mono_ns();
+		if (!frame_fresh(feed, f, now))
+			return; /* an old frame found at attach: snapshot only */
+		if (feed->status != FEED_ONLINE)
+			feed_set_status(feed, FEED_ONLINE, "%s", "");
+		feed->cb(f, feed->arg);
+		return;
+	}
+}
+
+/* ------------------------------------------------------------ attach */
+
+static void feed_attach(struct feed *feed, struct ring_reader *r)
+{
+	struct waiter *w = calloc(1, sizeof(*w));
+	uint32_t gen = ring_reader_generation(r);
+	size_t cap = ring_reader_capacity(r);
+	int rc;
+
+	if (w == NULL) {
+		ring_reader_close(r);
+		feed_set_status(feed, FEED_OFFLINE, "out of memory");
+		return;
+	}
+	if (feed->have_generation && gen != feed->generation)
+		feed->m->generation_changes++;
+	feed->have_generation = 1;
+	feed->generation = gen;
+	ring_reader_format(r, &feed->width, &feed->height, &feed->fps_num,
+			   &feed->fps_den);
+	if (feed->width >= OFFLINE_SIZE_MIN && feed->height >= OFFLINE_SIZE_MIN &&
+	    feed->width <= OFFLINE_SIZE_MAX && feed->height <= OFFLINE_SIZE_MAX &&
+	    (feed->width != feed->offline_w || feed->height != feed->offline_h) &&
+	    render_offline(feed, feed->width, feed->height) < 0)
+		log_warn("cannot render the offline picture");
+	frame_pool_set_capacity(feed->pool,
+				cap > feed->offline_len ? cap : feed->offline_len);
+	feed->last_seq = 0;
+	w->reader = r;
+	w->efd = feed->efd;
+	w->start_seq = ring_reader_seq(r);
+	rc = pthread_create(&w->thread, NULL, waiter_main, w);
+	if (rc != 0) {
+		errno = rc;
+		log_warn("cannot start the ring waiter thread");
+		ring_reader_close(r);
+		free(w);
+		feed_set_status(feed, FEED_OFFLINE, "cannot start a thread");
+		return;
+	}
+	feed->waiter = w;
+	log_info("attached to ring '%s': generation %" PRIu32 ", %" PRIu32 "x%"
+		 PRIu32 " at %" PRIu32 "/%" PRIu32 " fps, %zu bytes per frame",
+		 feed->ring_name, gen, feed->width, feed->height, feed->fps_num,
+		 feed->fps_den, cap);
+	feed_pull(feed);
+}
+
+static void feed_try_open(struct feed *feed)
+{
+	struct ring_reader *r = NULL;
+	uint32_t version = 0;
+	enum ring_status st = ring_reader_open(&r, feed->camera, &version);
+
+	switch (st) {
+	case RING_OK:
+		feed_attach(feed, r);
+		return;
+	case RING_ERROR:
+		if (errno == ENOENT)
+			feed_set_status(feed, FEED_OFFLINE,
+					"no capture running (ring '%s' absent)",
+					feed->ring_name);
+		else
+			feed_set_status(feed, FEED_OFFLINE,
+					"cannot open ring '%s': %s",
+					feed->ring_name, strerror(errno));
+		return;
+	case RING_BAD_VERSION:
+		feed_set_status(feed, FEED_OFFLINE,
+				"ring '%s' has layout version %" PRIu32
+				", this server reads version %u",
+				feed->ring_name, version, RING_VERSION);
+		return;
+	default:
+		feed_set_status(feed, FEED_OFFLINE, "ring '%s': %s",
+				feed->ring_name, ring_strerror(st));
+		return;
+	}
+}
+
+/* ------------------------------------------------------------ events */
+
+static void feed_check(struct feed *feed)
+{
+	int64_t now = mono_ns();
+	struct waiter *w = feed->waiter;
+
+	feed_reap(feed, 0);
+	if (w != NULL) {
+		uint32_t age = 0;
+		enum ring_status st = ring_reader_health(w->reader, 0, &age);
+
+		if (st == RING_OK && !atomic_load(&w->done)) {
+			if (frame_fresh(feed, feed->latest, now))
+				feed_set_status(feed, FEED_ONLINE, "%s", "");
+			else if (feed->latest == NULL)
+				feed_set_status(feed, FEED_STALLED,
+						"capture running, no frame yet");
+			else
+				feed_set_status(feed, FEED_STALLED,
+						"no frame for %" PRId64 " ms",
+						(now - feed->latest->monotonic_ns) /
+							1000000);
+		} else if (st == RING_OK || ring_reader_replaced(w->reader) != 0) {
+			/* A new capture (or none) under the name: re-attach.
+			 * (A waiter that ended on a live ring hit an error.) */
+			feed_detach(feed);
+		} else if (st == RING_CLOSED) {
+			feed_set_status(feed, FEED_OFFLINE, "capture stopped");
+		} else {
+			feed_set_status(feed, FEED_OFFLINE,
+					"capture not responding (no heartbeat for %"
+					PRIu32 " ms)", age);
+		}
+	}
+	if (feed->waiter == NULL)
+		feed_try_open(feed);
+	if (feed->status != FEED_ONLINE &&
+	    now / 1000000 - feed->offline_last_ms >= FEED_OFFLINE_REPEAT_MS)
+		send_offline(feed, now / 1000000);
+}
+
+static void on_wake(evutil_socket_t fd, short what, void *arg)
+{
+	struct feed *feed = arg;
+	uint64_t n;
+
+	(void)what;
+	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		log_warn("eventfd read");
+	if (feed->waiter == NULL)
+		return;
+	feed_pull(feed);
+	if (atomic_load(&feed->waiter->done))
+		feed_check(feed);
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	feed_check(arg);
+}
+
+/* ------------------------------------------------------------ API */
+
+struct feed *feed_create(struct event_base *base, const char *camera,
+			 struct metrics *metrics, feed_frame_fn *cb, void *arg)
+{
+	struct feed *feed = calloc(1, sizeof(*feed));
+	struct timeval tick = {0, FEED_TICK_MS * 1000};
+
+	if (feed == NULL)
+		return NULL;
+	feed->efd = -1;
+	feed->base = base;
+	feed->m = metrics;
+	feed->cb = cb;
+	feed->arg = arg;
+	feed->status = FEED_OFFLINE;
+	snprintf(feed->camera, sizeof(feed->camera), "%s", camera);
+	if (ring_name(feed->ring_name, sizeof(feed->ring_name), camera, NULL) < 0)
+		goto fail;
+	feed->pool = frame_pool_create(RING_SLOT_SIZE_DEFAULT);
+	if (feed->pool == NULL)
+		goto fail;
+	if (render_offline(feed, OFFLINE_WIDTH_DEFAULT, OFFLINE_HEIGHT_DEFAULT) < 0)
+		goto fail;
+	feed->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (feed->efd < 0)
+		goto fail;
+	feed->ev_wake = event_new(base, feed->efd, EV_READ | EV_PERSIST, on_wake,
+				  feed);
+	feed->ev_tick = event_new(base, -1, EV_PERSIST, on_tick, feed);
+	if (feed->ev_wake == NULL || feed->ev_tick == NULL ||
+	    event_add(feed->ev_wake, NULL) < 0 ||
+	    event_add(feed->ev_tick, &tick) < 0) {
+		errno = ENOMEM;
+		goto fail;
+	}
+	feed->offline_last_ms = -FEED_OFFLINE_REPEAT_MS;
+	feed_try_open(feed);
+	return feed;
+fail:
+	feed_destroy(feed);
+	return NULL;
+}
+
+void feed_destroy(struct feed *feed)
+{
+	if (feed == NULL)
+		return;
+	feed_detach(feed);
+	feed_reap(feed, 1);
+	if (feed->ev_wake != NULL)
+		event_free(feed->ev_wake);
+	if (feed->ev_tick != NULL)
+		event_free(feed->ev_tick);
+	if (feed->efd >= 0)
+		close(feed->efd);
+	frame_unref(feed->latest);
+	frame_pool_destroy(feed->pool);
+	free(feed->offline_jpeg);
+	free(feed);
+}
+
+enum feed_status feed_status(const struct feed *feed, const char **reason)
+{
+	if (reason != NULL)
+		*reason = feed->reason;
+	return feed->status;
+}
+
+struct frame *feed_latest(const struct feed *feed)
+{
+	return feed->waiter != NULL ? feed->latest : NULL;
+}
+
+void feed_describe(const struct feed *feed, struct metrics_feed *out)
+{
+	int64_t now = mono_ns();
+
+	memset(out, 0, sizeof(*out));
+	out->camera = feed->camera;
+	out->status = feed_status_name(feed->status);
+	out->reason = feed->status == FEED_ONLINE ? "" : feed->reason;
+	out->width = feed->width;
+	out->height = feed->height;
+	out->source_fps = feed->fps_den > 0 ? (double)feed->fps_num /
+						      (double)feed->fps_den
+					    : 0.0;
+	out->measured_fps = measured_fps(feed, now);
+	out->generation = feed->generation;
+	out->frame_age_ms = -1;
+	if (feed->latest != NULL) {
+		out->seq = feed->latest->seq;
+		out->frame_age_ms = (now - feed->latest->monotonic_ns) / 1000000;
+		out->frame_realtime_ns = feed->latest->realtime_ns;
+	}
+	out->buffers = frame_pool_buffers(feed->pool);
+}

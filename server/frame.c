@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: MIT */
+/* frame: reference-counted part buffers and their pool. */
+#include "frame.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+struct frame_pool {
+	size_t capacity;     /* JPEG bytes a buffer holds */
+	struct frame *free;  /* free list */
+	unsigned nfree;
+	unsigned nlive;      /* buffers mapped (free or held) */
+	uint64_t next_id;
+	int dying;
+};
+
+static size_t frame_size_for(size_t capacity)
+{
+	size_t n = FRAME_HEADROOM + capacity + FRAME_TRAILER_LEN;
+	size_t page = 4096;
+
+	return (n + page - 1) / page * page;
+}
+
+static struct frame *frame_new(struct frame_pool *p)
+{
+	struct frame *f = calloc(1, sizeof(*f));
+
+	if (f == NULL)
+		return NULL;
+	f->size = frame_size_for(p->capacity);
+	/* Anonymous mappings: pages are touched only as far as JPEGs reach, and
+	 * go back to the system when the buffer is dropped (malloc could keep
+	 * them after a raise of its mmap threshold). */
+	f->mem = mmap(NULL, f->size, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (f->mem == MAP_FAILED) {
+		free(f);
+		return NULL;
+	}
+	f->pool = p;
+	p->nlive++;
+	return f;
+}
+
+static void frame_free(struct frame *f)
+{
+	struct frame_pool *p = f->pool;
+
+	munmap(f->mem, f->size);
+	free(f);
+	p->nlive--;
+	if (p->dying && p->nlive == 0)
+		free(p);
+}
+
+struct frame_pool *frame_pool_create(size_t capacity)
+{
+	struct frame_pool *p = calloc(1, sizeof(*p));
+	unsigned i;
+
+	if (p == NULL)
+		return NULL;
+	p->capacity = capacity;
+	for (i = 0; i < FRAME_POOL_PREALLOC; i++) {
+		struct frame *f = frame_new(p);
+
+		if (f == NULL)
+			break;
+		f->next_free = p->free;
+		p->free = f;
+		p->nfree++;
+	}
+	return p;
+}
+
+size_t frame_pool_capacity(const struct frame_pool *p)
+{
+	return p->capacity;
+}
+
+unsigned frame_pool_buffers(const struct frame_pool *p)
+{
+	return p->nlive;
+}
+
+static void frame_pool_trim(struct frame_pool *p, unsigned keep)
+{
+	struct frame **pp = &p->free;
+
+	while (*pp != NULL) {
+		struct frame *f = *pp;
+
+		if (keep > 0 && f->size >= frame_size_for(p->capacity)) {
+			keep--;
+			pp = &f->next_free;
+			continue;
+		}
+		*pp = f->next_free;
+		p->nfree--;
+		frame_free(f);
+	}
+}
+
+void frame_pool_set_capacity(struct frame_pool *p, size_t capacity)
+{
+	p->capacity = capacity;
+	frame_pool_trim(p, FRAME_POOL_KEEP);
+}
+
+void frame_pool_destroy(struct frame_pool *p)
+{
+	if (p == NULL)
+		return;
+	p->dying = 1;
+	if (p->nlive == 0) {
+		free(p);
+		return;
+	}
+	/* frame_free() frees the pool with its last buffer. */
+	frame_pool_trim(p, 0);
+}
+
+struct frame *frame_get(struct frame_pool *p)
+{
+	struct frame *f;
+
+	while ((f = p->free) != NULL) {
+		p->free = f->next_free;
+		p->nfree--;
+		if (f->size >= frame_size_for(p->capacity))
+			break;
+		frame_free(f);
+	}
+	if (f == NULL && (f = frame_new(p)) == NULL)
+		return NULL;
+	f->next_free = NULL;
+	f->refs = 1;
+	f->id = ++p->next_id;
+	f->head = FRAME_HEADROOM;
+	f->end = FRAME_HEADROOM;
+	f->jpeg_len = 0;
+	f->seq = 0;
+	f->offline = 0;
+	return f;
+}
+
+void frame_ref(struct frame *f)
+{
+	f->refs++;
+}
+
+void frame_unref(struct frame *f)
+{
+	struct frame_pool *p;
+
+	if (f == NULL || --f->refs > 0)
+		return;
+	p = f->pool;
+	if (p->dying || p->nfree >= FRAME_POOL_KEEP ||
+	    f->size < frame_size_for(p->capacity)) {
+		frame_free(f);
+		return;
+	}
+	f->next_free = p->free;
+	p->free = f;
+	p->nfree++;
+}
+
+void frame_seal(struct frame *f)
+{
+	char hdr[FRAME_HEADROOM];
+	int64_t sec = f->realtime_ns / 1000000000;
+	int64_t usec = (f->realtime_ns % 1000000000) / 1000;
+	int n;
+
+	if (usec < 0) {
+		sec--;
+		usec += 1000000;
+	}
+	n = snprintf(hdr, sizeof(hdr),
+		     "Content-Type: image/jpeg\r\n"
+		     "Content-Length: %zu\r\n"
+		     "X-Timestamp: %" PRId64 ".%06" PRId64 "\r\n"
+		     "X-Frame-Seq: %" PRIu64 "\r\n"
+		     "\r\n",
+		     f->jpeg_len, sec, usec, f->seq);
+	/* The format cannot exceed the headroom: four short fixed lines. */
+	if (n < 0 || (size_t)n >= sizeof(hdr))
+		abort();
+	f->head = FRAME_HEADROOM - (size_t)n;
+	memcpy(f->mem + f->head, hdr, (size_t)n);
+	memcpy(f->mem + FRAME_HEADROOM + f->jpeg_len, FRAME_TRAILER,
+	       FRAME_TRAILER_LEN);
+	f->end = FRAME_HEADROOM + f->jpeg_len + FRAME_TRAILER_LEN;
+}
+
+void frame_evbuffer_cleanup(const void *data, size_t len, void *extra)
+{
+	(void)data;
+	(void)len;
+	frame_unref(extra);
+}

@@ -1,0 +1,328 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vigil-server: maps a camera's ring read-only and serves it over HTTP
+ * (MJPEG stream, snapshot, page, health, metrics).  main.c holds the
+ * options, start-up (bind, then drop privileges), the run and the shutdown.
+ */
+#include <errno.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <getopt.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "feed.h"
+#include "listen.h"
+#include "log.h"
+#include "metrics.h"
+#include "ring.h"
+#include "routes.h"
+#include "stream.h"
+
+#define SERVER_NAME "vigil-server"
+#define SERVER_CAMERA_DEFAULT "cam0"
+#define SERVER_LISTEN_DEFAULT "127.0.0.1:8081"
+#define SERVER_MAX_CLIENTS_DEFAULT 1024u
+#define SERVER_MAX_CLIENTS_MAX 100000u
+#define SERVER_HEADERS_MAX 8192    /* request line + headers, bytes */
+#define SERVER_BODY_MAX 1024       /* request bodies: we take none */
+#define SERVER_TIMEOUT_S 10        /* non-stream requests: read/write/idle */
+
+struct options {
+	const char *camera;
+	const char *listen[LISTEN_MAX];
+	int nlisten;
+	unsigned max_clients;
+	const char *user;
+	int public;
+	int verbose;
+};
+
+struct server {
+	struct event_base *base;
+	struct evhttp *http;
+	struct metrics metrics;
+	struct stream *stream;
+	struct routes *routes;
+	struct feed *feed;
+	struct listener *listeners[LISTEN_MAX];
+	int nlisteners;
+	struct event *sigterm, *sigint;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: " SERVER_NAME " [--camera NAME] [--listen ADDR]... "
+		"[--max-clients N] [--user USER] [--public] [-v]\n"
+		"  --camera NAME     camera whose ring to serve (default " SERVER_CAMERA_DEFAULT ")\n"
+		"  --listen ADDR     127.0.0.1:PORT, [::1]:PORT or unix:/path; repeatable,\n"
+		"                    up to %d (default " SERVER_LISTEN_DEFAULT ")\n"
+		"  --max-clients N   stream viewers at once; more get 503 (default %u)\n"
+		"  --user USER       drop to USER after binding (start as root)\n"
+		"  --public          allow non-loopback addresses (nginx is the front door)\n"
+		"  -v, --verbose     debug logging\n"
+		"  -h, --help        this text\n",
+		LISTEN_MAX, SERVER_MAX_CLIENTS_DEFAULT);
+}
+
+static void __attribute__((noreturn, format(printf, 1, 2))) bad_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, SERVER_NAME ": ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n(see " SERVER_NAME " --help)\n");
+	exit(2);
+}
+
+static void parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{"camera", required_argument, NULL, 'c'},
+		{"listen", required_argument, NULL, 'l'},
+		{"max-clients", required_argument, NULL, 'm'},
+		{"user", required_argument, NULL, 'u'},
+		{"public", no_argument, NULL, 'p'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	char name[RING_NAME_MAX], err[256];
+	unsigned long v;
+	char *end;
+	int ch, i, loopback;
+
+	memset(o, 0, sizeof(*o));
+	o->camera = SERVER_CAMERA_DEFAULT;
+	o->max_clients = SERVER_MAX_CLIENTS_DEFAULT;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":vh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			o->camera = optarg;
+			break;
+		case 'l':
+			if (o->nlisten == LISTEN_MAX)
+				bad_usage("too many --listen (at most %d)", LISTEN_MAX);
+			o->listen[o->nlisten++] = optarg;
+			break;
+		case 'm':
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (optarg[0] < '0' || optarg[0] > '9' || *end != '\0' ||
+			    errno != 0 || v < 1 || v > SERVER_MAX_CLIENTS_MAX)
+				bad_usage("bad --max-clients '%s': want 1..%u", optarg,
+					  SERVER_MAX_CLIENTS_MAX);
+			o->max_clients = (unsigned)v;
+			break;
+		case 'u':
+			o->user = optarg;
+			break;
+		case 'p':
+			o->public = 1;
+			break;
+		case 'v':
+			o->verbose = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case ':':
+			bad_usage("option '%s' needs a value", argv[optind - 1]);
+		default:
+			bad_usage("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		bad_usage("unexpected argument '%s'", argv[optind]);
+	if (ring_name(name, sizeof(name), o->camera, NULL) < 0)
+		bad_usage("bad camera name '%s': want [A-Za-z0-9_-]{1,%d}",
+			  o->camera, RING_CAMERA_MAX);
+	if (o->nlisten == 0)
+		o->listen[o->nlisten++] = SERVER_LISTEN_DEFAULT;
+	for (i = 0; i < o->nlisten; i++) {
+		if (listen_check(o->listen[i], &loopback, err, sizeof(err)) < 0)
+			bad_usage("%s", err);
+		if (!loopback && !o->public)
+			bad_usage("refusing to listen on non-loopback '%s' without "
+				  "--public (put nginx in front)", o->listen[i]);
+	}
+}
+
+/* OpenBSD order: groups, gid, uid, then check none can be regained. */
+static void drop_privileges(const struct passwd *pw)
+{
+	uid_t ru, eu, su;
+	gid_t rg, eg, sg;
+
+	if (setgroups(1, &pw->pw_gid) < 0)
+		fatal("cannot drop supplementary groups");
+	if (setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0)
+		fatal("cannot set group id to %u", (unsigned)pw->pw_gid);
+	if (setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0)
+		fatal("cannot set user id to %u", (unsigned)pw->pw_uid);
+	if (getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0)
+		fatal("cannot read back user and group ids");
+	if (ru != pw->pw_uid || eu != pw->pw_uid || su != pw->pw_uid ||
+	    rg != pw->pw_gid || eg != pw->pw_gid || sg != pw->pw_gid)
+		fatalx("user or group id not dropped to '%s'", pw->pw_name);
+	if (pw->pw_uid != 0 && (setuid(0) == 0 || seteuid(0) == 0))
+		fatalx("privileges could be regained after dropping to '%s'",
+		       pw->pw_name);
+	if (pw->pw_gid != 0 && (setgid(0) == 0 || setegid(0) == 0))
+		fatalx("group root could be regained after dropping to '%s'",
+		       pw->pw_name);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		fatal("cannot set no_new_privs");
+	if (chdir("/") < 0)
+		fatal("cannot chdir to '/'");
+	log_info("running as '%s' (uid %u, gid %u)", pw->pw_name,
+		 (unsigned)pw->pw_uid, (unsigned)pw->pw_gid);
+}
+
+static void raise_fd_limit(unsigned max_clients)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			log_warn("cannot raise the open file limit");
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)max_clients + 64)
+		log_warnx("open file limit %llu is below --max-clients %u: "
+			  "viewers beyond it wait in the backlog",
+			  (unsigned long long)rl.rlim_cur, max_clients);
+}
+
+static void on_frame(struct frame *f, void *arg)
+{
+	struct server *srv = arg;
+
+	stream_publish(srv->stream, f);
+	if (!f->offline)
+		routes_frame(srv->routes, f);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct server *srv = arg;
+	int i;
+
+	(void)what;
+	log_info("%s: shutting down", strsignal((int)sig));
+	for (i = 0; i < srv->nlisteners; i++)
+		listen_stop(srv->listeners[i]);
+	stream_close_all(srv->stream);
+	event_base_loopexit(srv->base, NULL);
+}
+
+int main(int argc, char **argv)
+{
+	struct options o;
+	struct server srv;
+	struct passwd *pw = NULL;
+	struct routes_config rc;
+	uid_t uid = (uid_t)-1;
+	gid_t gid = (gid_t)-1;
+	int fds[LISTEN_MAX];
+	int i;
+
+	parse_options(argc, argv, &o);
+	log_init(SERVER_NAME, o.verbose ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
+	memset(&srv, 0, sizeof(srv));
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+		fatal("cannot ignore SIGPIPE");
+
+	if (o.user != NULL) {
+		errno = 0;
+		pw = getpwnam(o.user);
+		if (pw == NULL)
+			fatalx("unknown user '%s'%s%s", o.user, errno ? ": " : "",
+			       errno ? strerror(errno) : "");
+		if (geteuid() != 0)
+			fatalx("--user '%s' needs root to start", o.user);
+		uid = pw->pw_uid;
+		gid = pw->pw_gid;
+	}
+	raise_fd_limit(o.max_clients);
+	for (i = 0; i < o.nlisten; i++) {
+		fds[i] = listen_bind(o.listen[i], uid, gid);
+		if (fds[i] < 0)
+			fatal("cannot listen on '%s'", o.listen[i]);
+	}
+	if (pw != NULL)
+		drop_privileges(pw);
+
+	srv.base = event_base_new();
+	srv.http = srv.base ? evhttp_new(srv.base) : NULL;
+	if (srv.http == NULL)
+		fatalx("cannot set up the event loop");
+	evhttp_set_max_headers_size(srv.http, SERVER_HEADERS_MAX);
+	evhttp_set_max_body_size(srv.http, SERVER_BODY_MAX);
+	evhttp_set_timeout(srv.http, SERVER_TIMEOUT_S);
+	/* Every method reaches our callback, which answers 405 with Allow
+	 * (evhttp would answer 501 for the ones it does not let through). */
+	evhttp_set_allowed_methods(srv.http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+		EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+		EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT |
+		EVHTTP_REQ_PATCH);
+	for (i = 0; i < o.nlisten; i++) {
+		srv.listeners[i] = listen_start(srv.base, srv.http, fds[i],
+						o.listen[i], &srv.metrics);
+		if (srv.listeners[i] == NULL)
+			fatal("cannot serve '%s'", o.listen[i]);
+		srv.nlisteners++;
+		log_info("listening on '%s'", o.listen[i]);
+	}
+
+	srv.stream = stream_create(srv.base, &srv.metrics);
+	memset(&rc, 0, sizeof(rc));
+	rc.base = srv.base;
+	rc.stream = srv.stream;
+	rc.metrics = &srv.metrics;
+	rc.camera = o.camera;
+	rc.max_clients = o.max_clients;
+	srv.routes = srv.stream ? routes_create(srv.http, &rc) : NULL;
+	if (srv.routes == NULL)
+		fatalx("out of memory");
+	srv.feed = feed_create(srv.base, o.camera, &srv.metrics, on_frame, &srv);
+	if (srv.feed == NULL)
+		fatal("cannot set up the feed of camera '%s'", o.camera);
+	routes_set_feed(srv.routes, srv.feed);
+
+	srv.sigterm = evsignal_new(srv.base, SIGTERM, on_signal, &srv);
+	srv.sigint = evsignal_new(srv.base, SIGINT, on_signal, &srv);
+	if (srv.sigterm == NULL || srv.sigint == NULL ||
+	    evsignal_add(srv.sigterm, NULL) < 0 || evsignal_add(srv.sigint, NULL) < 0)
+		fatalx("cannot set up signal handling");
+
+	log_info("serving camera '%s' (max %u viewers)", o.camera, o.max_clients);
+	if (event_base_dispatch(srv.base) < 0)
+		log_warnx("event loop failed");
+
+	/* Streams end first: they free connections evhttp_free would free. */
+	stream_destroy(srv.stream);
+	routes_destroy(srv.routes);
+	evhttp_free(srv.http);
+	feed_destroy(srv.feed);
+	for (i = 0; i < srv.nlisteners; i++)
+		listen_free(srv.listeners[i]);
+	event_free(srv.sigterm);
+	event_free(srv.sigint);
+	event_base_free(srv.base);
+	return 0;
+}

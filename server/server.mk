@@ -1,0 +1,37 @@
+# SPDX-License-Identifier: MIT
+# server/: vigil-server, the MJPEG fan-out (libevent + TurboJPEG).  The page
+# files of www/ are compiled in through server/embed.sh.
+SERVER_SRC := server/main.c server/feed.c server/frame.c server/stream.c \
+	server/routes.c server/metrics.c server/listen.c server/offline.c
+SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/www.o
+SERVER_LIBS := $(call pkg_libs,libevent) $(call pkg_libs,libturbojpeg) -lpthread
+WWW_FILES := $(shell find www -type f ! -name '.*' ! -name '*~' 2>/dev/null)
+
+BINS += $(BUILD)/vigil-server
+
+$(BUILD)/vigil-server: $(SERVER_OBJ) $(BUILD)/obj/common/ring.o $(BUILD)/obj/common/log.o
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SERVER_LIBS)
+
+$(BUILD)/gen/www.c: server/embed.sh $(WWW_FILES)
+	@mkdir -p $(dir $@)
+	server/embed.sh www $@
+
+$(BUILD)/obj/gen/www.o: $(BUILD)/gen/www.c server/www.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+# Unit tests of the server's modules.
+UNIT_TESTS += $(BUILD)/tests/test_frame $(BUILD)/tests/test_listen \
+	$(BUILD)/tests/test_offline
+$(BUILD)/tests/test_frame: $(BUILD)/obj/server/frame.o
+$(BUILD)/tests/test_listen: $(BUILD)/obj/server/listen.o $(BUILD)/obj/common/log.o
+TEST_LIBS_test_listen := $(call pkg_libs,libevent)
+$(BUILD)/tests/test_offline: $(BUILD)/obj/server/offline.o
+TEST_LIBS_test_offline := $(call pkg_libs,libturbojpeg)
+
+# ringfeed: a minimal ring writer for the server's tests and benchmarks.
+TEST_TOOLS += $(BUILD)/tools/ringfeed
+$(BUILD)/tools/ringfeed: $(BUILD)/obj/tests/tools/ringfeed.o $(BUILD)/obj/common/ring.o
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pkg_libs,libturbojpeg)
