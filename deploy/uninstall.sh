@@ -1,0 +1,64 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# deploy/uninstall.sh: removes what deploy/install.sh installed: units,
+# binaries, nginx site and snippets, accounts, rings.  /etc/vigil (certificate,
+# password) and /etc/default/vigil are kept unless --purge.
+#
+#   sudo deploy/uninstall.sh [--purge]
+set -euo pipefail
+
+prog=vigil-uninstall
+say() { echo "$prog: $*"; }
+die() { echo "$prog: $*" >&2; exit 1; }
+
+purge=0
+case ${1:-} in
+--purge) purge=1 ;;
+"") ;;
+*) die "usage: $0 [--purge]" ;;
+esac
+[ "$(id -u)" -eq 0 ] || die "run me as root: sudo $0 $*"
+
+if command -v systemctl >/dev/null; then
+	units=$(systemctl list-units --all --plain --no-legend 'vigil-capture@*' 'vigil-capture-rpicam@*' 'vigil-server@*' 2>/dev/null | awk '{print $1}' || true)
+	units+=" $(systemctl list-unit-files --plain --no-legend 'vigil-*' 2>/dev/null | awk '{print $1}' | grep -v '@\.service$' || true)"
+	for u in $units; do
+		systemctl disable --now "$u" 2>/dev/null || true
+	done
+fi
+rm -f /etc/systemd/system/vigil-capture@.service /etc/systemd/system/vigil-capture-rpicam@.service \
+	/etc/systemd/system/vigil-server@.service
+command -v systemctl >/dev/null && systemctl daemon-reload
+
+rm -f /etc/nginx/sites-enabled/vigil /etc/nginx/sites-available/vigil \
+	/etc/nginx/snippets/vigil-http.conf /etc/nginx/snippets/vigil-server.conf \
+	/etc/nginx/snippets/vigil-ciphers.conf
+if [ -e /etc/vigil/.default-site-disabled ] && [ -e /etc/nginx/sites-available/default ] &&
+	[ ! -e /etc/nginx/sites-enabled/default ]; then
+	ln -s ../sites-available/default /etc/nginx/sites-enabled/default
+	rm -f /etc/vigil/.default-site-disabled
+	say "re-enabled nginx's default site"
+fi
+if command -v nginx >/dev/null && nginx -t -q 2>/dev/null; then
+	systemctl reload-or-restart nginx.service 2>/dev/null || true
+fi
+
+rm -f /usr/local/bin/vigil-capture /usr/local/bin/vigil-server /usr/local/sbin/vigil-setup-tls
+rm -rf /usr/local/share/doc/vigil
+rm -f /etc/sysusers.d/vigil.conf /etc/tmpfiles.d/vigil.conf
+rm -f /dev/shm/vigil.*
+
+# Accounts: www-data leaves group vigil-web with it.
+for u in vigil-capture vigil-web; do
+	id "$u" >/dev/null 2>&1 && userdel "$u" 2>/dev/null || true
+done
+for g in vigil-web vigil; do
+	getent group "$g" >/dev/null && groupdel "$g" 2>/dev/null || true
+done
+
+if [ $purge -eq 1 ]; then
+	rm -rf /etc/vigil /etc/default/vigil /etc/default/vigil-*
+	say "removed, with /etc/vigil and /etc/default/vigil"
+else
+	say "removed; kept /etc/vigil (certificate, password) and /etc/default/vigil (--purge removes them)"
+fi
