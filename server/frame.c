@@ -115,13 +115,13 @@ void frame_pool_destroy(struct frame_pool *p)
 {
 	if (p == NULL)
 		return;
-	p->dying = 1;
+	frame_pool_trim(p, 0);
 	if (p->nlive == 0) {
 		free(p);
 		return;
 	}
-	/* frame_free() frees the pool with its last buffer. */
-	frame_pool_trim(p, 0);
+	/* Frames still held: frame_free() frees the pool with the last one. */
+	p->dying = 1;
 }
 
 struct frame *frame_get(struct frame_pool *p)
