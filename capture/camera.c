@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: MIT */
+/* camera: the camera control flags and how they map onto controls. */
+#include "camera.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+
+static const char *const awb_names[] = {
+	[CAMERA_AWB_AUTO] = "auto",
+	[CAMERA_AWB_INCANDESCENT] = "incandescent",
+	[CAMERA_AWB_TUNGSTEN] = "tungsten",
+	[CAMERA_AWB_FLUORESCENT] = "fluorescent",
+	[CAMERA_AWB_INDOOR] = "indoor",
+	[CAMERA_AWB_DAYLIGHT] = "daylight",
+	[CAMERA_AWB_CLOUDY] = "cloudy",
+};
+#define AWB_COUNT (int)(sizeof(awb_names) / sizeof(awb_names[0]))
+
+static const char *const profile_names[] = {
+	[CAMERA_PROFILE_UNSET] = "unset",
+	[CAMERA_PROFILE_DAY] = "day",
+	[CAMERA_PROFILE_NIGHT] = "night",
+	[CAMERA_PROFILE_AUTO] = "auto",
+};
+
+void camera_controls_init(struct camera_controls *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->awb = CAMERA_AWB_UNSET;
+	c->contrast = 1.0;
+	c->sharpness = 1.0;
+	c->profile = CAMERA_PROFILE_UNSET;
+}
+
+const char *camera_awb_name(enum camera_awb awb)
+{
+	return awb >= 0 && (int)awb < AWB_COUNT ? awb_names[awb] : "unset";
+}
+
+const char *camera_profile_name(enum camera_profile profile)
+{
+	return (unsigned)profile <= CAMERA_PROFILE_AUTO ? profile_names[profile]
+						       : "unset";
+}
+
+/* A finite number within [lo, hi], the whole string. */
+static int parse_number(const char *value, double lo, double hi, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(value, &end);
+	if (errno != 0 || end == value || *end != '\0' || !isfinite(v) ||
+	    v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int camera_parse_control(struct camera_controls *c, const char *name,
+			 const char *value, char *why, size_t size)
+{
+	double v;
+
+	if (strcmp(name, "exposure") == 0) {
+		if (strcmp(value, "auto") == 0) {
+			c->exposure_us = 0;
+		} else if (parse_number(value, 1, CAMERA_EXPOSURE_MAX_US, &v) ==
+				   0 &&
+			   v == floor(v)) {
+			c->exposure_us = (int64_t)v;
+		} else {
+			snprintf(why, size,
+				 "--exposure takes 'auto' or microseconds "
+				 "1..%d, not '%s'",
+				 CAMERA_EXPOSURE_MAX_US, value);
+			return -1;
+		}
+		c->exposure_set = 1;
+		return 1;
+	}
+	if (strcmp(name, "gain") == 0) {
+		if (strcmp(value, "auto") == 0) {
+			c->gain = 0;
+		} else if (parse_number(value, 1.0, CAMERA_GAIN_MAX, &v) == 0) {
+			c->gain = v;
+		} else {
+			snprintf(why, size,
+				 "--gain takes 'auto' or 1.0..%g, not '%s'",
+				 CAMERA_GAIN_MAX, value);
+			return -1;
+		}
+		return 1;
+	}
+	if (strcmp(name, "awb") == 0) {
+		for (int i = 0; i < AWB_COUNT; i++)
+			if (strcmp(value, awb_names[i]) == 0) {
+				c->awb = (enum camera_awb)i;
+				return 1;
+			}
+		snprintf(why, size,
+			 "--awb takes auto, incandescent, tungsten, fluorescent, "
+			 "indoor, daylight or cloudy, not '%s'",
+			 value);
+		return -1;
+	}
+	if (strcmp(name, "brightness") == 0) {
+		if (parse_number(value, -1.0, 1.0, &c->brightness) < 0) {
+			snprintf(why, size,
+				 "--brightness takes -1.0..1.0, not '%s'", value);
+			return -1;
+		}
+		c->brightness_set = 1;
+		return 1;
+	}
+	if (strcmp(name, "contrast") == 0) {
+		if (parse_number(value, 0.0, CAMERA_CONTRAST_MAX, &c->contrast) <
+		    0) {
+			snprintf(why, size, "--contrast takes 0..%g, not '%s'",
+				 CAMERA_CONTRAST_MAX, value);
+			return -1;
+		}
+		c->contrast_set = 1;
+		return 1;
+	}
+	if (strcmp(name, "sharpness") == 0) {
+		if (parse_number(value, 0.0, CAMERA_SHARPNESS_MAX,
+				 &c->sharpness) < 0) {
+			snprintf(why, size, "--sharpness takes 0..%g, not '%s'",
+				 CAMERA_SHARPNESS_MAX, value);
+			return -1;
+		}
+		c->sharpness_set = 1;
+		return 1;
+	}
+	if (strcmp(name, "profile") == 0) {
+		for (int i = CAMERA_PROFILE_DAY; i <= CAMERA_PROFILE_AUTO; i++)
+			if (strcmp(value, profile_names[i]) == 0) {
+				c->profile = (enum camera_profile)i;
+				return 1;
+			}
+		snprintf(why, size, "--profile takes day, night or auto, not '%s'",
+			 value);
+		return -1;
+	}
+	return 0;
+}
+
+const char *camera_controls_help(void)
+{
+	return "Camera controls (libcamera and V4L2 cameras; the camera's own\n"
+	       "defaults stay for any not given):\n"
+	       "  --exposure auto|US     automatic exposure, or a fixed exposure\n"
+	       "                         time in microseconds\n"
+	       "  --gain auto|G          analogue gain, 1.0 up to 64 (V4L2: 1..16\n"
+	       "                         spans the camera's gain range)\n"
+	       "  --awb MODE             white balance: auto, incandescent,\n"
+	       "                         tungsten, fluorescent, indoor, daylight,\n"
+	       "                         cloudy\n"
+	       "  --brightness B         -1.0..1.0, 0 neutral\n"
+	       "  --contrast C           0..32, 1.0 neutral (V4L2: 2.0 = maximum)\n"
+	       "  --sharpness S          0..16, 1.0 neutral, 0 off (V4L2: 2.0 =\n"
+	       "                         maximum)\n"
+	       "  --profile day|night|auto\n"
+	       "                         day: exposure capped at one frame time\n"
+	       "                         (steady rate, sharp motion); night: long\n"
+	       "                         exposures (down to 4 fps) and more gain;\n"
+	       "                         auto: switch on the light level\n"
+	       "  --list-sources         print every camera found and exit\n";
+}
+
+int64_t camera_map_range(double value, double low, double neutral,
+			 double high, int64_t min, int64_t def, int64_t max,
+			 int64_t step)
+{
+	double v;
+	int64_t r;
+
+	if (max < min)
+		max = min;
+	if (def < min)
+		def = min;
+	if (def > max)
+		def = max;
+	if (step < 1)
+		step = 1;
+	if (value <= neutral) {
+		double f = neutral > low ? (value - low) / (neutral - low) : 1.0;
+
+		f = f < 0 ? 0 : f;
+		v = (double)min + f * (double)(def - min);
+	} else {
+		double f = high > neutral ? (value - neutral) / (high - neutral)
+					  : 1.0;
+
+		f = f > 1 ? 1 : f;
+		v = (double)def + f * (double)(max - def);
+	}
+	r = min + (int64_t)llround((v - (double)min) / (double)step) * step;
+	if (r > max)
+		r = max;
+	if (r < min)
+		r = min;
+	return r;
+}
