@@ -246,7 +246,8 @@ class MjpegStream:
     """A strict MJPEG client: checks the wire format of DESIGN.md on every
     part and yields (headers, jpeg bytes, arrival time)."""
 
-    def __init__(self, addr, path="/stream.mjpg", timeout=5, sock=None):
+    def __init__(self, addr, path="/stream.mjpg", timeout=5, sock=None,
+                 headers=None):
         if sock is None:
             if isinstance(addr, str) and addr.startswith("unix:"):
                 sock = socket.socket(socket.AF_UNIX)
@@ -260,7 +261,8 @@ class MjpegStream:
         self.sock = sock
         self.sock.settimeout(timeout)
         self.buf = b""
-        self.sock.sendall(f"GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n"
+        extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
+        self.sock.sendall(f"GET {path} HTTP/1.1\r\nHost: localhost\r\n{extra}\r\n"
                           .encode())
         head = self._until(b"\r\n\r\n")
         lines = head.decode("latin-1").split("\r\n")
