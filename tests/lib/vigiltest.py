@@ -110,8 +110,13 @@ class Daemon:
         if self.alive():
             self.proc.send_signal(sig)
 
-    def stop(self, sig=signal.SIGTERM, timeout=5.0):
-        """Signals and waits; returns the exit status (kills after timeout)."""
+    def stop(self, sig=None, timeout=5.0):
+        """Signals (default SIGTERM) and waits; returns the exit status (kills
+        after timeout)."""
+        # (The default cannot be signal.SIGTERM: in the class body "signal"
+        # is the method above.)
+        if sig is None:
+            sig = signal.SIGTERM
         self.signal(sig)
         try:
             return self.proc.wait(timeout)
