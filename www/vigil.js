@@ -26,7 +26,7 @@
 		stallMs: 4000,        // no frame for this long while the camera is online: reconnect
 		stateMs: 1000,        // /state poll period while streaming
 		statePausedMs: 5000,  // ... while paused
-		pollMaxFps: 10,       // snapshot-polling mode rate cap
+		pollMaxFps: 5,        // snapshot-polling mode rate cap (nginx allows 10 requests/s)
 		fpsWindowMs: 2000,    // frame rate measured over this window
 		maxPartBytes: 16 << 20,
 		maxHeaderBytes: 16384,
@@ -72,7 +72,6 @@
 		stateFails: 0,
 		stateTimer: 0,
 		lastError: '',
-		liveSince: 0,
 		accepted: false,      // the current connection got a multipart answer
 		pollSeq: null         // X-Frame-Seq of the last polled snapshot
 	};
@@ -231,15 +230,20 @@
 			}
 			ctx.drawImage(d.img, 0, 0);
 			d.done();
-			st.blob = f.blob;
-			st.frameTime = f.time;
 			st.width = d.w;
 			st.height = d.h;
+			app.classList.add('has-picture');
+			app.classList.toggle('offline-picture', f.offline);
+			// The server's "camera offline" picture is shown, but it is not a
+			// camera frame: it counts neither in the frame rate nor as the
+			// picture a snapshot saves.
+			if (f.offline) return;
+			st.blob = f.blob;
+			st.frameTime = f.time;
 			var now = performance.now();
 			st.drawn.push(now);
 			while (st.drawn.length && st.drawn[0] < now - CFG.fpsWindowMs) st.drawn.shift();
 			root.setAttribute('data-frames', String(++st.frames));
-			app.classList.add('has-picture');
 		}, function () {
 			// A JPEG the browser cannot decode is skipped, like a torn frame.
 		}).then(decodeLoop);
@@ -257,8 +261,10 @@
 		st.framesThisConn++;
 		st.attempt = 0;
 		st.emptyConns = 0;
-		if (st.conn !== 'live') { st.liveSince = performance.now(); st.drawn = []; setConn('live'); }
-		show({ blob: new Blob([bytes], { type: 'image/jpeg' }), time: frameTimeOf(headers) });
+		if (st.conn !== 'live') { st.drawn = []; setConn('live'); }
+		// vigil-server numbers its "camera offline" picture 0 (X-Frame-Seq).
+		var offline = headers['x-frame-seq'] === '0';
+		show({ blob: new Blob([bytes], { type: 'image/jpeg' }), time: frameTimeOf(headers), offline: offline });
 	}
 
 	// ------------------------------------------------------------ connection
@@ -368,8 +374,14 @@
 			var t0 = performance.now();
 			return fetch('snapshot.jpg', { cache: 'no-store', credentials: 'same-origin', signal: signal })
 				.then(function (res) {
+					// 503: no picture right now (camera offline); the status
+					// bar says so, keep asking at a slow pace.
+					if (res.status === 503) {
+						st.lastFrameAt = performance.now();
+						return res.arrayBuffer().then(function () { return sleep(1000, signal); });
+					}
 					if (!res.ok) throw new Error('snapshot: HTTP ' + res.status);
-					var h = { 'x-timestamp': res.headers.get('x-timestamp') };
+					var h = { 'x-timestamp': res.headers.get('x-timestamp'), 'x-frame-seq': res.headers.get('x-frame-seq') };
 					return res.arrayBuffer().then(function (ab) {
 						// The same picture again (camera offline) is not a new frame.
 						var seq = res.headers.get('x-frame-seq');
@@ -461,11 +473,13 @@
 		var now = performance.now();
 		var t = st.drawn.filter(function (x) { return x >= now - CFG.fpsWindowMs; });
 		if (t.length < 2) return 0;
-		// Frames drawn over the last window; until a whole window has passed
-		// since the first of them, over the time since that first frame.  A
-		// stream that stops reads as slowing down to zero, not frozen.
-		if (now - st.liveSince >= CFG.fpsWindowMs) return t.length * 1000 / CFG.fpsWindowMs;
-		return (t.length - 1) * 1000 / Math.max(now - t[0], 1);
+		var n = t.length - 1;
+		var span = t[n] - t[0];
+		// Intervals between the frames of the window; once the stream falls
+		// silent for longer than a few intervals, the time since the first
+		// of them, so a stopping stream reads as slowing down to zero.
+		if (now - t[n] > 3 * span / n + 250) return n * 1000 / (now - t[0]);
+		return n * 1000 / Math.max(span, 1);
 	}
 
 	function cameraStatus() {
@@ -487,10 +501,11 @@
 				text: st.retryTimer && wait > 0 ? 'Lost the connection.  Trying again in ' + wait + ' s.' : 'Lost the connection.  Trying again now.' };
 		} else if (cs === 'offline') {
 			tone = 'bad'; label = 'Camera offline';
-			notice = { title: 'Camera offline', text: 'The camera is not sending pictures.  The picture comes back by itself when it returns.' };
+			notice = { title: 'Camera offline', banner: true,
+				text: (st.frameTime ? 'Last picture at ' + clock(st.frameTime) + '.  ' : '') + 'Live again by itself when it returns.' };
 		} else if (cs === 'stalled') {
 			tone = 'warn'; label = 'Camera stalled';
-			notice = { title: 'Camera stalled', text: 'No new picture from the camera for a while.  Waiting…' };
+			notice = { title: 'Camera stalled', banner: true, text: 'No new picture from the camera for a while.  Waiting…' };
 		} else if (st.conn === 'live') {
 			tone = 'ok'; label = st.mode === 'poll' ? 'Live · snapshots' : 'Live';
 		} else {
@@ -503,6 +518,7 @@
 
 		if (notice) {
 			el.notice.hidden = false;
+			el.notice.classList.toggle('banner', !!notice.banner);
 			setText(el.noticeTitle, notice.title);
 			setText(el.noticeText, notice.text);
 			el.noticeSpinner.hidden = !notice.spin;
@@ -512,16 +528,16 @@
 			el.notice.hidden = true;
 		}
 
-		var s = st.state;
+		var s = cs ? st.state : null;   // a stale answer shows nothing
 		var w = st.width || (s && s.width), h = st.height || (s && s.height);
 		setText(el.res, w && h ? w + '×' + h : '–');
-		var fps = st.conn === 'live' && !st.paused ? fpsNow() : 0;
+		var streaming = st.conn === 'live' && !st.paused && cs !== 'offline';
+		var fps = streaming ? fpsNow() : 0;
 		var src = s && s.fps ? ' / ' + (+s.fps).toFixed(0) : '';
-		setText(el.fps, st.conn === 'live' && !st.paused ? fps.toFixed(1) + src + ' fps' : '–');
+		setText(el.fps, streaming ? fps.toFixed(1) + src + ' fps' : '–');
 		root.setAttribute('data-fps', fps.toFixed(2));
 		setText(el.viewers, s && s.clients !== undefined ? String(s.clients) : '–');
 		var t = st.frameTime || (s && s.time ? Date.parse(s.time) : NaN);
-		if (s && s.time && cs && cs !== 'online') t = Date.parse(s.time) || t;
 		if (t && isFinite(t)) {
 			setText(el.time, clock(t));
 			el.time.setAttribute('datetime', new Date(t).toISOString());
