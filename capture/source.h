@@ -20,7 +20,10 @@ enum picture_kind {
 };
 
 /* A picture borrowed from the source until source_release() (or the next
- * source_next()).  Times are 0 when the source does not know them. */
+ * source_next()).  Times are 0 when the source does not know them.
+ * PICTURE_I420 planes must be readable up to the even size above
+ * width x height (Y plane (w+1)&~1 x (h+1)&~1, edge repeated): TurboJPEG's
+ * 4:2:0 plane compressor reads whole 2x2 blocks. */
 struct picture {
 	enum picture_kind kind;
 	const uint8_t *data; /* PICTURE_JPEG */
@@ -45,6 +48,11 @@ struct source_config {
 	const void *extra;  /* source-specific options (camera controls), or NULL */
 };
 
+/* After SOURCE_FRAME the capture loop calls next() again without waiting
+ * for the fd (the source may hold more buffered data); after SOURCE_AGAIN
+ * it waits for POLLIN (or POLLHUP) on fd() before calling next() again.
+ * fd() is asked again before every wait: a source may change its fd (a
+ * FIFO reopened for the next writer). */
 enum source_result {
 	SOURCE_FRAME,  /* *pic is filled */
 	SOURCE_AGAIN,  /* nothing complete yet: poll again */
@@ -75,5 +83,13 @@ struct source_ops {
  * why (size bytes) naming the sources that exist.
  */
 const struct source_ops *source_find(const char *spec, char *why, size_t size);
+
+/* The spec used when --source is not given (chosen in one place). */
+const char *source_default(void);
+
+/* The sources, each in its own file; source.c lists them in order. */
+extern const struct source_ops testsrc_ops;  /* testsrc.c */
+extern const struct source_ops stdin_ops;    /* stdin.c: "stdin" */
+extern const struct source_ops fifo_ops;     /* stdin.c: "fifo:PATH" */
 
 #endif

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * jpegsplit: cuts a byte stream of concatenated JPEGs (a pipe from
+ * rpicam-vid or ffmpeg) into whole frames, with a real marker scanner rather
+ * than a search for FF D9:
+ *   - outside a frame, bytes are skipped (counted as garbage) until SOI
+ *     (FF D8 followed by a marker FF);
+ *   - in the header part, every marker segment's length is honoured, so an
+ *     EXIF thumbnail (a JPEG inside APP1) does not end the frame;
+ *   - after SOS, entropy-coded data is scanned for markers: FF 00 (stuffing),
+ *     RSTn and FF fill bytes continue the scan, EOI ends the frame, another
+ *     marker (progressive JPEGs: DHT, SOS...) is parsed as a segment;
+ *   - a new SOI before EOI means the previous frame was truncated; a frame
+ *     that outgrows the buffer is oversize; a frame whose structure breaks
+ *     (a byte where a marker must be, a bad length) is corrupt.  All three
+ *     are counted and never returned.
+ * Pure computation: no I/O, no allocation (the caller owns the buffer), so
+ * it is unit tested and fuzzed on its own.  Memory is bounded by the buffer.
+ */
+#ifndef VIGIL_JPEGSPLIT_H
+#define VIGIL_JPEGSPLIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct jpegsplit_stats {
+	uint64_t frames;        /* complete frames returned */
+	uint64_t garbage_bytes; /* bytes outside any frame */
+	uint64_t garbage_runs;  /* runs of such bytes (one per gap) */
+	uint64_t truncated;     /* a new SOI, or the end, before EOI */
+	uint64_t oversize;      /* longer than the buffer */
+	uint64_t corrupt;       /* broken marker structure */
+};
+
+/* A complete frame, SOI..EOI.  data is borrowed from the splitter's buffer
+ * until the next jpegsplit_push() or jpegsplit_finish(). */
+struct jpegsplit_frame {
+	const uint8_t *data;
+	size_t len;
+	int width;  /* from the SOFn segment; 0 when there was none */
+	int height;
+};
+
+/* The state; fields are private (the struct is public so that it can be
+ * embedded without allocation). */
+struct jpegsplit {
+	uint8_t *buf;
+	size_t cap;
+	size_t len;       /* bytes of the current frame kept in buf */
+	int state;
+	int pending;      /* SOI prefix bytes seen in the seek states */
+	int oversize;     /* the current frame no longer fits */
+	int in_garbage;   /* inside a run of garbage (for garbage_runs) */
+	uint8_t marker;   /* the segment being read */
+	uint32_t remain;  /* segment bytes still to skip */
+	size_t seg_start; /* offset of the segment's payload in buf */
+	int scanned;      /* an SOS was seen in this frame */
+	int sof;          /* a frame header (SOFn) was seen */
+	int width, height;
+	struct jpegsplit_stats stats;
+};
+
+/* Frames up to cap bytes are kept in buf (caller-owned, at least 4 bytes,
+ * valid for the splitter's life). */
+void jpegsplit_init(struct jpegsplit *js, uint8_t *buf, size_t cap);
+
+/*
+ * Consumes bytes of data until a frame completes or the data runs out, and
+ * sets *consumed to the bytes used.  Returns 1 with *frame filled when a
+ * frame completed (call again with the rest of the data), else 0.
+ */
+int jpegsplit_push(struct jpegsplit *js, const uint8_t *data, size_t len,
+		   size_t *consumed, struct jpegsplit_frame *frame);
+
+/* The input ended: a frame in progress is counted as truncated, SOI prefix
+ * bytes as garbage, and the splitter is ready for a new stream. */
+void jpegsplit_finish(struct jpegsplit *js);
+
+/* Frames skipped so far: truncated + oversize + corrupt. */
+uint64_t jpegsplit_skipped(const struct jpegsplit *js);
+
+#endif

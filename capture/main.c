@@ -1,0 +1,540 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vigil-capture: owns one camera (or a test picture, or a pipe of JPEGs) and
+ * publishes every picture as a JPEG into the shared-memory ring
+ * "/vigil.<camera>" that the vigil-server processes read.  One poll loop:
+ * the source's fd, a signalfd (SIGTERM, SIGINT, SIGHUP: stop cleanly) and a
+ * heartbeat timer that keeps the ring's heartbeat fresh when no frame comes.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <grp.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "encode.h"
+#include "log.h"
+#include "pipeline.h"
+#include "ring.h"
+#include "source.h"
+
+#ifndef VIGIL_VERSION
+#define VIGIL_VERSION "0.1.0"
+#endif
+
+#define PROG "vigil-capture"
+#define EXIT_USAGE 2
+
+#define CAPTURE_CAMERA_DEFAULT "cam0"
+#define CAPTURE_WIDTH_DEFAULT 1280
+#define CAPTURE_HEIGHT_DEFAULT 720
+#define CAPTURE_FPS_DEFAULT 24
+#define CAPTURE_OVERLAY_DEFAULT "%Y-%m-%d %H:%M:%S"
+#define CAPTURE_DIM_MIN 16
+#define CAPTURE_WIDTH_MAX 7680
+#define CAPTURE_HEIGHT_MAX 4320
+#define CAPTURE_FPS_MAX 120
+#define CAPTURE_STATS_MS 60000u /* the periodic info line */
+/* TurboJPEG's fast DCT: measured by bench/bench_encode.sh (PSNR within a
+ * few hundredths of a dB of the accurate DCT at q85 on testsrc, and no
+ * faster on x86 with AVX2), so the accurate one is kept. */
+#define CAPTURE_FASTDCT 0
+
+struct options {
+	const char *camera;
+	const char *source;
+	int width, height, fps, quality, rotate, hflip, vflip, follow;
+	const char *overlay;
+	uint32_t slots, slot_size;
+	gid_t gid;
+	int verbose;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: " PROG " [options]\n"
+"Publishes a camera's pictures as JPEGs into the shared-memory ring\n"
+"/vigil.<camera> that vigil-server reads.\n"
+"\n"
+"  --camera NAME      ring name, [A-Za-z0-9_-]{1,32} (default " CAPTURE_CAMERA_DEFAULT ")\n"
+"  --source SRC       where pictures come from (default %s):\n"
+"                       testsrc     a moving test picture\n"
+"                       stdin       concatenated JPEGs on standard input\n"
+"                       fifo:PATH   concatenated JPEGs from a named pipe\n"
+"                     JPEG sources are published byte for byte.\n"
+"  --size WxH         picture size (default %dx%d)\n"
+"  --fps N            frames per second, 1..%d (default %d)\n"
+"  --quality Q        JPEG quality, 1..100 (default %d)\n"
+"  --rotate DEG       0, 90, 180 or 270 degrees clockwise (default 0)\n"
+"  --hflip, --vflip   mirror left-right / upside-down (before rotating)\n"
+"  --overlay FMT      strftime(3) text burned into the top-left corner\n"
+"                     (default \"%s\"; '' for none)\n"
+"  --slots N          ring slots, %u..%u (default %u)\n"
+"  --slot-size BYTES  bytes per slot, %u..%u, suffixes k and M (default:\n"
+"                     TurboJPEG's worst case for the size, at least 2M)\n"
+"  --group G          group (name or number) that may read the ring\n"
+"  --follow           fifo: wait for the next writer at end of input\n"
+"  -v, --verbose      log debug messages\n"
+"  -h, --help         this help\n"
+"  --version          print the version\n"
+"\n"
+"Rotation, flips and overlay apply to raw pictures (testsrc, cameras), not\n"
+"to JPEG sources.  SIGTERM or SIGINT stop capture and close the ring.\n"
+"Exit status: 0 stopped or end of input, 1 run-time error, 2 bad usage.\n",
+		source_default(), CAPTURE_WIDTH_DEFAULT, CAPTURE_HEIGHT_DEFAULT,
+		CAPTURE_FPS_MAX, CAPTURE_FPS_DEFAULT, ENCODE_QUALITY_DEFAULT,
+		CAPTURE_OVERLAY_DEFAULT, RING_SLOTS_MIN, RING_SLOTS_MAX,
+		RING_SLOTS_DEFAULT, RING_SLOT_SIZE_MIN, RING_SLOT_SIZE_MAX);
+}
+
+static void __attribute__((noreturn, format(printf, 1, 2)))
+usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, PROG ": ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see " PROG " --help)\n");
+	exit(EXIT_USAGE);
+}
+
+static long parse_long(const char *opt, const char *s, long min, long max)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
+		usage_error("invalid %s '%s': expected a number from %ld to %ld",
+			    opt, s, min, max);
+	return v;
+}
+
+static void parse_size(const char *s, int *w, int *h)
+{
+	char *end, *end2;
+	long lw, lh;
+
+	errno = 0;
+	lw = strtol(s, &end, 10);
+	if (errno != 0 || end == s || (*end != 'x' && *end != 'X'))
+		goto bad;
+	lh = strtol(end + 1, &end2, 10);
+	if (errno != 0 || end2 == end + 1 || *end2 != '\0')
+		goto bad;
+	if (lw < CAPTURE_DIM_MIN || lw > CAPTURE_WIDTH_MAX ||
+	    lh < CAPTURE_DIM_MIN || lh > CAPTURE_HEIGHT_MAX)
+		usage_error("invalid --size '%s': from %dx%d to %dx%d", s,
+			    CAPTURE_DIM_MIN, CAPTURE_DIM_MIN,
+			    CAPTURE_WIDTH_MAX, CAPTURE_HEIGHT_MAX);
+	*w = (int)lw;
+	*h = (int)lh;
+	return;
+bad:
+	usage_error("invalid --size '%s': expected WIDTHxHEIGHT, e.g. 1280x720",
+		    s);
+}
+
+static uint32_t parse_bytes(const char *s)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	if (*s == '-' || *s == '\0')
+		goto bad;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || end == s)
+		goto bad;
+	if (*end == 'k' || *end == 'K') {
+		v <<= 10;
+		end++;
+	} else if (*end == 'M' || *end == 'm') {
+		v <<= 20;
+		end++;
+	}
+	if (*end != '\0' || v < RING_SLOT_SIZE_MIN || v > RING_SLOT_SIZE_MAX)
+		goto bad;
+	return (uint32_t)v;
+bad:
+	usage_error("invalid --slot-size '%s': expected %u to %u bytes "
+		    "(suffixes k, M)", s, RING_SLOT_SIZE_MIN, RING_SLOT_SIZE_MAX);
+}
+
+static gid_t parse_group(const char *s)
+{
+	struct group *g;
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (*s != '\0' && *s != '-' && *end == '\0' && errno == 0 &&
+	    v < (unsigned long)(gid_t)-1)
+		return (gid_t)v;
+	g = getgrnam(s);
+	if (g == NULL)
+		usage_error("invalid --group '%s': no such group", s);
+	return g->gr_gid;
+}
+
+static void parse_options(int argc, char **argv, struct options *o)
+{
+	enum {
+		OPT_CAMERA = 256, OPT_SOURCE, OPT_SIZE, OPT_FPS, OPT_QUALITY,
+		OPT_ROTATE, OPT_HFLIP, OPT_VFLIP, OPT_OVERLAY, OPT_SLOTS,
+		OPT_SLOT_SIZE, OPT_GROUP, OPT_FOLLOW, OPT_VERSION,
+	};
+	static const struct option longopts[] = {
+		{ "camera", required_argument, NULL, OPT_CAMERA },
+		{ "source", required_argument, NULL, OPT_SOURCE },
+		{ "size", required_argument, NULL, OPT_SIZE },
+		{ "fps", required_argument, NULL, OPT_FPS },
+		{ "quality", required_argument, NULL, OPT_QUALITY },
+		{ "rotate", required_argument, NULL, OPT_ROTATE },
+		{ "hflip", no_argument, NULL, OPT_HFLIP },
+		{ "vflip", no_argument, NULL, OPT_VFLIP },
+		{ "overlay", required_argument, NULL, OPT_OVERLAY },
+		{ "slots", required_argument, NULL, OPT_SLOTS },
+		{ "slot-size", required_argument, NULL, OPT_SLOT_SIZE },
+		{ "group", required_argument, NULL, OPT_GROUP },
+		{ "follow", no_argument, NULL, OPT_FOLLOW },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ NULL, 0, NULL, 0 },
+	};
+	char name[RING_NAME_MAX];
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->camera = CAPTURE_CAMERA_DEFAULT;
+	o->source = source_default();
+	o->width = CAPTURE_WIDTH_DEFAULT;
+	o->height = CAPTURE_HEIGHT_DEFAULT;
+	o->fps = CAPTURE_FPS_DEFAULT;
+	o->quality = ENCODE_QUALITY_DEFAULT;
+	o->overlay = CAPTURE_OVERLAY_DEFAULT;
+	o->slots = RING_SLOTS_DEFAULT;
+	o->gid = (gid_t)-1;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_CAMERA:
+			if (ring_name(name, sizeof(name), optarg, NULL) < 0)
+				usage_error("invalid --camera '%s': expected 1 "
+					    "to %d of A-Z a-z 0-9 _ -", optarg,
+					    RING_CAMERA_MAX);
+			o->camera = optarg;
+			break;
+		case OPT_SOURCE:
+			o->source = optarg;
+			break;
+		case OPT_SIZE:
+			parse_size(optarg, &o->width, &o->height);
+			break;
+		case OPT_FPS:
+			o->fps = (int)parse_long("--fps", optarg, 1,
+						 CAPTURE_FPS_MAX);
+			break;
+		case OPT_QUALITY:
+			o->quality = (int)parse_long("--quality", optarg, 1, 100);
+			break;
+		case OPT_ROTATE:
+			o->rotate = (int)parse_long("--rotate", optarg, 0, 270);
+			if (o->rotate % 90 != 0)
+				usage_error("invalid --rotate '%s': expected 0, "
+					    "90, 180 or 270", optarg);
+			break;
+		case OPT_HFLIP:
+			o->hflip = 1;
+			break;
+		case OPT_VFLIP:
+			o->vflip = 1;
+			break;
+		case OPT_OVERLAY:
+			if (strlen(optarg) >= OVERLAY_FMT_MAX)
+				usage_error("invalid --overlay: longer than %d "
+					    "bytes", OVERLAY_FMT_MAX - 1);
+			o->overlay = optarg;
+			break;
+		case OPT_SLOTS:
+			o->slots = (uint32_t)parse_long("--slots", optarg,
+							RING_SLOTS_MIN,
+							RING_SLOTS_MAX);
+			break;
+		case OPT_SLOT_SIZE:
+			o->slot_size = parse_bytes(optarg);
+			break;
+		case OPT_GROUP:
+			o->gid = parse_group(optarg);
+			break;
+		case OPT_FOLLOW:
+			o->follow = 1;
+			break;
+		case 'v':
+			o->verbose = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case OPT_VERSION:
+			printf(PROG " " VIGIL_VERSION "\n");
+			exit(0);
+		case ':':
+			usage_error("option '%s' needs a value", argv[optind - 1]);
+		default:
+			if (optopt != 0)
+				usage_error("unknown option '-%c'", optopt);
+			usage_error("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		usage_error("unexpected argument '%s'", argv[optind]);
+	if (source_find(o->source, NULL, 0) == NULL) {
+		char why[256];
+		source_find(o->source, why, sizeof(why));
+		usage_error("invalid --source: %s", why);
+	}
+}
+
+/* The slot size when --slot-size is not given: TurboJPEG's worst case for
+ * the picture, so that pictures are encoded straight into the slot. */
+static uint32_t default_slot_size(int width, int height)
+{
+	uint64_t need = (uint64_t)encoder_bound(width, height) +
+			RING_SLOT_HEADER_SIZE;
+
+	need = (need + RING_SLOT_ALIGN - 1) & ~(uint64_t)(RING_SLOT_ALIGN - 1);
+	if (need < RING_SLOT_SIZE_DEFAULT)
+		need = RING_SLOT_SIZE_DEFAULT;
+	if (need > RING_SLOT_SIZE_MAX)
+		need = RING_SLOT_SIZE_MAX;
+	return (uint32_t)need;
+}
+
+static int signals_open(void)
+{
+	sigset_t set;
+	int fd;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -1;
+	fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	return fd;
+}
+
+static int heartbeat_open(void)
+{
+	struct itimerspec its;
+	long ns = (long)RING_HEARTBEAT_MS / 2 * 1000000L;
+	int fd;
+
+	fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	its.it_interval.tv_sec = ns / 1000000000L;
+	its.it_interval.tv_nsec = ns % 1000000000L;
+	its.it_value = its.it_interval;
+	if (timerfd_settime(fd, 0, &its, NULL) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+struct stats {
+	uint32_t since_ms;
+	uint64_t frames, dropped, skipped;
+};
+
+static void stats_log(const char *camera, struct stats *st,
+		      const struct pipeline *p, uint64_t skipped)
+{
+	uint32_t now = ring_now_ms();
+	uint32_t ms = now - st->since_ms;
+	uint64_t frames = p->published - st->frames;
+
+	if (ms < CAPTURE_STATS_MS)
+		return;
+	log_info("camera '%s': %llu frames in %u s (%.1f fps), %llu skipped "
+		 "by the source, %llu dropped, encode %.1f ms/frame",
+		 camera, (unsigned long long)frames, ms / 1000,
+		 frames * 1000.0 / ms,
+		 (unsigned long long)(skipped - st->skipped),
+		 (unsigned long long)(p->dropped - st->dropped),
+		 p->published ? p->encode_ns / 1e6 / (double)p->published : 0);
+	st->since_ms = now;
+	st->frames = p->published;
+	st->dropped = p->dropped;
+	st->skipped = skipped;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o;
+	const struct source_ops *ops;
+	struct source *src = NULL;
+	struct source_config scfg;
+	struct ring_writer_config rcfg;
+	struct ring_writer *ring = NULL;
+	struct pipeline_config pcfg;
+	struct pipeline pipe;
+	struct stats st;
+	char ringname[RING_NAME_MAX];
+	int out_w, out_h, sigfd, hbfd, more = 0, status = 0;
+	pid_t holder = 0;
+	uint32_t slot_size;
+
+	parse_options(argc, argv, &o);
+	log_init(PROG, o.verbose ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
+	ring_name(ringname, sizeof(ringname), o.camera, NULL);
+	ops = source_find(o.source, NULL, 0);
+
+	sigfd = signals_open();
+	if (sigfd < 0)
+		fatal("cannot set up signal handling");
+	hbfd = heartbeat_open();
+	if (hbfd < 0)
+		fatal("cannot create the heartbeat timer");
+
+	out_w = (o.rotate == 90 || o.rotate == 270) ? o.height : o.width;
+	out_h = (o.rotate == 90 || o.rotate == 270) ? o.width : o.height;
+	slot_size = o.slot_size ? o.slot_size
+				: default_slot_size(out_w, out_h);
+	slot_size = (slot_size + RING_SLOT_ALIGN - 1) & ~(RING_SLOT_ALIGN - 1);
+
+	memset(&scfg, 0, sizeof(scfg));
+	scfg.spec = o.source;
+	scfg.width = o.width;
+	scfg.height = o.height;
+	scfg.fps = o.fps;
+	scfg.follow = o.follow;
+	scfg.max_frame = slot_size - RING_SLOT_HEADER_SIZE;
+	scfg.overlay = o.overlay;
+	if (ops->open(&src, &scfg) < 0)
+		fatal("cannot open source '%s'", o.source);
+
+	memset(&rcfg, 0, sizeof(rcfg));
+	rcfg.camera = o.camera;
+	rcfg.slot_count = o.slots;
+	rcfg.slot_size = slot_size;
+	rcfg.gid = o.gid;
+	rcfg.width = (uint32_t)out_w;
+	rcfg.height = (uint32_t)out_h;
+	rcfg.fps_num = (uint32_t)o.fps;
+	rcfg.fps_den = 1;
+	if (ring_writer_create(&ring, &rcfg, &holder) < 0) {
+		if (errno == EBUSY && holder > 0)
+			fatalx("camera '%s' is already captured by pid %d",
+			       o.camera, (int)holder);
+		if (errno == EBUSY)
+			fatalx("camera '%s' is already captured", o.camera);
+		if (errno == EPERM)
+			fatalx("cannot create ring '%s': it belongs to another "
+			       "user or others may write it", ringname);
+		fatal("cannot create ring '%s'", ringname);
+	}
+
+	memset(&pcfg, 0, sizeof(pcfg));
+	pcfg.rotate = o.rotate;
+	pcfg.hflip = o.hflip;
+	pcfg.vflip = o.vflip;
+	pcfg.quality = o.quality;
+	pcfg.fastdct = CAPTURE_FASTDCT;
+	pcfg.overlay = o.overlay;
+	if (pipeline_init(&pipe, &pcfg) < 0)
+		fatal("cannot set up the encoder");
+
+	log_info("camera '%s': capturing from '%s' at %dx%d, %d fps, quality "
+		 "%d, into ring '%s' generation %u (%u slots of %u bytes)",
+		 o.camera, o.source, out_w, out_h, o.fps, o.quality, ringname,
+		 ring_writer_generation(ring), o.slots, slot_size);
+	if (encoder_bound(out_w, out_h) > ring_writer_capacity(ring))
+		log_info("slots are smaller than the worst-case JPEG of %zu "
+			 "bytes: encoding through a private buffer",
+			 encoder_bound(out_w, out_h));
+
+	memset(&st, 0, sizeof(st));
+	st.since_ms = ring_now_ms();
+	for (;;) {
+		struct pollfd pfd[3] = {
+			{ .fd = sigfd, .events = POLLIN },
+			{ .fd = hbfd, .events = POLLIN },
+			{ .fd = ops->fd(src), .events = POLLIN },
+		};
+		struct picture pic;
+		enum source_result r;
+
+		if (poll(pfd, 3, more ? 0 : -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_warn("poll");
+			status = 1;
+			break;
+		}
+		if (pfd[0].revents) {
+			struct signalfd_siginfo si;
+			if (read(sigfd, &si, sizeof(si)) == sizeof(si)) {
+				log_info("camera '%s': %s, stopping", o.camera,
+					 strsignal((int)si.ssi_signo));
+				break;
+			}
+		}
+		if (pfd[1].revents) {
+			uint64_t ticks;
+			if (read(hbfd, &ticks, sizeof(ticks)) > 0)
+				ring_writer_heartbeat(ring);
+			stats_log(o.camera, &st, &pipe,
+				  ops->skipped ? ops->skipped(src) : 0);
+		}
+		if (!more && !pfd[2].revents)
+			continue;
+		memset(&pic, 0, sizeof(pic));
+		r = ops->next(src, &pic);
+		more = r == SOURCE_FRAME;
+		if (r == SOURCE_FRAME) {
+			pipeline_publish(&pipe, &pic, ring);
+			if (ops->release != NULL)
+				ops->release(src, &pic);
+		} else if (r == SOURCE_EOF) {
+			log_info("camera '%s': end of input, stopping",
+				 o.camera);
+			break;
+		} else if (r == SOURCE_ERROR) {
+			log_warn("camera '%s': source '%s' failed", o.camera,
+				 o.source);
+			status = 1;
+			break;
+		}
+	}
+
+	log_info("camera '%s': %llu frames published, %llu dropped", o.camera,
+		 (unsigned long long)pipe.published,
+		 (unsigned long long)pipe.dropped);
+	ring_writer_close(ring);
+	pipeline_free(&pipe);
+	ops->close(src);
+	close(hbfd);
+	close(sigfd);
+	return status;
+}

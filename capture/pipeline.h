@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pipeline: what happens to one picture between the source and the ring.
+ * JPEG pictures are published byte for byte.  Raw pictures are converted
+ * to I420 (convert.c), rotated and flipped (transform.c), get the time
+ * burned in (overlay.c) and are encoded (encode.c) straight into the next
+ * ring slot.  Buffers are allocated on the first picture of a size and then
+ * reused: no allocation per frame in the steady state.
+ */
+#ifndef VIGIL_PIPELINE_H
+#define VIGIL_PIPELINE_H
+
+#include <stdint.h>
+
+#include "convert.h"
+#include "encode.h"
+#include "overlay.h"
+#include "ring.h"
+#include "source.h"
+
+struct pipeline_config {
+	int rotate;          /* 0, 90, 180, 270 (clockwise) */
+	int hflip, vflip;
+	int quality;         /* 1..100 */
+	int fastdct;         /* TJFLAG_FASTDCT */
+	const char *overlay; /* strftime format; NULL or "" for none */
+};
+
+struct pipeline {
+	struct pipeline_config cfg;
+	struct convert conv;
+	struct overlay overlay;
+	struct encoder *enc;
+	uint8_t *tbuf;       /* transformed planes */
+	size_t tbuf_cap;
+	uint64_t published;
+	uint64_t dropped;    /* too big for a slot, or the encoder failed */
+	int jpeg_raw_warned;
+	int64_t encode_ns;   /* time spent converting and encoding */
+};
+
+/* -1 with errno (EINVAL: bad quality or overlay format; ENOMEM). */
+int pipeline_init(struct pipeline *p, const struct pipeline_config *cfg);
+
+/* Accepts a zeroed or half-initialised pipeline. */
+void pipeline_free(struct pipeline *p);
+
+/*
+ * Publishes pic into the ring as the next frame.  Returns 0, or -1 when the
+ * frame was skipped (errno EMSGSIZE: larger than a slot; EIO: the encoder
+ * failed; EINVAL: a picture the pipeline cannot take); a skipped frame is
+ * counted in the ring's frames_dropped and in p->dropped.  Raw planes may be
+ * drawn on (the overlay) when no transform copies them first.
+ */
+int pipeline_publish(struct pipeline *p, struct picture *pic,
+		     struct ring_writer *w);
+
+#endif

@@ -1,0 +1,444 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests of capture/jpegsplit.c: cutting concatenated JPEGs. */
+#include "test.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <turbojpeg.h>
+
+#include "jpegsplit.h"
+
+#define CAP (1 << 20)
+
+struct buf {
+	uint8_t *p;
+	size_t len, cap;
+};
+
+static void put(struct buf *b, const void *data, size_t n)
+{
+	if (b->len + n > b->cap) {
+		b->cap = (b->len + n) * 2;
+		b->p = realloc(b->p, b->cap);
+		assert_non_null(b->p);
+	}
+	memcpy(b->p + b->len, data, n);
+	b->len += n;
+}
+
+static void put_bytes(struct buf *b, int n, ...)
+{
+	va_list ap;
+	va_start(ap, n);
+	for (int i = 0; i < n; i++) {
+		uint8_t c = (uint8_t)va_arg(ap, int);
+		put(b, &c, 1);
+	}
+	va_end(ap);
+}
+
+/*
+ * A structurally complete JPEG (not decodable, but every marker rule is
+ * there): an APP1 segment holding a whole embedded JPEG (an EXIF thumbnail
+ * must not end the frame), SOF0 with the size, SOS, entropy data with
+ * stuffed FF 00, RST markers and fill bytes, then EOI.
+ */
+static void synth_jpeg(struct buf *b, int w, int h, size_t entropy, int tag)
+{
+	static const uint8_t thumb[] = { 0xff, 0xd8, 0xff, 0xd9, 0x00, 0xff };
+	size_t app_len = 2 + 6 + sizeof(thumb);
+
+	put_bytes(b, 2, 0xff, 0xd8);
+	put_bytes(b, 4, 0xff, 0xe1, (int)(app_len >> 8), (int)(app_len & 0xff));
+	put(b, "Exif\0\0", 6);
+	put(b, thumb, sizeof(thumb));
+	/* SOF0: length 17, precision 8, height, width, 3 components. */
+	put_bytes(b, 10, 0xff, 0xc0, 0, 17, 8, h >> 8, h & 0xff, w >> 8,
+		  w & 0xff, 3);
+	put_bytes(b, 9, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1);
+	/* SOS: length 12, 3 components. */
+	put_bytes(b, 14, 0xff, 0xda, 0, 12, 3, 1, 0, 2, 0x11, 3, 0x11, 0, 63, 0);
+	for (size_t i = 0; i < entropy; i++) {
+		uint8_t c = (uint8_t)(i * 7 + (size_t)tag);
+		if (c == 0xff) {
+			put_bytes(b, 2, 0xff, 0x00); /* stuffing */
+		} else if (i % 100 == 99) {
+			put_bytes(b, 2, 0xff, 0xd0 + (int)(i / 100 % 8));
+		} else if (i % 333 == 332) {
+			put_bytes(b, 3, 0xff, 0xff, 0x00); /* fill, then stuff */
+		} else {
+			put(b, &c, 1);
+		}
+	}
+	put_bytes(b, 2, 0xff, 0xd9);
+}
+
+/* A real JPEG from TurboJPEG (caller frees with tjFree). */
+static uint8_t *real_jpeg(int w, int h, int flags, unsigned long *len)
+{
+	tjhandle tj = tjInitCompress();
+	uint8_t *rgb = malloc((size_t)w * h * 3);
+	uint8_t *out = NULL;
+
+	assert_non_null(tj);
+	assert_non_null(rgb);
+	for (int i = 0; i < w * h * 3; i++)
+		rgb[i] = (uint8_t)((i * 13) ^ (i / (w * 3)));
+	*len = 0;
+	assert_int_equal(tjCompress2(tj, rgb, w, 0, h, TJPF_RGB, &out, len,
+				     TJSAMP_420, 80, flags),
+			 0);
+	free(rgb);
+	tjDestroy(tj);
+	return out;
+}
+
+struct result {
+	int frames;
+	struct buf out[8];
+	int w[8], h[8];
+};
+
+/* Feeds data in chunks of chunk bytes (0: random sizes). */
+static void feed(struct jpegsplit *js, const uint8_t *data, size_t len,
+		 size_t chunk, struct result *r)
+{
+	size_t pos = 0;
+	unsigned seed = 1;
+
+	while (pos < len) {
+		size_t n = chunk;
+		if (n == 0) {
+			seed = seed * 1103515245 + 12345;
+			n = 1 + (seed >> 16) % 3000;
+		}
+		if (n > len - pos)
+			n = len - pos;
+		while (n > 0) {
+			struct jpegsplit_frame f;
+			size_t used;
+			int got = jpegsplit_push(js, data + pos, n, &used, &f);
+			assert_true(used <= n);
+			pos += used;
+			n -= used;
+			if (got) {
+				assert_true(r->frames < 8);
+				put(&r->out[r->frames], f.data, f.len);
+				r->w[r->frames] = f.width;
+				r->h[r->frames] = f.height;
+				r->frames++;
+			} else {
+				assert_int_equal(n, 0);
+			}
+		}
+	}
+}
+
+static void result_free(struct result *r)
+{
+	for (int i = 0; i < 8; i++)
+		free(r->out[i].p);
+}
+
+static void assert_same(const struct buf *got, const struct buf *want)
+{
+	assert_int_equal(got->len, want->len);
+	assert_memory_equal(got->p, want->p, want->len);
+}
+
+static void test_single_synthetic(void **state)
+{
+	struct buf a = { 0 };
+	struct result r = { 0 };
+	struct jpegsplit js;
+	uint8_t *mem = malloc(CAP);
+
+	(void)state;
+	synth_jpeg(&a, 640, 360, 5000, 1);
+	jpegsplit_init(&js, mem, CAP);
+	feed(&js, a.p, a.len, a.len, &r);
+	assert_int_equal(r.frames, 1);
+	assert_same(&r.out[0], &a);
+	assert_int_equal(r.w[0], 640);
+	assert_int_equal(r.h[0], 360);
+	assert_int_equal(js.stats.frames, 1);
+	assert_int_equal(js.stats.garbage_bytes, 0);
+	assert_int_equal(jpegsplit_skipped(&js), 0);
+	result_free(&r);
+	free(a.p);
+	free(mem);
+}
+
+static void test_real_jpegs(void **state)
+{
+	unsigned long la, lb;
+	uint8_t *a = real_jpeg(320, 240, 0, &la);
+	uint8_t *b = real_jpeg(97, 61, TJFLAG_PROGRESSIVE, &lb);
+	struct buf in = { 0 }, wa = { 0 }, wb = { 0 };
+	struct result r = { 0 };
+	struct jpegsplit js;
+	uint8_t *mem = malloc(CAP);
+
+	(void)state;
+	put(&wa, a, la);
+	put(&wb, b, lb);
+	put(&in, a, la);
+	put(&in, b, lb);
+	put(&in, a, la);
+	jpegsplit_init(&js, mem, CAP);
+	feed(&js, in.p, in.len, 4096, &r);
+	assert_int_equal(r.frames, 3);
+	assert_same(&r.out[0], &wa);
+	assert_same(&r.out[1], &wb); /* progressive: DHT/SOS between scans */
+	assert_same(&r.out[2], &wa);
+	assert_int_equal(r.w[1], 97);
+	assert_int_equal(r.h[1], 61);
+	assert_int_equal(jpegsplit_skipped(&js), 0);
+	result_free(&r);
+	tjFree(a);
+	tjFree(b);
+	free(in.p);
+	free(wa.p);
+	free(wb.p);
+	free(mem);
+}
+
+/* Garbage before, between and after frames, with SOI look-alikes in it. */
+static void garbage_stream(struct buf *in, struct buf want[3], size_t *garbage)
+{
+	static const uint8_t g1[] = "HTTP/1.1 200 OK\r\n\xff\xd8\x00 junk \xff\xff";
+	static const uint8_t g2[] = { 0xff, 0xd9, 0x00, 0xff, 0xd8, 0x12, 0xff };
+	static const uint8_t g3[] = "--boundary\r\n";
+
+	*garbage = 0;
+	for (int i = 0; i < 3; i++)
+		synth_jpeg(&want[i], 64 + i, 48, 1000 + 500 * (size_t)i, i);
+	put(in, g1, sizeof(g1));
+	*garbage += sizeof(g1);
+	put(in, want[0].p, want[0].len);
+	put(in, g2, sizeof(g2));
+	*garbage += sizeof(g2);
+	put(in, want[1].p, want[1].len);
+	put(in, g3, sizeof(g3));
+	*garbage += sizeof(g3);
+	put(in, want[2].p, want[2].len);
+	put(in, g3, sizeof(g3));
+	*garbage += sizeof(g3);
+}
+
+static void check_garbage(size_t chunk)
+{
+	struct buf in = { 0 }, want[3] = { { 0 } };
+	struct result r = { 0 };
+	struct jpegsplit js;
+	size_t garbage;
+	uint8_t *mem = malloc(CAP);
+
+	garbage_stream(&in, want, &garbage);
+	jpegsplit_init(&js, mem, CAP);
+	feed(&js, in.p, in.len, chunk, &r);
+	jpegsplit_finish(&js);
+	assert_int_equal(r.frames, 3);
+	for (int i = 0; i < 3; i++) {
+		assert_same(&r.out[i], &want[i]);
+		assert_int_equal(r.w[i], 64 + i);
+		free(want[i].p);
+	}
+	assert_int_equal(js.stats.garbage_bytes, garbage);
+	assert_int_equal(js.stats.garbage_runs, 4);
+	assert_int_equal(jpegsplit_skipped(&js), 0);
+	result_free(&r);
+	free(in.p);
+	free(mem);
+}
+
+static void test_garbage_whole(void **state)
+{
+	(void)state;
+	check_garbage(1 << 20);
+}
+
+static void test_garbage_byte_at_a_time(void **state)
+{
+	(void)state;
+	check_garbage(1);
+}
+
+static void test_garbage_random_chunks(void **state)
+{
+	(void)state;
+	check_garbage(0);
+}
+
+/* A frame cut short (the writer restarted) is skipped, the next kept. */
+static void test_truncated(void **state)
+{
+	struct buf a = { 0 }, b = { 0 }, in = { 0 };
+	struct result r = { 0 };
+	struct jpegsplit js;
+	uint8_t *mem = malloc(CAP);
+
+	(void)state;
+	synth_jpeg(&a, 100, 50, 3000, 3);
+	synth_jpeg(&b, 200, 80, 2000, 4);
+	put(&in, a.p, a.len / 2); /* cut inside the entropy data */
+	put(&in, b.p, b.len);
+	put(&in, a.p, 37); /* cut between two header segments */
+	put(&in, b.p, b.len);
+	jpegsplit_init(&js, mem, CAP);
+	feed(&js, in.p, in.len, 1, &r);
+	assert_int_equal(r.frames, 2);
+	assert_same(&r.out[0], &b);
+	assert_same(&r.out[1], &b);
+	assert_int_equal(js.stats.truncated, 2);
+	assert_int_equal(js.stats.garbage_bytes, 0);
+
+	/* Cut anywhere inside the header: a segment length then swallows the
+	 * start of the next frame, which may be lost (a known limit), but
+	 * nothing glued together is ever returned (the SOF and SOS lengths
+	 * are checked against their content). */
+	for (size_t cut = 18; cut < 52; cut++) {
+		struct result r2 = { 0 };
+		struct buf in2 = { 0 };
+		put(&in2, a.p, cut);
+		put(&in2, b.p, b.len);
+		put(&in2, b.p, b.len);
+		jpegsplit_init(&js, mem, CAP);
+		feed(&js, in2.p, in2.len, 0, &r2);
+		jpegsplit_finish(&js);
+		for (int i = 0; i < r2.frames; i++)
+			assert_same(&r2.out[i], &b);
+		assert_true(jpegsplit_skipped(&js) >= 1);
+		result_free(&r2);
+		free(in2.p);
+	}
+
+	/* The end of input in the middle of a frame. */
+	jpegsplit_init(&js, mem, CAP);
+	feed(&js, a.p, a.len - 1, 0, &r);
+	assert_int_equal(r.frames, 2);
+	jpegsplit_finish(&js);
+	assert_int_equal(js.stats.truncated, 1);
+	/* And the splitter is ready for a new stream. */
+	feed(&js, a.p, a.len, 0, &r);
+	assert_int_equal(r.frames, 3);
+	assert_same(&r.out[2], &a);
+	result_free(&r);
+	free(a.p);
+	free(b.p);
+	free(in.p);
+	free(mem);
+}
+
+/* A frame larger than the buffer is skipped; memory stays bounded (the
+ * buffer is exactly cap bytes: ASan would see an overflow). */
+static void test_oversize(void **state)
+{
+	struct buf small = { 0 }, big = { 0 }, in = { 0 };
+	struct result r = { 0 };
+	struct jpegsplit js;
+	size_t cap;
+	uint8_t *mem;
+
+	(void)state;
+	synth_jpeg(&small, 10, 10, 500, 5);
+	synth_jpeg(&big, 20, 20, 50000, 6);
+	cap = small.len + 100;
+	mem = malloc(cap);
+	put(&in, small.p, small.len);
+	put(&in, big.p, big.len);
+	put(&in, small.p, small.len);
+	for (size_t chunk = 0; chunk < 3; chunk++) {
+		memset(&r, 0, sizeof(r));
+		jpegsplit_init(&js, mem, cap);
+		feed(&js, in.p, in.len, chunk == 2 ? 4096 : chunk, &r);
+		assert_int_equal(r.frames, 2);
+		assert_same(&r.out[0], &small);
+		assert_same(&r.out[1], &small);
+		assert_int_equal(js.stats.oversize, 1);
+		assert_int_equal(jpegsplit_skipped(&js), 1);
+		result_free(&r);
+	}
+	/* Exactly cap bytes fits. */
+	jpegsplit_init(&js, mem, small.len);
+	memset(&r, 0, sizeof(r));
+	feed(&js, small.p, small.len, 7, &r);
+	assert_int_equal(r.frames, 1);
+	result_free(&r);
+	free(small.p);
+	free(big.p);
+	free(in.p);
+	free(mem);
+}
+
+/* Broken structure: skipped as corrupt, the next frame found. */
+static void test_corrupt(void **state)
+{
+	struct buf a = { 0 }, in = { 0 };
+	struct result r = { 0 };
+	struct jpegsplit js;
+	uint8_t *mem = malloc(CAP);
+
+	(void)state;
+	synth_jpeg(&a, 30, 20, 800, 7);
+	/* SOI then a byte where a marker must be. */
+	put_bytes(&in, 8, 0xff, 0xd8, 0xff, 0xe0, 0x00, 0x04, 0xaa, 0xbb);
+	put(&in, "xyz", 3);
+	put(&in, a.p, a.len);
+	/* SOI, a segment with a length below 2. */
+	put_bytes(&in, 6, 0xff, 0xd8, 0xff, 0xe0, 0x00, 0x01);
+	put(&in, a.p, a.len);
+	/* SOI, EOI without any scan: no picture. */
+	put_bytes(&in, 4, 0xff, 0xd8, 0xff, 0xd9);
+	put(&in, a.p, a.len);
+	jpegsplit_init(&js, mem, CAP);
+	feed(&js, in.p, in.len, 1, &r);
+	assert_int_equal(r.frames, 3);
+	for (int i = 0; i < 3; i++)
+		assert_same(&r.out[i], &a);
+	assert_int_equal(js.stats.corrupt, 3);
+	result_free(&r);
+	free(a.p);
+	free(in.p);
+	free(mem);
+}
+
+/* Nothing but noise: no frame, every byte counted, nothing kept. */
+static void test_noise(void **state)
+{
+	struct jpegsplit js;
+	struct result r = { 0 };
+	uint8_t *noise = malloc(1 << 16);
+	uint8_t mem[64];
+	unsigned seed = 7;
+
+	(void)state;
+	for (int i = 0; i < 1 << 16; i++) {
+		seed = seed * 1103515245 + 12345;
+		noise[i] = (uint8_t)(seed >> 16);
+		if (noise[i] == 0xd8) /* no SOI at all */
+			noise[i] = 0xd7;
+	}
+	jpegsplit_init(&js, mem, sizeof(mem));
+	feed(&js, noise, 1 << 16, 0, &r);
+	jpegsplit_finish(&js);
+	assert_int_equal(r.frames, 0);
+	assert_int_equal(js.stats.garbage_bytes, 1 << 16);
+	free(noise);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_single_synthetic),
+		cmocka_unit_test(test_real_jpegs),
+		cmocka_unit_test(test_garbage_whole),
+		cmocka_unit_test(test_garbage_byte_at_a_time),
+		cmocka_unit_test(test_garbage_random_chunks),
+		cmocka_unit_test(test_truncated),
+		cmocka_unit_test(test_oversize),
+		cmocka_unit_test(test_corrupt),
+		cmocka_unit_test(test_noise),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ringcat: a reader of a vigil ring for the integration tests (Python has no
+ * futex or seqlock).  Attaches read-only with the reader API and prints one
+ * line per new frame, or dumps the frames' JPEG bytes to files.
+ *
+ *   ringcat [options] CAMERA
+ *     -n N        stop after N frames (default 1)
+ *     -t MS       give up after MS milliseconds in all (exit 3; default 5000)
+ *     -d DIR      write each frame to DIR/<seq>.jpg
+ *     -i          print the ring's header line first
+ *     -c          wait until the writer closes the ring (prints "closed")
+ *
+ * Frame lines: "frame seq=S len=L width=W height=H generation=G
+ * mono_ns=M real_ns=R".  Header line: "ring generation=G width=W height=H
+ * fps=N/D slots=S capacity=C health=ok|stale|closed".
+ * Exit: 0 done, 1 error (the ring status on stderr), 2 usage, 3 timeout.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ring.h"
+
+static uint32_t elapsed_ms(const struct timespec *t0)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint32_t)((t.tv_sec - t0->tv_sec) * 1000 +
+			  (t.tv_nsec - t0->tv_nsec) / 1000000);
+}
+
+static const char *health_name(enum ring_status s)
+{
+	return s == RING_OK ? "ok" : s == RING_CLOSED ? "closed"
+		: s == RING_STALE ? "stale" : ring_strerror(s);
+}
+
+int main(int argc, char **argv)
+{
+	long count = 1, timeout = 5000, got = 0;
+	const char *dir = NULL;
+	int info = 0, until_closed = 0, c;
+	struct ring_reader *r = NULL;
+	enum ring_status st;
+	struct timespec t0;
+	uint32_t ver = 0, last32;
+	uint64_t last_seq = 0;
+	uint8_t *buf;
+	size_t cap;
+
+	while ((c = getopt(argc, argv, "n:t:d:ic")) != -1) {
+		switch (c) {
+		case 'n': count = atol(optarg); break;
+		case 't': timeout = atol(optarg); break;
+		case 'd': dir = optarg; break;
+		case 'i': info = 1; break;
+		case 'c': until_closed = 1; break;
+		default:
+			fprintf(stderr, "usage: ringcat [-n N] [-t MS] [-d DIR] "
+					"[-i] [-c] CAMERA\n");
+			return 2;
+		}
+	}
+	if (optind != argc - 1) {
+		fprintf(stderr, "ringcat: one camera name expected\n");
+		return 2;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	st = ring_reader_open(&r, argv[optind], &ver);
+	if (st != RING_OK) {
+		fprintf(stderr, "ringcat: cannot open ring '%s': %s%s%s\n",
+			argv[optind], ring_strerror(st),
+			st == RING_ERROR ? ": " : "",
+			st == RING_ERROR ? strerror(errno) : "");
+		return 1;
+	}
+	if (info) {
+		uint32_t w, h, fn, fd;
+		ring_reader_format(r, &w, &h, &fn, &fd);
+		printf("ring generation=%u width=%u height=%u fps=%u/%u slots=%u "
+		       "capacity=%zu health=%s\n", ring_reader_generation(r), w,
+		       h, fn, fd, ring_reader_slot_count(r),
+		       ring_reader_capacity(r),
+		       health_name(ring_reader_health(r, 0, NULL)));
+		fflush(stdout);
+	}
+	cap = ring_reader_capacity(r);
+	buf = malloc(cap);
+	if (buf == NULL) {
+		perror("ringcat");
+		return 1;
+	}
+	last32 = ring_reader_seq(r);
+	if (until_closed) {
+		for (;;) {
+			long left = timeout - (long)elapsed_ms(&t0);
+			if (ring_reader_health(r, 0, NULL) == RING_CLOSED) {
+				printf("closed\n");
+				return 0;
+			}
+			if (left <= 0)
+				return 3;
+			st = ring_reader_wait(r, ring_reader_seq(r),
+					      left > 100 ? 100 : (int)left);
+		}
+	}
+	/* A frame already there counts: take it first. */
+	for (;;) {
+		struct ring_frame f;
+		long left = timeout - (long)elapsed_ms(&t0);
+
+		st = ring_reader_read(r, &f, buf, cap);
+		if (st == RING_OK && f.seq != last_seq) {
+			last_seq = f.seq;
+			printf("frame seq=%llu len=%u width=%u height=%u "
+			       "generation=%u mono_ns=%lld real_ns=%lld\n",
+			       (unsigned long long)f.seq, f.length, f.width,
+			       f.height, f.generation, (long long)f.monotonic_ns,
+			       (long long)f.realtime_ns);
+			fflush(stdout);
+			if (dir != NULL) {
+				char path[4096];
+				FILE *fp;
+				snprintf(path, sizeof(path), "%s/%llu.jpg", dir,
+					 (unsigned long long)f.seq);
+				fp = fopen(path, "wb");
+				if (fp == NULL || fwrite(buf, 1, f.length, fp) !=
+							  f.length) {
+					perror(path);
+					return 1;
+				}
+				fclose(fp);
+			}
+			if (++got >= count)
+				break;
+		} else if (st != RING_OK && st != RING_NONE && st != RING_TORN) {
+			fprintf(stderr, "ringcat: read: %s\n", ring_strerror(st));
+			return 1;
+		}
+		if (left <= 0) {
+			fprintf(stderr, "ringcat: timeout after %ld frames\n",
+				got);
+			return 3;
+		}
+		if (st == RING_TORN)
+			continue;
+		st = ring_reader_wait(r, last32, left > 200 ? 200 : (int)left);
+		if (st == RING_CLOSED) {
+			fprintf(stderr, "ringcat: the writer closed the ring\n");
+			return 1;
+		}
+		last32 = ring_reader_seq(r);
+	}
+	free(buf);
+	ring_reader_close(r);
+	return 0;
+}
