@@ -335,7 +335,9 @@ static void feed_attach(struct feed *feed, struct ring_reader *r)
 		feed_set_status(feed, FEED_OFFLINE, "out of memory");
 		return;
 	}
-	if (feed->have_generation && gen != feed->generation)
+	/* Any new segment is a capture (re)start, even when its generation
+	 * number repeats (the old ring was removed by hand). */
+	if (feed->have_generation)
 		feed->m->generation_changes++;
 	feed->have_generation = 1;
 	feed->generation = gen;

@@ -71,7 +71,7 @@ int metrics_render(struct evbuffer *out, const struct metrics *m,
 		      "Generation of the ring (changes with each capture start).",
 		      f->generation);
 	rc |= put_u64(out, "vigil_ring_generation_changes_total", c,
-		      "Capture restarts this server followed.", m->generation_changes);
+		      "Capture restarts (new ring segments) this server followed.", m->generation_changes);
 	rc |= put_u64(out, "vigil_ring_sequence", g,
 		      "Sequence number of the newest frame.", f->seq);
 	rc |= put_f(out, "vigil_ring_age_seconds",

@@ -1,0 +1,230 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""vigil-server's MJPEG stream with the real vigil-capture: byte-exact
+passthrough of stdin frames, real clients (ffmpeg, curl), ?fps caps, slow
+and vanishing clients, and two servers on one camera."""
+import os
+import socket
+import struct
+import subprocess
+import tempfile
+import time
+
+from srvutil import vt, start_server, health, wait_health, metrics, parts_for
+
+t = vt.Tap()
+
+
+def make_jpegs(n, size="320x240"):
+    d = tempfile.mkdtemp(prefix="vigil-jpegs-")
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i",
+                    f"testsrc=size={size}:rate=10", "-frames:v", str(n),
+                    "-q:v", "5", os.path.join(d, "f%03d.jpg")], check=True, timeout=30)
+    out = []
+    for i in range(1, n + 1):
+        p = os.path.join(d, f"f{i:03d}.jpg")
+        with open(p, "rb") as f:
+            out.append(f.read())
+        os.unlink(p)
+    os.rmdir(d)
+    return out
+
+
+def live_part(stream, timeout=5):
+    """The next part that is a live frame (the offline picture has seq 0)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        h, b, _ = stream.part()
+        if int(h["x-frame-seq"]) > 0:
+            return h, b
+    raise TimeoutError("no live frame")
+
+
+def check_stdin_byte_exact():
+    cam = vt.camera_name("stdin")
+    frames = make_jpegs(6)
+    cap = vt.start_capture(cam, "--source", "stdin", stdin=subprocess.PIPE)
+    srv, addr = start_server(cam)
+    s = vt.MjpegStream(addr)
+    t.ok(s.status == 200 and "transfer-encoding" not in s.headers, "stream: 200, no chunked encoding",
+         s.headers)
+    t.ok(s.headers.get("cache-control", "").startswith("no-store"), "stream is no-store", s.headers)
+    good = 0
+    for i, data in enumerate(frames, 1):
+        cap.proc.stdin.write(data)
+        cap.proc.stdin.flush()
+        h, b = live_part(s)
+        if b == data and int(h["x-frame-seq"]) == i and int(h["content-length"]) == len(data) \
+                and h["content-type"] == "image/jpeg":
+            good += 1
+        else:
+            t.diag(f"frame {i}: seq {h.get('x-frame-seq')}, {len(b)} bytes vs {len(data)}")
+    t.eq(good, len(frames), "stdin frames come out byte-identical with the right X-Frame-Seq")
+    ts = float(h["x-timestamp"])
+    t.ok(abs(ts - time.time()) < 5, "X-Timestamp is the capture's wall clock", ts)
+    # The snapshot is the newest frame, byte for byte.
+    st, hh, body = vt.http_get(addr, "/snapshot.jpg")
+    t.ok(st == 200 and body == frames[-1] and hh.get("x-frame-seq") == str(len(frames)),
+         "snapshot is the newest frame, byte-identical", (st, hh))
+    s.close()
+    cap.proc.stdin.close()
+    cap.stop()
+    srv.stop()
+
+
+cam = vt.camera_name("tsrc")
+cap = vt.start_capture(cam, "--source", "testsrc", "--size", "1280x720", "--fps", "24")
+srv, addr = start_server(cam)
+t.ok(wait_health(addr, 200, 5) is not None, "healthz 200 with testsrc capture", health(addr))
+
+
+def check_ffmpeg():
+    r = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i",
+                        f"http://{addr}/stream.mjpg", "-frames:v", "48", "-f", "null", "-"],
+                       capture_output=True, timeout=30)
+    t.ok(r.returncode == 0 and r.stderr.strip() == b"",
+         "ffmpeg decodes 48 frames of the stream with no error", r.stderr[-800:])
+
+
+def check_curl_snapshot():
+    r = subprocess.run(["curl", "-sf", f"http://{addr}/snapshot.jpg"], capture_output=True,
+                       timeout=10)
+    ok = r.returncode == 0 and vt.jpeg_ok(r.stdout)
+    t.ok(ok and vt.jpeg_decode(r.stdout)[:2] == (1280, 720),
+         "curl fetches a 1280x720 snapshot that decodes", r.returncode)
+
+
+def check_wire_and_frames():
+    s = vt.MjpegStream(addr)
+    parts = parts_for(s, 2.0)
+    bad = [h for h, b in parts if not vt.jpeg_ok(b)]
+    seqs = [int(h["x-frame-seq"]) for h, _ in parts]
+    t.ok(len(parts) >= 40 and not bad, f"2 s of stream: {len(parts)} parts, all decode", bad[:2])
+    t.ok(all(b > a for a, b in zip(seqs, seqs[1:])), "X-Frame-Seq increases", seqs[:10])
+    s.close()
+
+
+def check_fps_cap():
+    s = vt.MjpegStream(addr, "/stream.mjpg?fps=5")
+    s.part()
+    t0 = time.monotonic()
+    n = len(parts_for(s, 3.0))
+    rate = n / (time.monotonic() - t0)
+    t.ok(4.0 <= rate <= 6.0, f"?fps=5 caps the rate ({rate:.1f} fps)")
+    s.close()
+    s = vt.MjpegStream(addr, "/stream.mjpg?fps=12")
+    s.part()
+    t0 = time.monotonic()
+    n = len(parts_for(s, 3.0))
+    rate = n / (time.monotonic() - t0)
+    t.ok(10.0 <= rate <= 13.0, f"?fps=12 caps the rate ({rate:.1f} fps)")
+    s.close()
+
+
+def fast_rate(seconds=2.0):
+    s = vt.MjpegStream(addr)
+    s.part()
+    t0 = time.monotonic()
+    n = len(parts_for(s, seconds))
+    rate = n / (time.monotonic() - t0)
+    s.close()
+    return rate
+
+
+def check_slow_clients():
+    base = fast_rate()
+    rss0 = vt.rss_kb(srv.pid)
+    slow = []
+    port = int(addr.rsplit(":", 1)[1])
+    for _ in range(8):
+        c = socket.socket()
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        c.connect(("127.0.0.1", port))
+        c.sendall(b"GET /stream.mjpg HTTP/1.1\r\nHost: x\r\n\r\n")
+        slow.append(c)  # never reads
+    time.sleep(1.5)
+    rss1 = vt.rss_kb(srv.pid)
+    rate = fast_rate(3.0)
+    rss2 = vt.rss_kb(srv.pid)
+    t.ok(rate >= 0.9 * base and rate > 20, f"8 clients that read nothing: fast client "
+         f"{rate:.1f} fps (alone {base:.1f})")
+    t.ok(rss2 - rss1 < 1024 and rss2 - rss0 < 8 * 1024,
+         f"server RSS flat with stalled clients ({rss0} -> {rss1} -> {rss2} kB)")
+    m = metrics(addr)
+    t.ok(m["vigil_frames_skipped_total"] > 0, "frames skipped for slow clients are counted",
+         m["vigil_frames_skipped_total"])
+    t.ok(m["vigil_frame_buffers"] <= 8 + 8, "frame buffers bounded by one per slow client",
+         m["vigil_frame_buffers"])
+    for c in slow:
+        c.close()
+
+
+def check_vanishing_clients():
+    fds0 = vt.fd_count(srv.pid)
+    port = int(addr.rsplit(":", 1)[1])
+    s = vt.MjpegStream(addr)
+    for i in range(20):
+        c = socket.socket()
+        c.connect(("127.0.0.1", port))
+        c.sendall(b"GET /stream.mjpg HTTP/1.1\r\nHost: x\r\n\r\n")
+        got = 0
+        while got < 1000 + 997 * i:  # stop at varying points inside a frame
+            chunk = c.recv(65536)
+            if not chunk:
+                break
+            got += len(chunk)
+        if i % 2:
+            # RST instead of FIN.
+            c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        c.close()
+    n = len(parts_for(s, 1.0))
+    t.ok(srv.alive() and n >= 18, f"clients vanishing mid-frame: server fine, other client got {n} "
+         "frames in 1 s")
+    s.close()
+    t.ok(vt.wait_for(lambda: vt.fd_count(srv.pid) <= fds0, 3),
+         "no descriptor left behind", (fds0, vt.fd_count(srv.pid)))
+    t.ok(vt.wait_for(lambda: metrics(addr)["vigil_stream_clients"] == 0, 3),
+         "clients gauge back to 0")
+
+
+def check_two_servers():
+    srv2, addr2 = start_server(cam)
+    s1 = vt.MjpegStream(addr)
+    s2 = vt.MjpegStream(addr2)
+    s1.part()
+    s2.part()
+    srv2.kill()
+    n = len(parts_for(s1, 1.5))
+    t.ok(n >= 30, f"two servers, one killed: the other's client unaffected ({n} frames in 1.5 s)")
+    try:
+        while True:
+            s2.part()
+    except (EOFError, OSError, ValueError):
+        pass
+    t.ok(True, "the killed server's client sees its stream end")
+    s1.close()
+
+
+def check_many_clients_one_copy():
+    # Fan-out: 30 clients, the server copies each frame once.
+    m0 = metrics(addr)
+    streams = [vt.MjpegStream(addr) for _ in range(30)]
+    for s in streams:
+        s.part()
+    time.sleep(1.0)
+    m1 = metrics(addr)
+    for s in streams:
+        s.close()
+    rx = m1["vigil_frames_received_total"] - m0["vigil_frames_received_total"]
+    tx = m1["vigil_frames_sent_total"] - m0["vigil_frames_sent_total"]
+    t.ok(rx < 40 and tx > 20 * rx, f"one ring copy per frame for 30 clients ({rx:.0f} copies, "
+         f"{tx:.0f} parts sent)")
+
+
+t.run(check_stdin_byte_exact)
+for fn in (check_ffmpeg, check_curl_snapshot, check_wire_and_frames, check_fps_cap,
+           check_slow_clients, check_vanishing_clients, check_two_servers,
+           check_many_clients_one_copy):
+    t.run(fn)
+t.ok(srv.alive(), "server survived everything", srv.output()[-2000:])
+t.done()
