@@ -29,6 +29,7 @@ done
 
 # node_modules is installed from the lockfile, once; a lockfile newer than
 # the installed tree reinstalls.
+mkdir -p "$VIGIL_ROOT/build/test-logs"
 if [ ! -d node_modules/playwright-core ] ||
 	[ package-lock.json -nt node_modules/.package-lock.json ]; then
 	echo "# npm ci (playwright-core from package-lock.json, no browser download)"
