@@ -88,12 +88,13 @@ constexpr double LC_NIGHT_GAIN = 6.0;    /* AE this far up: it is dark */
 const char lc_version[] = LC_STR(LIBCAMERA_VERSION_MAJOR) "." LC_STR(
 	LIBCAMERA_VERSION_MINOR) "." LC_STR(LIBCAMERA_VERSION_PATCH);
 
-/* libcamera logs every INFO line to stderr; a daemon wants warnings only.
+/* libcamera logs INFO and WARN lines to stderr (on a PC: "No IPA found");
+ * a daemon wants its errors only.
  * A user's LIBCAMERA_LOG_LEVELS wins.  Must run before the first
  * CameraManager (libcamera reads the variable once). */
 void quiet_libcamera()
 {
-	setenv("LIBCAMERA_LOG_LEVELS", "*:WARN", 0);
+	setenv("LIBCAMERA_LOG_LEVELS", "*:ERROR", 0);
 }
 
 int64_t now_ns(clockid_t clock)

@@ -21,9 +21,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "camera.h"
 #include "encode.h"
 #include "log.h"
 #include "pipeline.h"
+#include "probe.h"
 #include "ring.h"
 #include "source.h"
 
@@ -57,6 +59,8 @@ struct options {
 	uint32_t slots, slot_size;
 	gid_t gid;
 	int verbose;
+	int list_sources;
+	struct camera_controls controls; /* camera.h: --exposure ... */
 };
 
 static void usage(FILE *f)
@@ -71,6 +75,10 @@ static void usage(FILE *f)
 "                       testsrc     a moving test picture\n"
 "                       stdin       concatenated JPEGs on standard input\n"
 "                       fifo:PATH   concatenated JPEGs from a named pipe\n"
+"                       auto        the first libcamera camera, else the\n"
+"                                   first V4L2 capture device, else testsrc\n"
+"                       v4l2:/dev/videoN (or v4l2:N)  a USB webcam\n"
+"                       libcamera[:N|:ID]  a Pi camera module\n"
 "                     JPEG sources are published byte for byte.\n"
 "  --size WxH         picture size (default %dx%d)\n"
 "  --fps N            frames per second, 1..%d (default %d)\n"
@@ -95,6 +103,7 @@ static void usage(FILE *f)
 		CAPTURE_FPS_MAX, CAPTURE_FPS_DEFAULT, ENCODE_QUALITY_DEFAULT,
 		CAPTURE_OVERLAY_DEFAULT, RING_SLOTS_MIN, RING_SLOTS_MAX,
 		RING_SLOTS_DEFAULT, RING_SLOT_SIZE_MIN, RING_SLOT_SIZE_MAX);
+	fprintf(f, "\n%s", camera_controls_help());
 }
 
 static void __attribute__((noreturn, format(printf, 1, 2)))
@@ -197,6 +206,12 @@ static void parse_options(int argc, char **argv, struct options *o)
 		OPT_CAMERA = 256, OPT_SOURCE, OPT_SIZE, OPT_FPS, OPT_QUALITY,
 		OPT_ROTATE, OPT_HFLIP, OPT_VFLIP, OPT_OVERLAY, OPT_SLOTS,
 		OPT_SLOT_SIZE, OPT_GROUP, OPT_FOLLOW, OPT_VERSION,
+		OPT_LIST_SOURCES, OPT_CAMCTL, /* OPT_CAMCTL + i: camctl[i] */
+	};
+	/* Camera controls, parsed by camera.c. */
+	static const char *const camctl[] = {
+		"exposure", "gain", "awb", "brightness", "contrast",
+		"sharpness", "profile",
 	};
 	static const struct option longopts[] = {
 		{ "camera", required_argument, NULL, OPT_CAMERA },
@@ -215,6 +230,14 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "list-sources", no_argument, NULL, OPT_LIST_SOURCES },
+		{ "exposure", required_argument, NULL, OPT_CAMCTL + 0 },
+		{ "gain", required_argument, NULL, OPT_CAMCTL + 1 },
+		{ "awb", required_argument, NULL, OPT_CAMCTL + 2 },
+		{ "brightness", required_argument, NULL, OPT_CAMCTL + 3 },
+		{ "contrast", required_argument, NULL, OPT_CAMCTL + 4 },
+		{ "sharpness", required_argument, NULL, OPT_CAMCTL + 5 },
+		{ "profile", required_argument, NULL, OPT_CAMCTL + 6 },
 		{ NULL, 0, NULL, 0 },
 	};
 	char name[RING_NAME_MAX];
@@ -230,6 +253,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 	o->overlay = CAPTURE_OVERLAY_DEFAULT;
 	o->slots = RING_SLOTS_DEFAULT;
 	o->gid = (gid_t)-1;
+	camera_controls_init(&o->controls);
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":vh", longopts, NULL)) != -1) {
@@ -295,6 +319,20 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case OPT_VERSION:
 			printf(PROG " " VIGIL_VERSION "\n");
 			exit(0);
+		case OPT_LIST_SOURCES:
+			o->list_sources = 1;
+			break;
+		case OPT_CAMCTL + 0: case OPT_CAMCTL + 1: case OPT_CAMCTL + 2:
+		case OPT_CAMCTL + 3: case OPT_CAMCTL + 4: case OPT_CAMCTL + 5:
+		case OPT_CAMCTL + 6: {
+			char why[200];
+
+			if (camera_parse_control(&o->controls,
+						 camctl[c - OPT_CAMCTL], optarg,
+						 why, sizeof(why)) < 0)
+				usage_error("%s", why);
+			break;
+		}
 		case ':':
 			usage_error("option '%s' needs a value", argv[optind - 1]);
 		default:
@@ -407,6 +445,8 @@ int main(int argc, char **argv)
 
 	parse_options(argc, argv, &o);
 	log_init(PROG, o.verbose ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
+	if (o.list_sources)
+		return probe_list_sources(stdout) >= 0 ? 0 : 1;
 	ring_name(ringname, sizeof(ringname), o.camera, NULL);
 	ops = source_find(o.source, NULL, 0);
 
@@ -431,6 +471,7 @@ int main(int argc, char **argv)
 	scfg.follow = o.follow;
 	scfg.max_frame = slot_size - RING_SLOT_HEADER_SIZE;
 	scfg.overlay = o.overlay;
+	scfg.extra = &o.controls;
 	if (ops->open(&src, &scfg) < 0)
 		fatal("cannot open source '%s'", o.source);
 
