@@ -37,7 +37,7 @@ $(BUILD)/tests/test_transform: $(BUILD)/obj/capture/transform.o
 $(BUILD)/tests/test_overlay: $(BUILD)/obj/capture/overlay.o
 $(BUILD)/tests/test_encode: $(BUILD)/obj/capture/encode.o \
 	$(BUILD)/obj/capture/transform.o $(BUILD)/obj/capture/overlay.o
-TEST_LIBS_test_encode := $(TJ_LIBS)
+TEST_LIBS_test_encode := $(TJ_LIBS) -lm
 $(BUILD)/tests/test_testsrc: $(BUILD)/obj/capture/testsrc.o \
 	$(BUILD)/obj/capture/overlay.o $(BUILD)/obj/common/log.o
 ifneq ($(wildcard tests/test_convert.c),)

@@ -37,8 +37,11 @@ int encoder_create(struct encoder **out, int quality, int fastdct)
 		return -1;
 	}
 	e->quality = quality;
-	/* NOREALLOC: TurboJPEG writes into our buffer and never swaps it. */
-	e->flags = TJFLAG_NOREALLOC | (fastdct ? TJFLAG_FASTDCT : 0);
+	/* NOREALLOC: TurboJPEG writes into our buffer and never swaps it.
+	 * TurboJPEG compresses with the fast DCT unless told otherwise: say
+	 * which one we want either way. */
+	e->flags = TJFLAG_NOREALLOC |
+		   (fastdct ? TJFLAG_FASTDCT : TJFLAG_ACCURATEDCT);
 	*out = e;
 	return 0;
 }

@@ -18,8 +18,9 @@
 
 struct encoder;
 
-/* quality 1..100; fastdct: TurboJPEG's fast integer DCT (TJFLAG_FASTDCT)
- * instead of the accurate one.  -1 with errno (EINVAL, ENOMEM). */
+/* quality 1..100; fastdct 1: the fast integer DCT (TJFLAG_FASTDCT, what
+ * TurboJPEG uses by default), 0: the accurate one (TJFLAG_ACCURATEDCT).
+ * -1 with errno (EINVAL, ENOMEM). */
 int encoder_create(struct encoder **out, int quality, int fastdct);
 
 /* Accepts NULL. */

@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests of capture/testsrc.c: pictures, motion and pacing. */
+#include "test.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "source.h"
+
+static int64_t now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static struct source *open_testsrc(int w, int h, int fps)
+{
+	struct source_config cfg;
+	struct source *s = NULL;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.spec = "testsrc";
+	cfg.width = w;
+	cfg.height = h;
+	cfg.fps = fps;
+	cfg.max_frame = 1 << 20;
+	assert_true(testsrc_ops.match("testsrc"));
+	assert_int_equal(testsrc_ops.open(&s, &cfg), 0);
+	assert_non_null(s);
+	return s;
+}
+
+/* Waits for the fd (bounded) and takes the next frame. */
+static void next_frame(struct source *s, struct picture *pic)
+{
+	for (int tries = 0; tries < 100; tries++) {
+		struct pollfd p = { .fd = testsrc_ops.fd(s), .events = POLLIN };
+		assert_true(poll(&p, 1, 1000) >= 0);
+		if (testsrc_ops.next(s, pic) == SOURCE_FRAME)
+			return;
+	}
+	fail_msg("no frame from testsrc");
+}
+
+static void test_picture(void **state)
+{
+	struct source *s = open_testsrc(65, 49, 100);
+	struct picture a, b;
+	uint8_t *copy;
+	size_t ylen;
+
+	(void)state;
+	next_frame(s, &a);
+	assert_int_equal(a.kind, PICTURE_I420);
+	assert_int_equal(a.width, 65);
+	assert_int_equal(a.height, 49);
+	/* The Y plane covers the even size TurboJPEG reads. */
+	assert_true(a.strides[0] >= 66);
+	assert_true(a.strides[1] >= 33);
+	assert_true(a.realtime_ns > 0 && a.monotonic_ns > 0);
+	ylen = (size_t)a.strides[0] * 50;
+	copy = malloc(ylen);
+	memcpy(copy, a.planes[0], ylen);
+	/* The next frame moved: the pictures differ. */
+	next_frame(s, &b);
+	assert_true(b.monotonic_ns > a.monotonic_ns);
+	assert_memory_not_equal(copy, b.planes[0], ylen);
+	free(copy);
+	testsrc_ops.close(s);
+	testsrc_ops.close(NULL);
+}
+
+/* 20 frames at 100 fps take about 200 ms: paced, not as fast as possible. */
+static void test_pacing(void **state)
+{
+	struct source *s = open_testsrc(32, 32, 100);
+	struct picture p;
+	int64_t t0 = now_ms(), dt;
+
+	(void)state;
+	for (int i = 0; i < 20; i++)
+		next_frame(s, &p);
+	dt = now_ms() - t0;
+	assert_true(dt >= 180);
+	assert_true(dt < 2000);
+	testsrc_ops.close(s);
+}
+
+/* After a stall, one frame comes (not a burst) and the missed deadlines
+ * are counted. */
+static void test_stall(void **state)
+{
+	struct source *s = open_testsrc(32, 32, 100);
+	struct picture p;
+	struct timespec nap = { 0, 150 * 1000000 };
+
+	(void)state;
+	next_frame(s, &p);
+	assert_int_equal(testsrc_ops.skipped(s), 0);
+	nanosleep(&nap, NULL);
+	assert_int_equal(testsrc_ops.next(s, &p), SOURCE_FRAME);
+	assert_true(testsrc_ops.skipped(s) >= 10);
+	/* No burst: nothing more until the next deadline. */
+	assert_int_equal(testsrc_ops.next(s, &p), SOURCE_AGAIN);
+	testsrc_ops.close(s);
+}
+
+static void test_bad_config(void **state)
+{
+	struct source_config cfg;
+	struct source *s = NULL;
+
+	(void)state;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.spec = "testsrc";
+	cfg.width = 640;
+	cfg.height = 480;
+	cfg.fps = 0;
+	errno = 0;
+	assert_int_equal(testsrc_ops.open(&s, &cfg), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_null(s);
+	assert_false(testsrc_ops.match("testsrcx"));
+	assert_false(testsrc_ops.match("stdin"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_picture),
+		cmocka_unit_test(test_pacing),
+		cmocka_unit_test(test_stall),
+		cmocka_unit_test(test_bad_config),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
