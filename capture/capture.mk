@@ -50,6 +50,13 @@ UNIT_TESTS += $(BUILD)/tests/test_jpegfix
 $(BUILD)/tests/test_jpegfix: $(BUILD)/obj/capture/jpegfix.o
 TEST_LIBS_test_jpegfix := $(TJ_LIBS)
 endif
+# The V4L2 source against a fake camera (tests/test_v4l2.c).
+UNIT_TESTS += $(BUILD)/tests/test_v4l2
+$(BUILD)/tests/test_v4l2: $(BUILD)/obj/capture/v4l2.o \
+	$(BUILD)/obj/capture/v4l2dev.o $(BUILD)/obj/capture/camera.o \
+	$(BUILD)/obj/capture/jpegfix.o $(BUILD)/obj/capture/convert.o \
+	$(BUILD)/obj/common/log.o
+TEST_LIBS_test_v4l2 := $(TJ_LIBS) -lm
 
 # ringcat: reads a ring from the tests (python has no futex or seqlock).
 TEST_TOOLS += $(BUILD)/tools/ringcat
