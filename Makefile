@@ -93,7 +93,7 @@ RUN_VARS := PORT HTTP_PORT ADDR SOURCE SIZE FPS SERVERS CAMERA RUN_DIR TLS_CIPHE
 run:
 	@deploy/deps.sh --check run
 	$(MAKE) build-all
-	@$(foreach v,$(RUN_VARS),$(v)='$($(v))') deploy/run.sh
+	@$(foreach v,$(RUN_VARS),$(v)='$($(v))') VIGIL_BUILD='$(BUILD)' deploy/run.sh
 
 soak: deps-check
 	$(MAKE) unit-tests
