@@ -57,6 +57,12 @@ $(BUILD)/tests/test_v4l2: $(BUILD)/obj/capture/v4l2.o \
 	$(BUILD)/obj/capture/jpegfix.o $(BUILD)/obj/capture/convert.o \
 	$(BUILD)/obj/common/log.o
 TEST_LIBS_test_v4l2 := $(TJ_LIBS) -lm
+# jpegfix: capture's Huffman-table fix as a filter, for the camera tests.
+TEST_TOOLS += $(BUILD)/tools/jpegfix
+$(BUILD)/tools/jpegfix: $(BUILD)/obj/tests/tools/jpegfix.o \
+	$(BUILD)/obj/capture/jpegfix.o
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^
 
 # ringcat: reads a ring from the tests (python has no futex or seqlock).
 TEST_TOOLS += $(BUILD)/tools/ringcat
