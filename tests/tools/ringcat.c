@@ -116,12 +116,7 @@ int main(int argc, char **argv)
 		st = ring_reader_read(r, &f, buf, cap);
 		if (st == RING_OK && f.seq != last_seq) {
 			last_seq = f.seq;
-			printf("frame seq=%llu len=%u width=%u height=%u "
-			       "generation=%u mono_ns=%lld real_ns=%lld\n",
-			       (unsigned long long)f.seq, f.length, f.width,
-			       f.height, f.generation, (long long)f.monotonic_ns,
-			       (long long)f.realtime_ns);
-			fflush(stdout);
+			/* The file first: a test may stop us once it has the line. */
 			if (dir != NULL) {
 				char path[4096];
 				FILE *fp;
@@ -135,6 +130,12 @@ int main(int argc, char **argv)
 				}
 				fclose(fp);
 			}
+			printf("frame seq=%llu len=%u width=%u height=%u "
+			       "generation=%u mono_ns=%lld real_ns=%lld\n",
+			       (unsigned long long)f.seq, f.length, f.width,
+			       f.height, f.generation, (long long)f.monotonic_ns,
+			       (long long)f.realtime_ns);
+			fflush(stdout);
 			if (++got >= count)
 				break;
 		} else if (st != RING_OK && st != RING_NONE && st != RING_TORN) {

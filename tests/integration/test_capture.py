@@ -1,0 +1,316 @@
+# SPDX-License-Identifier: MIT
+"""Integration tests of vigil-capture: the real binary, its ring read back
+with tests/tools/ringcat (the reader API in C), frames decoded with
+libjpeg-turbo.  Camera names are unique per run (shm names are global)."""
+import os
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "lib"))
+import vigiltest as vt  # noqa: E402
+
+RINGCAT = os.path.join(vt.BUILD, "tools", "ringcat")
+t = vt.Tap()
+tmp = tempfile.mkdtemp(prefix="vigil-capture-test-")
+
+
+def run(argv, timeout=10, **kw):
+    return subprocess.run(argv, capture_output=True, timeout=timeout, **kw)
+
+
+def ringcat(camera, *args, timeout=10):
+    """Runs ringcat to completion; returns (rc, [frame dicts], header dict)."""
+    p = run([RINGCAT] + list(args) + [camera], timeout=timeout)
+    frames, header = [], {}
+    for line in p.stdout.decode().splitlines():
+        kind, _, rest = line.partition(" ")
+        fields = dict(kv.split("=", 1) for kv in rest.split() if "=" in kv)
+        if kind == "frame":
+            frames.append({k: (int(v) if v.lstrip("-").isdigit() else v)
+                           for k, v in fields.items()})
+        elif kind == "ring":
+            header = fields
+    return p.returncode, frames, header, p.stderr.decode()
+
+
+class Reader:
+    """ringcat in the background, frame lines read as they come."""
+
+    def __init__(self, camera, *args):
+        self.p = subprocess.Popen([RINGCAT] + list(args) + [camera],
+                                  stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE)
+
+    def line(self, timeout=5):
+        r, _, _ = select.select([self.p.stdout], [], [], timeout)
+        if not r:
+            return None
+        return self.p.stdout.readline().decode().strip()
+
+    def close(self):
+        if self.p.poll() is None:
+            self.p.kill()
+        self.p.wait()
+
+
+def capture(camera, *args, stdin=None):
+    return vt.start_capture(camera, "--source", "testsrc", *args) \
+        if stdin is None and "--source" not in args \
+        else vt.start_capture(camera, *args, stdin=stdin)
+
+
+def dump(camera, n, *args):
+    d = tempfile.mkdtemp(dir=tmp)
+    rc, frames, header, err = ringcat(camera, "-i", "-n", str(n), "-d", d,
+                                      "-t", "5000", *args)
+    return rc, frames, header, d, err
+
+
+# ------------------------------------------------------------------ usage
+
+def test_usage():
+    bad = [
+        ["--fps", "0"], ["--fps", "abc"], ["--size", "640"],
+        ["--size", "8x8"], ["--rotate", "45"], ["--quality", "101"],
+        ["--camera", "a/b"], ["--camera", "x" * 40], ["--source", "nope"],
+        ["--slots", "1"], ["--slot-size", "12"], ["--bogus"], ["--fps"],
+        ["extra-argument"], ["--group", "no-such-group-vigil"],
+    ]
+    for argv in bad:
+        p = run([vt.CAPTURE] + argv)
+        err = p.stderr.decode()
+        t.ok(p.returncode == 2 and err.startswith("vigil-capture: ")
+             and err.count("\n") == 1,
+             f"bad flags {' '.join(argv)!r}: exit 2, one-line error",
+             f"rc={p.returncode} stderr={err!r}")
+    p = run([vt.CAPTURE, "--help"])
+    out = p.stdout.decode()
+    t.ok(p.returncode == 0 and all(f in out for f in (
+        "--camera", "--source", "--size", "--fps", "--quality", "--rotate",
+        "--hflip", "--vflip", "--overlay", "--slots", "--slot-size",
+        "--group", "--follow")), "--help documents every option")
+    p = run([vt.CAPTURE, "--version"])
+    t.ok(p.returncode == 0 and p.stdout.startswith(b"vigil-capture "),
+         "--version")
+
+
+# ------------------------------------------------------------------ testsrc
+
+def test_testsrc_default():
+    cam = vt.camera_name("def")
+    d = capture(cam)
+    rc, frames, header, outdir, err = dump(cam, 3)
+    t.ok(rc == 0 and len(frames) == 3, "testsrc: a reader gets frames", err)
+    t.eq((header.get("width"), header.get("height"), header.get("fps")),
+         ("1280", "720", "24/1"), "testsrc: ring header 1280x720, 24 fps")
+    sizes = set()
+    for f in frames:
+        data = open(os.path.join(outdir, f"{f['seq']}.jpg"), "rb").read()
+        t.eq(len(data), f["len"], f"frame {f['seq']}: length as announced")
+        try:
+            w, h, _ = vt.jpeg_decode(data)
+            sizes.add((w, h, f["width"], f["height"]))
+        except ValueError as e:
+            t.ok(False, f"frame {f['seq']} decodes", str(e))
+    t.eq(sizes, {(1280, 720, 1280, 720)}, "testsrc frames decode to 1280x720")
+
+    # The frame rate, from the capture times of consecutive frames.
+    rc, frames, _, err = ringcat(cam, "-n", "49", "-t", "6000")
+    ok = rc == 0 and len(frames) == 49
+    t.ok(ok, "testsrc: 49 frames read in time", err)
+    if ok:
+        seqs = frames[-1]["seq"] - frames[0]["seq"]
+        secs = (frames[-1]["mono_ns"] - frames[0]["mono_ns"]) / 1e9
+        fps = seqs / secs if secs > 0 else 0
+        t.ok(22.5 <= fps <= 25.5, f"testsrc paces 24 fps (measured {fps:.2f})")
+        gaps = sum(1 for a, b in zip(frames, frames[1:])
+                   if b["seq"] != a["seq"] + 1)
+        t.ok(gaps <= 2, f"reader missed few frames ({gaps} gaps)")
+    t.eq(d.stop(), 0, "SIGTERM: exit status 0")
+
+
+def test_rotation_and_overlay():
+    for rot, size, want in ((90, "640x360", (360, 640)),
+                            (180, "640x360", (640, 360)),
+                            (270, "320x240", (240, 320))):
+        cam = vt.camera_name(f"r{rot}")
+        d = capture(cam, "--size", size, "--rotate", str(rot), "--hflip")
+        rc, frames, header, outdir, err = dump(cam, 1)
+        ok = rc == 0 and len(frames) == 1
+        t.ok(ok, f"--rotate {rot}: a frame", err)
+        if ok:
+            data = open(os.path.join(outdir, f"{frames[0]['seq']}.jpg"),
+                        "rb").read()
+            w, h, _ = vt.jpeg_decode(data)
+            t.eq((w, h), want, f"--size {size} --rotate {rot} decodes to "
+                 f"{want[0]}x{want[1]}")
+            t.eq((int(header["width"]), int(header["height"])), want,
+                 f"--rotate {rot}: ring header has the turned size")
+        d.stop()
+
+    # The overlay box darkens the top-left corner (75% white bar there).
+    means = {}
+    for name, args in (("on", []), ("off", ["--overlay", ""])):
+        cam = vt.camera_name("ov" + name)
+        d = capture(cam, "--size", "640x360", *args)
+        rc, frames, _, outdir, err = dump(cam, 1)
+        if rc == 0 and frames:
+            data = open(os.path.join(outdir, f"{frames[0]['seq']}.jpg"),
+                        "rb").read()
+            w, h, px = vt.jpeg_decode(data)
+            box = [px[y * w + x] for y in range(4, 14) for x in range(4, 60)]
+            means[name] = (sum(box) / len(box), max(box))
+        d.stop()
+    t.ok("on" in means and "off" in means and means["on"][0] < 120
+         and means["on"][1] > 200 and means["off"][0] > 150,
+         "overlay: dark box with light text; --overlay '' leaves the picture",
+         means)
+
+
+# ------------------------------------------------------------------ stdin
+
+def testsrc_jpegs(n, size="640x360"):
+    """n distinct real JPEGs made by vigil-capture itself."""
+    cam = vt.camera_name("mk")
+    d = capture(cam, "--size", size)
+    rc, frames, _, outdir, err = dump(cam, n)
+    d.stop()
+    return [open(os.path.join(outdir, f"{f['seq']}.jpg"), "rb").read()
+            for f in frames]
+
+
+def with_comment(jpeg, size):
+    """The same JPEG with COM segments of size bytes in all after SOI."""
+    out = jpeg[:2]
+    while size > 0:
+        n = min(size, 65000)
+        out += b"\xff\xfe" + (n + 2).to_bytes(2, "big") + b"c" * n
+        size -= n
+    return out + jpeg[2:]
+
+
+def test_stdin():
+    jp = testsrc_jpegs(3)
+    if not t.ok(len(jp) == 3, "made JPEGs to feed"):
+        return
+    a, c = jp[0], jp[2]
+    big = with_comment(jp[1], 200000)   # larger than a 128k slot
+    garbage = b"garbage\xff\xd8\x00 between frames\xff"
+    cam = vt.camera_name("in")
+    d = vt.start_capture(cam, "--source", "stdin", "--slot-size", "128k",
+                         "-v", stdin=subprocess.PIPE)
+    t.ok(os.path.exists(vt.shm_path(cam)), "stdin: ring created")
+    out = tempfile.mkdtemp(dir=tmp)
+    r = Reader(cam, "-n", "3", "-d", out, "-t", "8000")
+    # One at a time, so that the reader (which takes the newest) sees each.
+    d.proc.stdin.write(garbage + a)
+    d.proc.stdin.flush()
+    l1 = r.line()
+    d.proc.stdin.write(garbage + a[:len(a) // 2] + big + c)
+    d.proc.stdin.flush()
+    l2 = r.line()
+    # A frame split over many small writes.
+    for i in range(0, len(a), 1000):
+        d.proc.stdin.write(a[i:i + 1000])
+        d.proc.stdin.flush()
+    l3 = r.line()
+    r.close()
+    got = sorted(os.listdir(out), key=lambda s: int(s.split(".")[0]))
+    data = [open(os.path.join(out, g), "rb").read() for g in got]
+    t.ok(l1 and l2 and l3 and len(data) == 3, "stdin: three frames published",
+         f"{l1} {l2} {l3} {got}")
+    if len(data) == 3:
+        t.ok(data[0] == a, "stdin: frame 1 byte-identical")
+        t.ok(data[1] == c, "stdin: the frame after garbage, a truncated and "
+             "an oversize one is byte-identical (those were skipped)")
+        t.ok(data[2] == a, "stdin: a frame fed in small writes is identical")
+    d.proc.stdin.close()
+    rc = d.proc.wait(5)
+    t.eq(rc, 0, "stdin: end of input ends capture with status 0")
+    log = d.output()
+    t.ok("3 frames" in log and "1 truncated" in log and "1 oversize" in log
+         and f"{2 * len(garbage)} garbage bytes" in log,
+         "stdin: skipped garbage, truncated and oversize frames are counted",
+         log)
+    t.ok(not os.path.exists(vt.shm_path(cam)), "stdin: ring removed at exit")
+
+
+def test_fifo():
+    jp = testsrc_jpegs(2, "320x240")
+    if not t.ok(len(jp) == 2, "made JPEGs for the fifo"):
+        return
+    path = os.path.join(tmp, "cam.fifo")
+    os.mkfifo(path)
+    cam = vt.camera_name("ff")
+    d = vt.start_capture(cam, "--source", f"fifo:{path}", "--follow")
+    r = Reader(cam, "-n", "2", "-t", "8000")
+    for i, j in enumerate(jp):
+        with open(path, "wb") as f:     # a new writer each time
+            f.write(j)
+        line = r.line()
+        t.ok(line and f"len={len(j)}" in line,
+             f"fifo --follow: writer {i + 1}'s frame published", line)
+    r.close()
+    t.ok(d.alive(), "fifo --follow: still running after writers left")
+    t.eq(d.stop(signal.SIGINT), 0, "SIGINT: exit status 0")
+
+    cam = vt.camera_name("fn")
+    d = vt.start_capture(cam, "--source", f"fifo:{path}")
+    with open(path, "wb") as f:
+        f.write(jp[0])
+    try:
+        rc = d.proc.wait(5)
+    except subprocess.TimeoutExpired:
+        rc = None
+    t.eq(rc, 0, "fifo without --follow: the writer's end ends capture")
+    t.ok("1 frames" in d.output(), "fifo: the frame went through", d.output())
+
+
+# ------------------------------------------------------------------ ring life
+
+def test_single_owner_and_restart():
+    cam = vt.camera_name("own")
+    d = capture(cam, "--size", "320x240")
+    rc, _, h1, _ = ringcat(cam, "-i", "-n", "1")
+    p = run([vt.CAPTURE, "--camera", cam, "--source", "testsrc"], timeout=10)
+    err = p.stderr.decode()
+    t.ok(p.returncode == 1 and
+         f"camera '{cam}' is already captured by pid {d.pid}" in err,
+         "a second capture on the camera is refused (exit 1, message)", err)
+    t.ok(d.alive(), "the first capture keeps running")
+
+    g1 = int(h1.get("generation", 0))
+    d.kill()
+    t.ok(os.path.exists(vt.shm_path(cam)), "after kill -9 the segment stays")
+    d2 = vt.start([vt.CAPTURE, "--camera", cam, "--source", "testsrc",
+                   "--size", "320x240"], name=f"capture-{cam}-2")
+
+    def generation():
+        rc, _, h, _ = ringcat(cam, "-i", "-n", "1", "-t", "500")
+        return int(h.get("generation", 0)) if rc == 0 else 0
+
+    vt.wait_for(lambda: generation() > g1 or not d2.alive(), 5)
+    rc, frames, h2, err = ringcat(cam, "-i", "-n", "1")
+    g2 = int(h2.get("generation", 0))
+    t.ok(rc == 0 and g2 == g1 + 1 and frames and frames[0]["generation"] == g2,
+         f"restart after kill -9 takes over with a new generation ({g1} -> {g2})",
+         err)
+
+    # SIGTERM: readers see the ring closed, the name goes away, status 0.
+    r = Reader(cam, "-c", "-t", "5000")
+    time.sleep(0.2)   # let the reader attach before the writer stops
+    t.eq(d2.stop(), 0, "SIGTERM: exit status 0")
+    t.eq(r.line(), "closed", "SIGTERM: an attached reader sees the ring closed")
+    r.close()
+    t.ok(not os.path.exists(vt.shm_path(cam)), "SIGTERM: the ring is unlinked")
+
+
+for fn in (test_usage, test_testsrc_default, test_rotation_and_overlay,
+           test_stdin, test_fifo, test_single_owner_and_restart):
+    t.run(fn)
+t.done()
