@@ -26,6 +26,7 @@
 		stallMs: 4000,        // no frame for this long while the camera is online: reconnect
 		stateMs: 1000,        // /state poll period while streaming
 		statePausedMs: 5000,  // ... while paused
+		stateTimeoutMs: 3000, // a /state answer slower than this is a failure
 		pollMaxFps: 5,        // snapshot-polling mode rate cap (nginx allows 10 requests/s)
 		fpsWindowMs: 2000,    // frame rate measured over this window
 		maxPartBytes: 16 << 20,
@@ -43,6 +44,7 @@
 	var root = document.documentElement;
 
 	var params = new URLSearchParams(location.search);
+	var baseTitle = document.title;
 	var canStream = typeof ReadableStream !== 'undefined' &&
 		typeof Response !== 'undefined' && 'body' in Response.prototype &&
 		typeof AbortController !== 'undefined';
@@ -426,7 +428,11 @@
 		clearTimeout(st.stateTimer);
 		st.stateTimer = 0;
 		if (st.hidden) return;
-		fetch('state', { cache: 'no-store', credentials: 'same-origin' })
+		// A server that hangs (stopped, or a proxy that holds the request)
+		// must count as failing, not as silent: abort after a few seconds.
+		var ctrl = new AbortController();
+		var timer = setTimeout(function () { ctrl.abort(); }, CFG.stateTimeoutMs);
+		fetch('state', { cache: 'no-store', credentials: 'same-origin', signal: ctrl.signal })
 			.then(function (r) {
 				if (!r.ok) throw new Error('state: HTTP ' + r.status);
 				return r.json();
@@ -441,6 +447,7 @@
 				st.stateFails++;
 			})
 			.then(function () {
+				clearTimeout(timer);
 				render();
 				if (!st.hidden)
 					st.stateTimer = setTimeout(pollState, st.paused ? CFG.statePausedMs : CFG.stateMs);
@@ -514,6 +521,8 @@
 		}
 		el.pill.setAttribute('data-tone', tone);
 		setText(el.pillText, label);
+		var title = (tone === 'ok' ? '' : label + ' · ') + baseTitle;
+		if (document.title !== title) document.title = title;
 		app.setAttribute('data-tone', tone);
 
 		if (notice) {
@@ -635,7 +644,24 @@
 		el.fs.setAttribute('aria-pressed', on ? 'true' : 'false');
 		el.fs.setAttribute('aria-label', on ? 'Exit fullscreen (f)' : 'Fullscreen (f)');
 		el.fs.title = on ? 'Exit fullscreen (f)' : 'Fullscreen (f)';
+		wakeLock(on);
 		poke();
+	}
+
+	// Watching in fullscreen keeps the screen on (a phone as a monitor); the
+	// browser drops the lock by itself when the tab is hidden.
+	var lock = null;
+	function wakeLock(on) {
+		if (!on) {
+			if (lock) lock.release().catch(function () {});
+			lock = null;
+			return;
+		}
+		if (lock || !navigator.wakeLock || document.hidden) return;
+		navigator.wakeLock.request('screen').then(function (l) {
+			lock = l;
+			l.addEventListener('release', function () { if (lock === l) lock = null; });
+		}, function () { /* not allowed here: nothing lost */ });
 	}
 
 	// In fullscreen the bars fade out after a few idle seconds and come back
@@ -654,6 +680,7 @@
 	var pointers = new Map();
 	var gesture = null;
 	var lastTap = 0;
+	var lastTouch = 0;
 
 	function applyZoom() {
 		var w = frame.clientWidth, h = frame.clientHeight;
@@ -729,15 +756,18 @@
 		var p = pointers.get(e.pointerId);
 		pointerEnd(e);
 		// Double tap (touch) toggles 2.5× at the tapped point.
+		if (e.pointerType === 'touch') lastTouch = performance.now();
 		if (p && e.pointerType === 'touch' && pointers.size === 0) {
 			var now = performance.now();
 			if (now - lastTap < 300) { doubleTap(p); lastTap = 0; } else lastTap = now;
 		}
 	});
 	stage.addEventListener('pointercancel', pointerEnd);
+	// Double-click (mouse) is fullscreen, as in every video player; on touch
+	// screens a double tap zooms instead (pointerup above).
 	stage.addEventListener('dblclick', function (e) {
-		if (e.target.closest('button, a')) return;
-		doubleTap(local(e));
+		if (e.target.closest('button, a') || lastTouch > performance.now() - 800) return;
+		toggleFullscreen();
 	});
 	function doubleTap(p) {
 		if (z.s > 1) zoomAt(1, p.x, p.y); else zoomAt(2.5, p.x, p.y);
@@ -794,6 +824,7 @@
 			setConn('hidden');
 		} else {
 			st.attempt = 0;
+			if (app.classList.contains('fs')) wakeLock(true);
 			setConn(st.paused ? 'paused' : 'connecting');
 			pollState();
 			start();

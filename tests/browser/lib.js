@@ -155,6 +155,57 @@ function freePort() {
 	});
 }
 
+// A TCP relay in front of a server that can "freeze" the streams going
+// through it: their sockets stay open but no byte moves any more, the way a
+// hung server or a proxy that lost its upstream looks to a browser.  Other
+// requests (and streams opened after the freeze) pass.
+class FreezeProxy {
+	constructor(target) {
+		this.target = target;
+		this.frozen = new Set();
+		this.streams = new Set();
+		this.closedByClient = 0;
+		this.server = net.createServer((c) => this.relay(c));
+	}
+
+	listen() {
+		return new Promise((resolve) => this.server.listen(0, '127.0.0.1', () => resolve(this.server.address().port)));
+	}
+
+	relay(c) {
+		const up = net.connect(this.target.port, this.target.host);
+		const conn = { c, up, stream: false };
+		c.on('data', (d) => {
+			if (/^GET \/stream\.mjpg/.test(d.toString('latin1', 0, 32))) {
+				conn.stream = true;
+				this.streams.add(conn);
+			}
+			if (!this.frozen.has(conn)) up.write(d);
+		});
+		up.on('data', (d) => { if (!this.frozen.has(conn)) c.write(d); });
+		c.on('close', () => {
+			if (this.frozen.has(conn)) this.closedByClient++;
+			this.frozen.delete(conn);
+			this.streams.delete(conn);
+			up.destroy();
+		});
+		up.on('close', () => { if (!this.frozen.has(conn)) c.destroy(); });
+		c.on('error', () => {});
+		up.on('error', () => {});
+	}
+
+	// Freezes every stream open now; returns how many.
+	freeze() {
+		for (const s of this.streams) this.frozen.add(s);
+		return this.frozen.size;
+	}
+
+	close() {
+		for (const s of this.streams) { s.c.destroy(); s.up.destroy(); }
+		this.server.close();
+	}
+}
+
 // ------------------------------------------------------------ waits, HTTP
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -225,7 +276,7 @@ async function launch() {
 }
 
 module.exports = {
-	ROOT, BUILD, LOGS, CHROMIUM, Tap, Daemon, cameraName, startCapture, startServer,
+	ROOT, BUILD, LOGS, CHROMIUM, Tap, Daemon, FreezeProxy, cameraName, startCapture, startServer,
 	removeRing, shmPath, freePort, sleep, waitFor, httpGet, getJson, jpegDecode, launch,
 	tmpdir: () => fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-browser-')),
 };

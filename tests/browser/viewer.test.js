@@ -299,6 +299,33 @@ async function direct(browser) {
 	});
 	await ctx.close();
 
+	// A stream that stops delivering without closing (a hung server, a
+	// proxy that lost its upstream): no end-of-stream event ever comes, the
+	// page's watchdog must notice and open a new stream by itself.
+	await t.check('a stream that hangs without closing is noticed and replaced within 6 s', async () => {
+		const proxy = new L.FreezeProxy({ host: '127.0.0.1', port });
+		const pport = await proxy.listen();
+		const v = await openViewer(browser, `http://127.0.0.1:${pport}/`, { viewport: { width: 800, height: 600 } });
+		try {
+			const first = await L.waitFor(async () => (await info(v.page)).frames >= 10, 8000);
+			const n = proxy.freeze();
+			const t0 = Date.now();
+			const f0 = (await info(v.page)).frames;
+			await L.sleep(1000);
+			const stopped = (await info(v.page)).frames <= f0 + 2;
+			const back = await L.waitFor(async () => (await info(v.page)).frames > f0 + 5, 6000, 50);
+			const took = Date.now() - t0;
+			const i = await info(v.page);
+			t.diag(`frames again ${took} ms after the stream froze (${i.lastError})`);
+			const errs = v.rec.errors.concat(i.csp);
+			return { ok: first && n === 1 && stopped && back && proxy.closedByClient === 1 && !errs.length,
+				diag: { first, n, stopped, back, took, closedByClient: proxy.closedByClient, i, errs } };
+		} finally {
+			await v.ctx.close();
+			proxy.close();
+		}
+	});
+
 	// The Safari / iOS fallback path: polling /snapshot.jpg.
 	await t.check('snapshot polling mode (?mode=poll) shows live frames', async () => {
 		const v = await openViewer(browser, `${base}/index.html?mode=poll`, { viewport: { width: 1024, height: 700 } });
