@@ -127,7 +127,16 @@ def test_testsrc_default():
         seqs = frames[-1]["seq"] - frames[0]["seq"]
         secs = (frames[-1]["mono_ns"] - frames[0]["mono_ns"]) / 1e9
         fps = seqs / secs if secs > 0 else 0
-        t.ok(22.5 <= fps <= 25.5, f"testsrc paces 24 fps (measured {fps:.2f})")
+        # Roughly: a busy machine (other tests run beside us) may make
+        # capture miss a deadline now and then; the median frame interval
+        # shows the pacing itself.
+        t.ok(20.0 <= fps <= 25.5, f"testsrc gives about 24 fps (measured "
+             f"{fps:.2f})")
+        iv = sorted((b["mono_ns"] - a["mono_ns"]) / 1e6
+                    for a, b in zip(frames, frames[1:]))
+        med = iv[len(iv) // 2]
+        t.ok(abs(med - 1000 / 24) < 4, f"testsrc frame interval median "
+             f"{med:.2f} ms (41.67 wanted)")
         gaps = sum(1 for a, b in zip(frames, frames[1:])
                    if b["seq"] != a["seq"] + 1)
         t.ok(gaps <= 2, f"reader missed few frames ({gaps} gaps)")
