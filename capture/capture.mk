@@ -64,6 +64,13 @@ $(BUILD)/tools/jpegfix: $(BUILD)/obj/tests/tools/jpegfix.o \
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^
 
+# The camera conversion benchmark (bench/bench_convert.sh).
+BENCH_BINS += $(BUILD)/bench/convert_bench
+$(BUILD)/bench/convert_bench: $(BUILD)/obj/bench/convert_bench.o \
+	$(BUILD)/obj/capture/convert.o $(BUILD)/obj/capture/encode.o
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TJ_LIBS) -lm
+
 # ringcat: reads a ring from the tests (python has no futex or seqlock).
 TEST_TOOLS += $(BUILD)/tools/ringcat
 $(BUILD)/tools/ringcat: $(BUILD)/obj/tests/tools/ringcat.o $(COMMON_OBJ)
