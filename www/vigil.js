@@ -28,7 +28,7 @@
 		statePausedMs: 5000,  // ... while paused
 		stateTimeoutMs: 3000, // a /state answer slower than this is a failure
 		pollMaxFps: 5,        // snapshot-polling mode rate cap (nginx allows 10 requests/s)
-		fpsWindowMs: 2000,    // frame rate measured over this window
+		fpsWindowMs: 3000,    // frame rate measured over this window
 		maxPartBytes: 16 << 20,
 		maxHeaderBytes: 16384,
 		zoomMax: 8
@@ -75,7 +75,8 @@
 		stateTimer: 0,
 		lastError: '',
 		accepted: false,      // the current connection got a multipart answer
-		pollSeq: null         // X-Frame-Seq of the last polled snapshot
+		pollSeq: null,        // X-Frame-Seq of the last polled snapshot
+		unpaced: false        // the next frame drawn opens a connection
 	};
 
 	// ------------------------------------------------------------ multipart
@@ -243,7 +244,8 @@
 			st.blob = f.blob;
 			st.frameTime = f.time;
 			var now = performance.now();
-			st.drawn.push(now);
+			if (!st.unpaced) st.drawn.push(now);
+			st.unpaced = false;
 			while (st.drawn.length && st.drawn[0] < now - CFG.fpsWindowMs) st.drawn.shift();
 			root.setAttribute('data-frames', String(++st.frames));
 		}, function () {
@@ -263,7 +265,14 @@
 		st.framesThisConn++;
 		st.attempt = 0;
 		st.emptyConns = 0;
-		if (st.conn !== 'live') { st.drawn = []; setConn('live'); }
+		if (st.conn !== 'live') {
+			// The first part of a connection is the server's newest frame,
+			// sent at once: not paced by the camera, it is left out of the
+			// frame rate.
+			st.drawn = [];
+			st.unpaced = true;
+			setConn('live');
+		}
 		// vigil-server numbers its "camera offline" picture 0 (X-Frame-Seq).
 		var offline = headers['x-frame-seq'] === '0';
 		show({ blob: new Blob([bytes], { type: 'image/jpeg' }), time: frameTimeOf(headers), offline: offline });

@@ -13,7 +13,7 @@ const path = require('path');
 const http = require('http');
 
 const ROOT = process.env.VIGIL_ROOT || path.resolve(__dirname, '..', '..');
-const BUILD = path.join(ROOT, process.env.VIGIL_BUILD || 'build');
+const BUILD = path.resolve(ROOT, process.env.VIGIL_BUILD || 'build');
 const LOGS = path.join(ROOT, 'build', 'test-logs');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 
