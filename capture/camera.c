@@ -20,6 +20,14 @@ static const char *const awb_names[] = {
 };
 #define AWB_COUNT (int)(sizeof(awb_names) / sizeof(awb_names[0]))
 
+static const char *const format_names[] = {
+	[CAMERA_FORMAT_AUTO] = "auto",
+	[CAMERA_FORMAT_MJPEG] = "mjpeg",
+	[CAMERA_FORMAT_YUYV] = "yuyv",
+	[CAMERA_FORMAT_NV12] = "nv12",
+	[CAMERA_FORMAT_YU12] = "yu12",
+};
+
 static const char *const profile_names[] = {
 	[CAMERA_PROFILE_UNSET] = "unset",
 	[CAMERA_PROFILE_DAY] = "day",
@@ -148,6 +156,17 @@ int camera_parse_control(struct camera_controls *c, const char *name,
 			 value);
 		return -1;
 	}
+	if (strcmp(name, "format") == 0) {
+		for (int i = CAMERA_FORMAT_AUTO; i <= CAMERA_FORMAT_YU12; i++)
+			if (strcmp(value, format_names[i]) == 0) {
+				c->format = (enum camera_format)i;
+				return 1;
+			}
+		snprintf(why, size,
+			 "--format takes auto, mjpeg, yuyv, nv12 or yu12, not '%s'",
+			 value);
+		return -1;
+	}
 	return 0;
 }
 
@@ -171,6 +190,11 @@ const char *camera_controls_help(void)
 	       "                         (steady rate, sharp motion); night: long\n"
 	       "                         exposures (down to 4 fps) and more gain;\n"
 	       "                         auto: switch on the light level\n"
+	       "  --format FMT           V4L2 pixel format: auto (MJPEG when\n"
+	       "                         offered, published as sent), mjpeg,\n"
+	       "                         yuyv, nv12, yu12 (raw formats get\n"
+	       "                         rotation, flips and the overlay, and\n"
+	       "                         cost an encode)\n"
 	       "  --list-sources         print every camera found and exit\n";
 }
 

@@ -45,6 +45,15 @@ enum camera_profile {
 #define CAMERA_CONTRAST_MAX 32.0
 #define CAMERA_SHARPNESS_MAX 16.0
 
+/* Pixel formats a V4L2 camera may be asked for (--format). */
+enum camera_format {
+	CAMERA_FORMAT_AUTO = 0, /* MJPEG when offered, else YUYV, NV12, YU12 */
+	CAMERA_FORMAT_MJPEG,
+	CAMERA_FORMAT_YUYV,
+	CAMERA_FORMAT_NV12,
+	CAMERA_FORMAT_YU12,
+};
+
 /* Each field has an "unset" value: the camera's default then stays. */
 struct camera_controls {
 	int exposure_set;      /* --exposure given */
@@ -58,6 +67,7 @@ struct camera_controls {
 	int sharpness_set;
 	double sharpness;      /* 0 .. 16, 1.0 neutral, 0 none */
 	enum camera_profile profile;
+	enum camera_format format;
 };
 
 /* All unset. */
@@ -65,7 +75,8 @@ void camera_controls_init(struct camera_controls *c);
 
 /*
  * Parses one control flag: name is "exposure", "gain", "awb", "brightness",
- * "contrast", "sharpness" or "profile" (the long option without "--").
+ * "contrast", "sharpness", "profile" or "format" (the long option without
+ * "--").
  * Returns 1 when name is a control and value is good, 0 when name is not a
  * control flag, -1 with a message in why (size bytes) for a bad value.
  */

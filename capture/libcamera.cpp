@@ -112,6 +112,24 @@ std::string camera_name(const std::shared_ptr<lc::Camera> &cam)
 	return model ? *model : std::string("camera");
 }
 
+/* libcamera also drives USB webcams (its uvcvideo pipeline, "External"
+ * cameras), in their YUYV/MJPEG formats only: vigil reads those through
+ * V4L2 (MJPEG passthrough), so "the first camera" means the first other. */
+bool is_external(const std::shared_ptr<lc::Camera> &cam)
+{
+	auto loc = cam->properties().get(lc::properties::Location);
+
+	return loc && *loc == lc::properties::CameraLocationExternal;
+}
+
+std::shared_ptr<lc::Camera> first_camera(lc::CameraManager &cm)
+{
+	for (const auto &cam : cm.cameras())
+		if (!is_external(cam))
+			return cam;
+	return nullptr;
+}
+
 /* "libcamera", "libcamera:N", "libcamera:<id>" -> the camera, or null. */
 std::shared_ptr<lc::Camera> find_camera(lc::CameraManager &cm,
 					const char *spec)
@@ -123,8 +141,11 @@ std::shared_ptr<lc::Camera> find_camera(lc::CameraManager &cm,
 
 	if (cams.empty())
 		return nullptr;
-	if (arg == nullptr || arg[1] == '\0')
-		return cams[0];
+	if (arg == nullptr || arg[1] == '\0') {
+		auto cam = first_camera(cm);
+
+		return cam ? cam : cams[0];
+	}
 	arg++;
 	n = std::strtol(arg, &end, 10);
 	if (*end == '\0' && n >= 0)
@@ -750,8 +771,10 @@ int libcamera_list(FILE *out)
 		const auto &info = cam->controls();
 		auto fdl = info.find(&lc::controls::FrameDurationLimits);
 
-		fprintf(out, "libcamera:%d  '%s' (id %s)\n", n,
-			camera_name(cam).c_str(), cam->id().c_str());
+		fprintf(out, "libcamera:%d  '%s' (id %s)%s\n", n,
+			camera_name(cam).c_str(), cam->id().c_str(),
+			is_external(cam) ? "  USB: better as v4l2:/dev/videoN"
+					 : "");
 		if (cfg && cfg->size() == 1) {
 			const lc::StreamFormats &f = cfg->at(0).formats();
 
@@ -794,9 +817,8 @@ int libcamera_first_camera(char *spec, size_t size)
 		errno = EIO;
 		return -1;
 	}
-	if (!cm->cameras().empty()) {
-		snprintf(spec, size, "libcamera:%s",
-			 cm->cameras()[0]->id().c_str());
+	if (auto cam = first_camera(*cm)) {
+		snprintf(spec, size, "libcamera:%s", cam->id().c_str());
 		found = 0;
 	}
 	cm->stop();

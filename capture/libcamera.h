@@ -35,8 +35,9 @@ const char *libcamera_built_version(void);
  * none, or when libcamera is not built in: a line says which). */
 int libcamera_list(FILE *out);
 
-/* The spec of the first camera ("libcamera:<id>") into spec: 0, or -1
- * when there is none. */
+/* The spec of the first camera that is not a USB webcam (those are read
+ * through V4L2) as "libcamera:<id>" into spec: 0, or -1 when there is none.
+ * "libcamera" alone opens the same camera. */
 int libcamera_first_camera(char *spec, size_t size);
 
 #ifdef __cplusplus

@@ -211,7 +211,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 	/* Camera controls, parsed by camera.c. */
 	static const char *const camctl[] = {
 		"exposure", "gain", "awb", "brightness", "contrast",
-		"sharpness", "profile",
+		"sharpness", "profile", "format",
 	};
 	static const struct option longopts[] = {
 		{ "camera", required_argument, NULL, OPT_CAMERA },
@@ -238,6 +238,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "contrast", required_argument, NULL, OPT_CAMCTL + 4 },
 		{ "sharpness", required_argument, NULL, OPT_CAMCTL + 5 },
 		{ "profile", required_argument, NULL, OPT_CAMCTL + 6 },
+		{ "format", required_argument, NULL, OPT_CAMCTL + 7 },
 		{ NULL, 0, NULL, 0 },
 	};
 	char name[RING_NAME_MAX];
@@ -324,7 +325,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_CAMCTL + 0: case OPT_CAMCTL + 1: case OPT_CAMCTL + 2:
 		case OPT_CAMCTL + 3: case OPT_CAMCTL + 4: case OPT_CAMCTL + 5:
-		case OPT_CAMCTL + 6: {
+		case OPT_CAMCTL + 6: case OPT_CAMCTL + 7: {
 			char why[200];
 
 			if (camera_parse_control(&o->controls,

@@ -157,13 +157,38 @@ static int enum_formats(const struct v4l2dev *dev, int fd, uint32_t *out,
 	return n;
 }
 
-/* The best format vigil reads among those offered, or 0. */
-static uint32_t choose_format(const uint32_t *offered, int n)
+/* The format --format asks for, or 0 for the best one offered. */
+static uint32_t wanted_format(enum camera_format f)
 {
-	for (size_t k = 0; k < V4L2_KNOWN_COUNT; k++)
+	switch (f) {
+	case CAMERA_FORMAT_MJPEG:
+		return V4L2_PIX_FMT_MJPEG;
+	case CAMERA_FORMAT_YUYV:
+		return V4L2_PIX_FMT_YUYV;
+	case CAMERA_FORMAT_NV12:
+		return V4L2_PIX_FMT_NV12;
+	case CAMERA_FORMAT_YU12:
+		return V4L2_PIX_FMT_YUV420;
+	case CAMERA_FORMAT_AUTO:
+		break;
+	}
+	return 0;
+}
+
+/* The best format vigil reads among those offered (only want's, when
+ * want is not 0; MJPEG also matches JPEG), or 0. */
+static uint32_t choose_format(const uint32_t *offered, int n, uint32_t want)
+{
+	for (size_t k = 0; k < V4L2_KNOWN_COUNT; k++) {
+		uint32_t f = v4l2_known[k].fourcc;
+
+		if (want != 0 && f != want &&
+		    !(want == V4L2_PIX_FMT_MJPEG && f == V4L2_PIX_FMT_JPEG))
+			continue;
 		for (int i = 0; i < n; i++)
-			if (offered[i] == v4l2_known[k].fourcc)
+			if (offered[i] == f)
 				return offered[i];
+	}
 	return 0;
 }
 
@@ -484,7 +509,7 @@ static int negotiate(struct source *s)
 	char cc[5];
 
 	nf = enum_formats(s->dev, s->fd, offered, V4L2_FORMATS_MAX);
-	s->fourcc = choose_format(offered, nf);
+	s->fourcc = choose_format(offered, nf, wanted_format(s->ctl.format));
 	if (s->fourcc == 0) {
 		char list[V4L2_FORMATS_MAX * 7 + 1] = "";
 		size_t used = 0;
@@ -494,9 +519,13 @@ static int negotiate(struct source *s)
 			used += (size_t)snprintf(list + used, sizeof(list) - used,
 						 "%s%s", i ? ", " : "", cc);
 		}
+		if (s->ctl.format != CAMERA_FORMAT_AUTO)
+			fourcc_str(wanted_format(s->ctl.format), cc);
 		log_warnx("camera '%s' offers no format vigil reads "
-			  "(MJPG, YUYV, NV12, YU12); it offers: %s",
-			  s->path, nf ? list : "none");
+			  "(%s); it offers: %s", s->path,
+			  s->ctl.format != CAMERA_FORMAT_AUTO
+				  ? cc : "MJPG, YUYV, NV12, YU12",
+			  nf ? list : "none");
 		errno = ENOTSUP;
 		return -1;
 	}
@@ -1010,7 +1039,7 @@ int v4l2_describe(FILE *out, const char *path)
 	if (check_caps(dev, fd, &cap, &why) < 0)
 		goto done;
 	nf = enum_formats(dev, fd, offered, V4L2_FORMATS_MAX);
-	if (choose_format(offered, nf) == 0)
+	if (choose_format(offered, nf, 0) == 0)
 		goto done;
 	usable = 1;
 	if (out == NULL)

@@ -547,6 +547,43 @@ static void test_prefers_mjpeg(void **state)
 	v4l2_source_ops.close(s);
 }
 
+/* --format yuyv picks raw pictures even when MJPEG is offered; a format
+ * the camera lacks is a clear error. */
+static void test_format_flag(void **state)
+{
+	struct camera_controls c;
+	struct source *s = NULL;
+	struct source_config cfg = {.spec = "v4l2:7", .width = 320,
+				    .height = 240, .fps = 30, .extra = &c};
+	struct picture pic;
+	char why[128];
+
+	(void)state;
+	fake.formats[0] = V4L2_PIX_FMT_MJPEG;
+	fake.formats[1] = V4L2_PIX_FMT_YUYV;
+	fake.nformats = 2;
+	camera_controls_init(&c);
+	assert_int_equal(camera_parse_control(&c, "format", "yuyv", why,
+					      sizeof(why)),
+			 1);
+	s = open_source(320, 240, &c);
+	assert_int_equal(next_frame(s, &pic, 1000), SOURCE_FRAME);
+	assert_int_equal(pic.kind, PICTURE_YUYV);
+	v4l2_source_ops.close(s);
+	s = NULL;
+
+	assert_int_equal(camera_parse_control(&c, "format", "nv12", why,
+					      sizeof(why)),
+			 1);
+	assert_int_equal(v4l2_source_ops.open(&s, &cfg), -1);
+	assert_int_equal(errno, ENOTSUP);
+	assert_non_null(strstr(log_text(), "offers no format vigil reads "
+					   "(NV12); it offers: MJPG, YUYV"));
+	assert_int_equal(camera_parse_control(&c, "format", "rgb", why,
+					      sizeof(why)),
+			 -1);
+}
+
 /* Neither: a clear error naming what the camera offers. */
 static void test_no_usable_format(void **state)
 {
@@ -763,6 +800,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_prefers_mjpeg, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_no_usable_format, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_format_flag, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_jpeg_without_dht, setup,
 						teardown),
