@@ -81,6 +81,6 @@ $(BUILD)/tools/ringcat: $(BUILD)/obj/tests/tools/ringcat.o $(COMMON_OBJ)
 BENCH_BINS += $(if $(wildcard bench/encode_bench.c),$(BUILD)/bench/encode_bench)
 $(BUILD)/bench/encode_bench: $(BUILD)/obj/bench/encode_bench.o \
 	$(BUILD)/obj/capture/encode.o $(BUILD)/obj/capture/testsrc.o \
-	$(BUILD)/obj/capture/overlay.o $(BUILD)/obj/common/log.o
+	$(BUILD)/obj/capture/overlay.o $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TJ_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TJ_LIBS) -lm
