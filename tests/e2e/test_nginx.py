@@ -252,9 +252,16 @@ def s_client(*args, p=None, conf_env=True):
 
 
 def negotiated(out):
-    m = re.search(r"Protocol\s*:\s*(\S+)", out)
-    c = re.search(r"Cipher is (\S+)", out)
-    return (m.group(1) if m else None), (c.group(1) if c else None)
+    """(protocol, cipher) from s_client's "New, TLSv1.3, Cipher is X" line
+    (the SSL-Session block comes only with a session ticket, and tickets
+    are off)."""
+    m = re.search(r"^New, (\S+), Cipher is (\S+)", out, re.M)
+    if not m:
+        return None, None
+    proto = re.search(r"^\s*Protocol\s*:\s*(\S+)", out, re.M)
+    # Up to TLS 1.2 the New line says "TLSv1/SSLv3"; the session block
+    # then names the version.
+    return (proto.group(1) if proto and m.group(1) != "TLSv1.3" else m.group(1)), m.group(2)
 
 
 def check_tls():
@@ -275,7 +282,7 @@ def check_tls():
     try:
         vt.wait_for(lambda: tcp_ok(p), 5)
         rc, out = s_client(*legacy, p=p)
-        control = negotiated(out)[0] == "TLSv1.1"
+        control = negotiated(out)[0] == "TLSv1.1" and negotiated(out)[1] != "(NONE)"
     finally:
         srv.kill()
         srv.wait()
