@@ -35,3 +35,16 @@ TEST_TOOLS += $(BUILD)/tools/ringfeed
 $(BUILD)/tools/ringfeed: $(BUILD)/obj/tests/tools/ringfeed.o $(BUILD)/obj/common/ring.o
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pkg_libs,libturbojpeg)
+
+# The server benchmark (bench/bench_server.sh): load generator, the
+# lower-bound fan-out and the ring reader that feeds the picamera reference.
+BENCH_BINS += $(BUILD)/bench/loadgen $(BUILD)/bench/fanout_ref $(BUILD)/bench/ringcat
+$(BUILD)/bench/loadgen: $(BUILD)/obj/bench/loadgen.o
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^
+$(BUILD)/bench/fanout_ref: $(BUILD)/obj/bench/fanout_ref.o $(BUILD)/obj/common/ring.o
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lpthread
+$(BUILD)/bench/ringcat: $(BUILD)/obj/bench/ringcat.o $(BUILD)/obj/common/ring.o
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^

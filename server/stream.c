@@ -107,6 +107,23 @@ unsigned stream_client_count(const struct stream *s)
 	return n;
 }
 
+/*
+ * Writes what the socket takes now.  The common case (the socket has room
+ * for the part) costs one writev() and no event changes; only a client that
+ * cannot take it all gets the bufferevent's write event (and its timeout)
+ * until its output drains.  Errors surface through that event too, so a
+ * client is never freed here, in the middle of a walk over the list.
+ */
+static void client_push(struct client *c)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+
+	if (evbuffer_get_length(out) > 0)
+		(void)evbuffer_write(out, bufferevent_getfd(c->bev));
+	if (evbuffer_get_length(out) > 0 || c->closing)
+		bufferevent_enable(c->bev, EV_WRITE);
+}
+
 /* Queues f to c if the ?fps cap allows; 1 when queued. */
 static int client_send(struct client *c, struct frame *f, int64_t now)
 {
@@ -128,6 +145,7 @@ static int client_send(struct client *c, struct frame *f, int64_t now)
 		return 0;
 	}
 	c->sent_id = f->id;
+	client_push(c);
 	c->s->m->bytes_sent += frame_part_len(f);
 	if (f->offline)
 		c->s->m->offline_sent++;
@@ -163,11 +181,13 @@ static void on_write(struct bufferevent *bev, void *arg)
 	struct client *c = arg;
 	struct frame *f = c->s->latest;
 
-	(void)bev;
 	if (c->closing) {
 		client_close(c);
 		return;
 	}
+	/* Drained: back to direct writes, and the newest frame if it was
+	 * skipped meanwhile. */
+	bufferevent_disable(bev, EV_WRITE);
 	if (f != NULL && f->id != c->sent_id)
 		client_send(c, f, mono_ns());
 }
@@ -220,23 +240,28 @@ int stream_add_client(struct stream *s, struct evhttp_request *req,
 	bufferevent_setcb(bev, on_read, on_write, on_event, c);
 	bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
 	bufferevent_set_timeouts(bev, NULL, &wto);
-	bufferevent_enable(bev, EV_READ | EV_WRITE);
+	/* libevent 2.1 writes at most 16 KB per loop turn by default: a
+	 * 110 KB frame would take seven turns. */
+	bufferevent_set_max_single_write(bev, STREAM_WRITE_MAX);
+	bufferevent_disable(bev, EV_WRITE);
+	bufferevent_enable(bev, EV_READ);
 	c->next = s->clients;
 	if (s->clients != NULL)
 		s->clients->prev = c;
 	s->clients = c;
 	s->m->clients++;
+	evbuffer_add(bufferevent_get_output(bev), stream_head,
+		     sizeof(stream_head) - 1);
 	if (head_only) {
-		evbuffer_add(bufferevent_get_output(bev), stream_head,
-			     sizeof(stream_head) - 1);
+		/* on_write closes once the head is out: never from here,
+		 * inside evhttp's request callback. */
+		bufferevent_enable(bev, EV_WRITE);
 		return 0;
 	}
 	s->m->clients_total++;
-	evbuffer_add(bufferevent_get_output(bev), stream_head,
-		     sizeof(stream_head) - 1 );
 	evbuffer_add(bufferevent_get_output(bev), stream_open,
 		     sizeof(stream_open) - 1);
-	if (s->latest != NULL)
-		client_send(c, s->latest, mono_ns());
+	if (s->latest == NULL || !client_send(c, s->latest, mono_ns()))
+		client_push(c);
 	return 0;
 }
