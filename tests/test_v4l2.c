@@ -732,6 +732,41 @@ static void test_controls(void **state)
 	v4l2_source_ops.close(s);
 }
 
+/* --list-sources' description of a camera: formats vigil reads, each
+ * size with its rates; formats it cannot read are left out. */
+static void test_describe(void **state)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	(void)state;
+	assert_non_null(f);
+	fake.formats[0] = V4L2_PIX_FMT_MJPEG;
+	fake.formats[1] = V4L2_PIX_FMT_RGB24;
+	fake.formats[2] = V4L2_PIX_FMT_YUYV;
+	fake.nformats = 3;
+	assert_int_equal(v4l2_describe(f, "/dev/video7"), 1);
+	fclose(f);
+	assert_non_null(strstr(text, "v4l2:/dev/video7  'Fake Webcam' "
+				     "(uvcvideo, usb-fake-1)\n"));
+	assert_non_null(strstr(text, "    MJPG: 160x120@30,15,5 "
+				     "320x240@30,15,5 640x480@30,15,5\n"));
+	assert_non_null(strstr(text, "    YUYV: 160x120@30"));
+	assert_null(strstr(text, "RGB3"));
+	free(text);
+
+	/* A device with nothing vigil reads is not listed. */
+	fake.formats[0] = V4L2_PIX_FMT_GREY;
+	fake.nformats = 1;
+	text = NULL;
+	f = open_memstream(&text, &len);
+	assert_int_equal(v4l2_describe(f, "/dev/video7"), 0);
+	fclose(f);
+	assert_int_equal(len, 0);
+	free(text);
+}
+
 /* The flags' parser and the range mapping on their own. */
 static void test_control_flags(void **state)
 {
@@ -812,6 +847,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_frames_skipped, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_controls, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_describe, setup, teardown),
 		cmocka_unit_test(test_control_flags),
 	};
 
