@@ -56,7 +56,7 @@ if [ $staged -eq 0 ]; then
 	fi
 fi
 if [ ! -x "$src/build/vigil-capture" ] || [ ! -x "$src/build/vigil-server" ] ||
-	[ -n "$(find "$src/capture" "$src/server" "$src/common" "$src/www" -newer "$src/build/vigil-server" -type f 2>/dev/null | head -1)" ]; then
+	{ [ $staged -eq 0 ] && [ -n "$(find "$src/capture" "$src/server" "$src/common" "$src/www" -newer "$src/build/vigil-server" -type f 2>/dev/null | head -1)" ]; }; then
 	say "building"
 	# Build as the owner of the source folder, not as root.
 	owner=$(stat -c %U "$src")
