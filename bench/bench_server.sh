@@ -1,0 +1,174 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# vigil-server fan-out benchmark (issue 3): N viewers (bench/loadgen, one
+# epoll process) against one and two vigil-server processes, beside two
+# references fed the same ring: the lower bound (bench/fanout_ref.c, the
+# simplest fan-out: one process writing each frame to N non-blocking
+# sockets) and the picamera recipe's design (bench/picamera_ref.py, Python
+# http.server, a thread per client and a Condition).  1280x720 at 24 fps,
+# frames of about 110 KB (tests/tools/ringfeed --noise 8).
+# Environment: SERVER_BENCH_CLIENTS ("10 100 500 1000"), SERVER_BENCH_WARMUP
+# (2 s), SERVER_BENCH_DURATION (5 s), SERVER_BENCH_PICAMERA_MAX (100: the
+# Python reference is run up to this many viewers), BENCH_BUILD (build).
+set -eu
+cd "$(dirname "$0")/.."
+B=${BENCH_BUILD:-build}
+NS=${SERVER_BENCH_CLIENTS:-"10 100 500 1000"}
+WARM=${SERVER_BENCH_WARMUP:-2}
+DUR=${SERVER_BENCH_DURATION:-5}
+PIMAX=${SERVER_BENCH_PICAMERA_MAX:-100}
+FPS=24
+cam=bench$$
+pids=()
+declare -A R
+
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -f "/dev/shm/vigil.$cam" "/dev/shm/vigil.$cam.lock"
+}
+trap cleanup EXIT
+
+for bin in vigil-server tools/ringfeed bench/loadgen bench/fanout_ref bench/ringcat; do
+	[ -x "$B/$bin" ] || { echo "bench_server: $B/$bin missing (make bench builds it)" >&2; exit 1; }
+done
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+wait_port() {
+	for _ in $(seq 100); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+		sleep 0.05
+	done
+	echo "bench_server: nothing listens on port $1" >&2
+	return 1
+}
+
+stop() { # pids...
+	for p in "$@"; do kill "$p" 2>/dev/null || true; done
+	for p in "$@"; do wait "$p" 2>/dev/null || true; done
+}
+
+# run KEY N PIDS HOST:PORT...: one loadgen run, results in R[KEY,N,field].
+run() {
+	local key=$1 n=$2 pidlist=$3 args=() kv
+	shift 3
+	for t in "$@"; do args+=(--connect "$t"); done
+	kv=$("$B/bench/loadgen" "${args[@]}" --clients "$n" --warmup "$WARM" \
+		--duration "$DUR" --pids "$pidlist" 2>/dev/null) || kv=""
+	for f in $kv; do R[$key,$n,${f%%=*}]=${f#*=}; done
+	R[$key,$n,ran]=1
+}
+
+sizes=$(RINGFEED_SIZES=1 "$B/tools/ringfeed" --camera "$cam" --fps $FPS \
+	--size 1280x720 --noise 8 2>&1 >/dev/null & p=$!; pids+=("$p"); sleep 2;
+	true)
+"$B/tools/ringfeed" --camera "$cam" --fps $FPS --size 1280x720 --noise 8 \
+	2>/dev/null &
+feeder=$!
+pids+=("$feeder")
+for _ in $(seq 100); do [ -e "/dev/shm/vigil.$cam" ] && break; sleep 0.05; done
+frame_kb=$(echo "$sizes" | awk '/bytes/ { s += $4; n++ } END { if (n) printf "%.0f", s / n / 1024; else print "?" }')
+
+# vigil-server, one process.
+p1=$(free_port)
+"$B/vigil-server" --camera "$cam" --listen "127.0.0.1:$p1" --max-clients 5000 2>/dev/null &
+s1=$!
+pids+=("$s1")
+wait_port "$p1"
+sleep 0.5
+for n in 1 $NS; do run vigil1 "$n" "$s1" "127.0.0.1:$p1"; done
+stop "$s1"
+
+# vigil-server, two processes, viewers split between them.
+pa=$(free_port)
+pb=$(free_port)
+"$B/vigil-server" --camera "$cam" --listen "127.0.0.1:$pa" --max-clients 5000 2>/dev/null &
+sa=$!
+"$B/vigil-server" --camera "$cam" --listen "127.0.0.1:$pb" --max-clients 5000 2>/dev/null &
+sb=$!
+pids+=("$sa" "$sb")
+wait_port "$pa"
+wait_port "$pb"
+sleep 0.5
+for n in $NS; do run vigil2 "$n" "$sa,$sb" "127.0.0.1:$pa" "127.0.0.1:$pb"; done
+stop "$sa" "$sb"
+
+# Lower bound.
+pf=$(free_port)
+"$B/bench/fanout_ref" --camera "$cam" --port "$pf" 2>/dev/null &
+sf=$!
+pids+=("$sf")
+wait_port "$pf"
+sleep 0.5
+for n in 1 $NS; do run lower "$n" "$sf" "127.0.0.1:$pf"; done
+stop "$sf"
+
+# The picamera recipe's design.
+pp=$(free_port)
+"$B/bench/ringcat" --camera "$cam" | python3 bench/picamera_ref.py "$pp" 2>/dev/null &
+sp=$!
+pids+=("$sp")
+wait_port "$pp"
+sleep 0.5
+for n in 1 $NS; do
+	[ "$n" -le "$PIMAX" ] || continue
+	run picam "$n" "$sp" "127.0.0.1:$pp"
+done
+stop "$sp"
+pkill -P $$ -f "bench/ringcat --camera $cam" 2>/dev/null || true
+
+v() { echo "${R[$1,$2,$3]:-}"; }
+
+echo "== vigil-server: MJPEG fan-out, 1280x720 @ $FPS fps, frames ~${frame_kb} KB, $(nproc) cores, loadgen ${WARM} s warm-up + ${DUR} s"
+echo "   (fps per viewer; latency = capture time (X-Timestamp) -> last JPEG byte at the viewer; CPU % of one core, summed over"
+echo "    the server processes; RSS of the largest; loadgen, servers and the frame source share the machine)"
+printf '%-7s %-22s %8s %8s %7s %8s %8s %7s %7s %7s\n' viewers server "fps min" "fps med" "frames" "p50 ms" "p99 ms" "CPU %" "RSS MB" invalid
+for n in 1 $NS; do
+	for key in vigil1 vigil2 lower picam; do
+		[ -n "$(v $key $n ran)" ] || continue
+		case $key in
+		vigil1) name="vigil-server x1" ;;
+		vigil2) name="vigil-server x2" ;;
+		lower) name="lower bound (C)" ;;
+		picam) name="picamera recipe (Py)" ;;
+		esac
+		if [ -z "$(v $key $n fps_med)" ]; then
+			printf '%-7s %-22s %s\n' "$n" "$name" "(run failed)"
+			continue
+		fi
+		printf '%-7s %-22s %8.2f %8.2f %6.1f%% %8.2f %8.2f %7.1f %7.1f %7s\n' "$n" "$name" \
+			"$(v $key $n fps_min)" "$(v $key $n fps_med)" \
+			"$(awk -v f="$(v $key $n fps_med)" -v s=$FPS 'BEGIN { print f * 100 / s }')" \
+			"$(v $key $n lat_p50_ms)" "$(v $key $n lat_p99_ms)" "$(v $key $n cpu_pct)" \
+			"$(awk -v k="$(v $key $n rss_kb)" 'BEGIN { print k / 1024 }')" "$(v $key $n invalid)"
+	done
+done
+echo
+printf '%-7s %18s %18s %22s\n' viewers "CPU x1/lower" "p99 x1/lower" "CPU picamera/x1"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 <= 0) print "-"; else printf "%.2f", a / b }'; }
+for n in 1 $NS; do
+	printf '%-7s %18s %18s %22s\n' "$n" "$(ratio "$(v vigil1 $n cpu_pct)" "$(v lower $n cpu_pct)")" \
+		"$(ratio "$(v vigil1 $n lat_p99_ms)" "$(v lower $n lat_p99_ms)")" \
+		"$(ratio "$(v picam $n cpu_pct)" "$(v vigil1 $n cpu_pct)")"
+done
+echo
+
+# The issue's "done when", checked on this run.
+check() { # description condition-awk-expression
+	if awk "BEGIN { exit !($2) }"; then echo "  PASS  $1"; else echo "  FAIL  $1"; fi
+}
+if [ -n "$(v vigil1 500 fps_med)" ] && [ -n "$(v lower 500 cpu_pct)" ]; then
+	echo "done-when checks (500 viewers, one server):"
+	check "median viewer >= 99% of frames ($(v vigil1 500 fps_med) fps)" "$(v vigil1 500 fps_med) >= 0.99 * $FPS"
+	check "every viewer >= 95% of frames (min $(v vigil1 500 fps_min) fps)" "$(v vigil1 500 fps_min) >= 0.95 * $FPS"
+	check "CPU <= 1.3x lower bound ($(v vigil1 500 cpu_pct) vs $(v lower 500 cpu_pct))" "$(v vigil1 500 cpu_pct) <= 1.3 * $(v lower 500 cpu_pct)"
+	check "p99 <= 1.5x lower bound ($(v vigil1 500 lat_p99_ms) vs $(v lower 500 lat_p99_ms) ms)" "$(v vigil1 500 lat_p99_ms) <= 1.5 * $(v lower 500 lat_p99_ms)"
+	check "RSS < 32 MB ($(v vigil1 500 rss_kb) kB)" "$(v vigil1 500 rss_kb) < 32768"
+fi
+if [ -n "$(v vigil1 1 lat_p50_ms)" ]; then
+	check "1 viewer: latency p50 < 1 ms ($(v vigil1 1 lat_p50_ms) ms; picamera design $(v picam 1 lat_p50_ms) ms)" "$(v vigil1 1 lat_p50_ms) < 1"
+fi
+echo

@@ -1,0 +1,47 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Builds every tests/fuzz/fuzz_*.c with clang's libFuzzer + ASan + UBSan and
+# runs each for FUZZ_SECONDS (default 15) from its corpus in
+# tests/fuzz/corpus/<name>/ (new inputs go to build/fuzz/corpus-<name>/, the
+# repo's corpus is only read).  Prints TAP, one line per fuzzer.
+# A harness names the sources it needs on a line "// fuzz-sources: a.c b.c".
+# Longer run: FUZZ_SECONDS=3600 tests/fuzz/run.sh, or by hand:
+#   build/fuzz/fuzz_ring -max_total_time=3600 build/fuzz/corpus-ring tests/fuzz/corpus/ring
+set -u
+cd "$(dirname "$0")/../.."
+secs=${FUZZ_SECONDS:-15}
+out=build/fuzz
+mkdir -p "$out"
+n=0 fail=0
+CLANG=${CLANG:-clang}
+flags="-std=c17 -g -O1 -D_GNU_SOURCE -Icommon -Icapture -Iserver -Ibuild/gen \
+ -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Wall -Wextra -Werror"
+for src in tests/fuzz/fuzz_*.c; do
+	[ -f "$src" ] || continue
+	name=$(basename "$src" .c)
+	short=${name#fuzz_}
+	n=$((n + 1))
+	deps=$(sed -n 's|^// fuzz-sources:||p' "$src" | head -1)
+	libs=$(sed -n 's|^// fuzz-libs:||p' "$src" | head -1)
+	# shellcheck disable=SC2086
+	if ! $CLANG $flags "$src" $deps -o "$out/$name" $libs >"$out/$name.build.log" 2>&1; then
+		echo "not ok $n - $name builds"
+		sed 's/^/# /' "$out/$name.build.log" | head -30
+		fail=$((fail + 1))
+		continue
+	fi
+	mkdir -p "$out/corpus-$short" "tests/fuzz/corpus/$short"
+	if "$out/$name" -max_total_time="$secs" -timeout=5 -rss_limit_mb=1024 \
+		-print_final_stats=1 "$out/corpus-$short" "tests/fuzz/corpus/$short" \
+		>"$out/$name.log" 2>&1; then
+		runs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$out/$name.log" | grep -oE '[0-9]+$')
+		cov=$(grep -oE 'cov: [0-9]+' "$out/$name.log" | tail -1)
+		echo "ok $n - $name: ${runs:-?} runs in ${secs}s, $cov, no crash"
+	else
+		echo "not ok $n - $name found a crash (see $out/$name.log)"
+		grep -E 'ERROR|SUMMARY|Test unit written' "$out/$name.log" | head -10 | sed 's/^/# /'
+		fail=$((fail + 1))
+	fi
+done
+echo "1..$n"
+[ "$fail" -eq 0 ]
