@@ -47,7 +47,7 @@ OBJS :=
 all: build-all
 
 include common/common.mk
--include capture/capture.mk
+include capture/capture.mk
 -include server/server.mk
 include tests/tests.mk
 -include bench/bench.mk
