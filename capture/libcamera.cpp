@@ -76,6 +76,16 @@ extern "C" {
 
 namespace lc = libcamera;
 
+/* camera_awb is declared in libcamera's AwbModeEnum order. */
+static_assert((int)CAMERA_AWB_AUTO == lc::controls::AwbAuto &&
+		      (int)CAMERA_AWB_INCANDESCENT == lc::controls::AwbIncandescent &&
+		      (int)CAMERA_AWB_TUNGSTEN == lc::controls::AwbTungsten &&
+		      (int)CAMERA_AWB_FLUORESCENT == lc::controls::AwbFluorescent &&
+		      (int)CAMERA_AWB_INDOOR == lc::controls::AwbIndoor &&
+		      (int)CAMERA_AWB_DAYLIGHT == lc::controls::AwbDaylight &&
+		      (int)CAMERA_AWB_CLOUDY == lc::controls::AwbCloudy,
+	      "camera_awb follows AwbModeEnum");
+
 namespace {
 
 constexpr int LC_STALL_MS = 5000;        /* no frame this long: give up */
@@ -725,11 +735,18 @@ enum source_result lc_next(struct source *s, struct picture *pic)
 		buffer_sync(s->held_fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW);
 		s->held = r;
 		s->last_frame_ns = now_ns(CLOCK_MONOTONIC);
-		/* Buffer timestamps are CLOCK_MONOTONIC (V4L2 underneath). */
-		pic->monotonic_ns = (int64_t)buf->metadata().timestamp;
-		if (pic->monotonic_ns > 0)
-			pic->realtime_ns = now_ns(CLOCK_REALTIME) -
-					   (s->last_frame_ns - pic->monotonic_ns);
+		/* Buffer timestamps are CLOCK_MONOTONIC (V4L2 underneath);
+		 * one that is not (over a second away) is left to capture,
+		 * which stamps the frame itself. */
+		{
+			int64_t ts = (int64_t)buf->metadata().timestamp;
+			int64_t age = s->last_frame_ns - ts;
+
+			if (ts > 0 && age >= 0 && age < 1000000000) {
+				pic->monotonic_ns = ts;
+				pic->realtime_ns = now_ns(CLOCK_REALTIME) - age;
+			}
+		}
 		return SOURCE_FRAME;
 	}
 	return SOURCE_AGAIN;
