@@ -21,6 +21,12 @@
 # nginx.conf, start nothing)
 set -uo pipefail
 
+# wait -n -p (which child ended) needs bash 5.1 (Debian 12, Raspberry Pi OS
+# bookworm have 5.2).
+if [ "${BASH_VERSINFO[0]}" -lt 5 ] || { [ "${BASH_VERSINFO[0]}" -eq 5 ] && [ "${BASH_VERSINFO[1]}" -lt 1 ]; }; then
+	echo "make run: needs bash 5.1 or newer" >&2
+	exit 1
+fi
 root=$(cd "$(dirname "$0")/.." && pwd)
 prog="make run"
 say() { echo "$prog: $*" >&2; }
@@ -122,6 +128,11 @@ listen_lines() { # port extra
 	fi
 }
 
+# The template's first server {} is the plain-HTTP redirect.
+drop_http_server() {
+	awk '/^    server \{$/ && !done { skip = 1 } skip && /^    \}$/ { skip = 0; done = 1; next } !skip'
+}
+
 upstreams=""
 for i in $(seq 1 "$SERVERS"); do
 	upstreams+="        server unix:$RUN_DIR/web$i.sock max_fails=0;"$'\n'
@@ -144,7 +155,7 @@ if [ -n "$worker_user" ]; then
 fi
 if [ "$HTTP_PORT" = 0 ]; then
 	# No plain-HTTP server at all: drop its (now listen-less) block.
-	tpl=$(printf '%s\n' "$tpl" | awk '/^    server \{$/ && !done { skip = 1 } skip && /^    \}$/ { skip = 0; done = 1; next } !skip')
+	tpl=$(printf '%s\n' "$tpl" | drop_http_server)
 fi
 printf '%s\n' "$tpl" >"$RUN_DIR/nginx/nginx.conf"
 nginx_args=(-p "$RUN_DIR/nginx/" -c "$RUN_DIR/nginx/nginx.conf" -e "$RUN_DIR/logs/nginx.error.log")
@@ -177,7 +188,7 @@ if [ "$HTTP_PORT" != 0 ] && port_busy "$HTTP_PORT"; then
 	fi
 	say "port $HTTP_PORT is in use: no http->https redirect (set HTTP_PORT to choose one)"
 	HTTP_PORT=0
-	tpl=$(cat "$RUN_DIR/nginx/nginx.conf" | awk '/^    server \{$/ && !done { skip = 1 } skip && /^    \}$/ { skip = 0; done = 1; next } !skip')
+	tpl=$(drop_http_server <"$RUN_DIR/nginx/nginx.conf")
 	printf '%s\n' "$tpl" >"$RUN_DIR/nginx/nginx.conf"
 fi
 
