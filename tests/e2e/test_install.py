@@ -166,6 +166,54 @@ t.ok(curl("-u", f"vigil:{password}", f"https://localhost:{port}/snapshot.jpg").s
      "Pi site: snapshot")
 t.eq(curl(f"http://127.0.0.1:{http_port}/x?y=1"), f"301 1.1 https://127.0.0.1:{port}/x?y=1",
      "Pi site: port 80 answers 301 to https")
+
+
+def check_accounts():
+    """sysusers.d and tmpfiles.d applied to a copy of this machine's account
+    files (--root): the accounts, groups and memberships the units rely on,
+    and the modes of the secrets."""
+    su, tf = shutil.which("systemd-sysusers"), shutil.which("systemd-tmpfiles")
+    if not su or not tf:
+        t.skip("sysusers.d / tmpfiles.d applied", "systemd-sysusers / systemd-tmpfiles missing")
+        return
+    R = tempfile.mkdtemp(prefix="vgroot-", dir="/tmp")
+    try:
+        os.makedirs(f"{R}/etc/vigil/tls")
+        for f in ("passwd", "group", "shadow", "gshadow"):
+            if os.path.exists(f"/etc/{f}"):
+                shutil.copy(f"/etc/{f}", f"{R}/etc/{f}")
+        r = subprocess.run([su, f"--root={R}", os.path.join(vt.ROOT, "deploy/sysusers.d/vigil.conf")],
+                           capture_output=True, text=True, timeout=30)
+        groups = {}
+        for line in open(f"{R}/etc/group"):
+            g = line.strip().split(":")
+            groups[g[0]] = (g[2], set(filter(None, g[3].split(","))))
+        users = {u[0]: u for u in (line.strip().split(":") for line in open(f"{R}/etc/passwd"))}
+        ok = (r.returncode == 0 and "vigil-capture" in users and "vigil-web" in users
+              and users["vigil-capture"][3] == groups["vigil"][0]
+              and int(users["vigil-capture"][2]) < 1000 and int(users["vigil-web"][2]) < 1000
+              and "vigil-capture" in groups["video"][1]
+              and "vigil-web" in groups["vigil"][1]
+              and users["vigil-web"][3] == groups["vigil-web"][0]
+              and "www-data" in groups["vigil-web"][1])
+        t.ok(ok, "sysusers: system users vigil-capture (group vigil, in video) and vigil-web "
+             "(in vigil); www-data in vigil-web", r.stderr + str({k: groups.get(k) for k in ("vigil", "vigil-web", "video")}))
+        for f in ("htpasswd", "tls/key.pem", "tls/ca.key"):
+            open(f"{R}/etc/vigil/{f}", "w").close()
+            os.chmod(f"{R}/etc/vigil/{f}", 0o666)
+        r = subprocess.run([tf, f"--root={R}", "--create",
+                            os.path.join(vt.ROOT, "deploy/tmpfiles.d/vigil.conf")],
+                           capture_output=True, text=True, timeout=30)
+        modes = {f: oct(stat.S_IMODE(os.stat(f"{R}/etc/vigil/{f}").st_mode))
+                 for f in ("htpasswd", "tls/key.pem", "tls/ca.key")}
+        t.ok(r.returncode == 0 and modes == {"htpasswd": "0o640", "tls/key.pem": "0o600",
+                                             "tls/ca.key": "0o600"},
+             "tmpfiles: secrets get their modes back", (r.stderr, modes))
+    finally:
+        shutil.rmtree(R, ignore_errors=True)
+
+
+t.run(check_accounts)
 ng.stop(signal.SIGTERM)
 for s in srv:
     s.stop()
