@@ -312,7 +312,7 @@ def test_single_owner_and_restart():
 
     # SIGTERM: readers see the ring closed, the name goes away, status 0.
     r = Reader(cam, "-c", "-t", "5000")
-    time.sleep(0.2)   # let the reader attach before the writer stops
+    t.eq(r.line(), "attached", "a reader attaches")
     t.eq(d2.stop(), 0, "SIGTERM: exit status 0")
     t.eq(r.line(), "closed", "SIGTERM: an attached reader sees the ring closed")
     r.close()

@@ -9,7 +9,8 @@
  *     -t MS       give up after MS milliseconds in all (exit 3; default 5000)
  *     -d DIR      write each frame to DIR/<seq>.jpg
  *     -i          print the ring's header line first
- *     -c          wait until the writer closes the ring (prints "closed")
+ *     -c          print "attached", then wait until the writer closes the
+ *                 ring and print "closed"
  *
  * Frame lines: "frame seq=S len=L width=W height=H generation=G
  * mono_ns=M real_ns=R".  Header line: "ring generation=G width=W height=H
@@ -43,7 +44,7 @@ int main(int argc, char **argv)
 {
 	long count = 1, timeout = 5000, got = 0;
 	const char *dir = NULL;
-	int info = 0, until_closed = 0, c;
+	int info = 0, until_closed = 0, c, status = 0;
 	struct ring_reader *r = NULL;
 	enum ring_status st;
 	struct timespec t0;
@@ -92,18 +93,24 @@ int main(int argc, char **argv)
 	buf = malloc(cap);
 	if (buf == NULL) {
 		perror("ringcat");
+		ring_reader_close(r);
 		return 1;
 	}
 	last32 = ring_reader_seq(r);
 	if (until_closed) {
+		printf("attached\n");
+		fflush(stdout);
 		for (;;) {
 			long left = timeout - (long)elapsed_ms(&t0);
 			if (ring_reader_health(r, 0, NULL) == RING_CLOSED) {
 				printf("closed\n");
-				return 0;
+				fflush(stdout);
+				goto out;
 			}
-			if (left <= 0)
-				return 3;
+			if (left <= 0) {
+				status = 3;
+				goto out;
+			}
 			st = ring_reader_wait(r, ring_reader_seq(r),
 					      left > 100 ? 100 : (int)left);
 		}
@@ -126,7 +133,10 @@ int main(int argc, char **argv)
 				if (fp == NULL || fwrite(buf, 1, f.length, fp) !=
 							  f.length) {
 					perror(path);
-					return 1;
+					if (fp != NULL)
+						fclose(fp);
+					status = 1;
+					goto out;
 				}
 				fclose(fp);
 			}
@@ -140,23 +150,27 @@ int main(int argc, char **argv)
 				break;
 		} else if (st != RING_OK && st != RING_NONE && st != RING_TORN) {
 			fprintf(stderr, "ringcat: read: %s\n", ring_strerror(st));
-			return 1;
+			status = 1;
+			goto out;
 		}
 		if (left <= 0) {
 			fprintf(stderr, "ringcat: timeout after %ld frames\n",
 				got);
-			return 3;
+			status = 3;
+			goto out;
 		}
 		if (st == RING_TORN)
 			continue;
 		st = ring_reader_wait(r, last32, left > 200 ? 200 : (int)left);
 		if (st == RING_CLOSED) {
 			fprintf(stderr, "ringcat: the writer closed the ring\n");
-			return 1;
+			status = 1;
+			goto out;
 		}
 		last32 = ring_reader_seq(r);
 	}
+out:
 	free(buf);
 	ring_reader_close(r);
-	return 0;
+	return status;
 }
