@@ -187,6 +187,21 @@ if victim:
 else:
     mr.kill_all()
 
+# ------------------------------------------------------------ run.sh killed outright
+mr = MakeRun()
+banner = mr.banner()
+runsh = [pid for pid, cmd in leftovers(mr.sid)
+         if cmd.split()[0].endswith("bash") and "deploy/run.sh" in cmd]
+t.ok(banner and banner.startswith("open https://") and runsh, "a third make run starts",
+     mr.output()[-800:])
+if runsh:
+    # No trap runs on SIGKILL: the children's parent-death signal stops them.
+    os.kill(runsh[0], signal.SIGKILL)
+    mr.wait(15)
+    nothing_left(mr, "run.sh killed with SIGKILL")
+else:
+    mr.kill_all()
+
 # ------------------------------------------------------------ port in use
 busy = socket.socket()
 busy.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
