@@ -37,6 +37,7 @@ struct fake {
 	int fail_opens;      /* opens that fail after the disconnect */
 	int error_frame_at;  /* DQBUF number flagged V4L2_BUF_FLAG_ERROR */
 	int short_frame_at;  /* DQBUF number with too few bytes */
+	int silent_after;    /* frames after which the first open goes quiet */
 	/* State. */
 	int fd;
 	int opens;
@@ -289,6 +290,17 @@ static int fake_ioctl(void *ctx, int fd, unsigned long req, void *arg)
 		int idx;
 
 		if (!fake.streaming || fake.nqueued == 0) {
+			errno = EAGAIN;
+			return -1;
+		}
+		if (fake.silent_after && fake.opens == 1 &&
+		    fake.dqbufs >= fake.silent_after) {
+			uint64_t v;
+
+			/* Streaming, but nothing comes: the fd stops being
+			 * readable too, as a real camera's would. */
+			if (read(fake.fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+				fail_msg("eventfd read: %s", strerror(errno));
 			errno = EAGAIN;
 			return -1;
 		}
@@ -665,6 +677,32 @@ static void test_disconnect_reopens(void **state)
 	v4l2_source_ops.close(s);
 }
 
+/* A camera that stays open but stops sending: after V4L2_STALL_MS the
+ * watchdog re-opens it, and frames flow again. */
+static void test_stall_reopens(void **state)
+{
+	struct source *s;
+	struct picture pic;
+	struct timespec t0, t1;
+	long ms;
+
+	(void)state;
+	fake.formats[0] = V4L2_PIX_FMT_MJPEG;
+	fake.nformats = 1;
+	fake.silent_after = 2;
+	s = open_source(320, 240, NULL);
+	assert_int_equal(next_frame(s, &pic, 1000), SOURCE_FRAME);
+	assert_int_equal(next_frame(s, &pic, 1000), SOURCE_FRAME);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(next_frame(s, &pic, V4L2_STALL_MS + 3000), SOURCE_FRAME);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	assert_true(ms >= V4L2_STALL_MS - 100);
+	assert_int_equal(fake.opens, 2);
+	assert_non_null(strstr(log_text(), "sent no frame for"));
+	v4l2_source_ops.close(s);
+}
+
 /* A size the camera does not offer: the nearest is used, and said. */
 static void test_unsupported_size(void **state)
 {
@@ -841,6 +879,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_jpeg_without_dht, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_disconnect_reopens, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_stall_reopens, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_unsupported_size, setup,
 						teardown),
