@@ -282,6 +282,31 @@ def test_fifo():
 
 # ------------------------------------------------------------------ ring life
 
+def test_heartbeat_and_group():
+    """No frame for longer than the stale limit: the heartbeat keeps the
+    ring healthy.  --group sets the segment's group, mode 0640."""
+    import grp
+    import stat
+    try:
+        gid = grp.getgrnam("video").gr_gid
+        gname = "video"
+    except KeyError:
+        gid = os.getgid()
+        gname = str(gid)
+    cam = vt.camera_name("hb")
+    d = vt.start_capture(cam, "--source", "stdin", "--group", gname,
+                         stdin=subprocess.PIPE)
+    st = os.stat(vt.shm_path(cam))
+    t.eq((st.st_gid, stat.S_IMODE(st.st_mode)), (gid, 0o640),
+         f"--group {gname}: the ring's group, mode 0640")
+    time.sleep(1.5)   # longer than RING_STALE_MS, with no frame at all
+    rc, _, h, err = ringcat(cam, "-i", "-n", "1", "-t", "200")
+    t.eq(h.get("health"), "ok", "no frames for 1.5 s: heartbeat keeps the "
+         "ring alive")
+    d.proc.stdin.close()
+    t.eq(d.proc.wait(5), 0, "empty stdin: exit status 0")
+
+
 def test_single_owner_and_restart():
     cam = vt.camera_name("own")
     d = capture(cam, "--size", "320x240")
@@ -320,6 +345,7 @@ def test_single_owner_and_restart():
 
 
 for fn in (test_usage, test_testsrc_default, test_rotation_and_overlay,
-           test_stdin, test_fifo, test_single_owner_and_restart):
+           test_stdin, test_fifo, test_heartbeat_and_group,
+           test_single_owner_and_restart):
     t.run(fn)
 t.done()
