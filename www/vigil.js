@@ -12,9 +12,17 @@
 // arrives (so it measures the frame rate and notices a stalled stream), when
 // the stream ends (the reader reports done or throws: reconnect), and it
 // closes the connection on pause or when the tab is hidden (AbortController).
-// fetch() streaming works in Chrome 43+, Firefox 65+ and Safari 10.1+; where
-// it is missing, or when the stream connects but never yields a frame (a
-// buffering proxy in the way), the page polls /snapshot.jpg instead.
+// Three ways to show the camera, tried in this order, the first that works
+// is kept (and remembered for a week in localStorage):
+//   stream: fetch() + canvas as above (Chrome, Edge, Firefox);
+//   img:    the browser's own MJPEG in an <img>, for WebKit (Safari, iOS,
+//           WebKitGTK): it answers the fetch with headers and then fails
+//           the body read ("Load failed"), as it hands multipart responses
+//           to its own multipart loader.  No per-frame event there, so the
+//           page samples the picture once a second to see that it moves;
+//   poll:   /snapshot.jpg a few times a second, where neither gets a frame
+//           through (a buffering proxy, an MJPEG-less browser).
+// ?mode=stream|img|poll in the page's URL forces one.
 // Everything it needs is same-origin: connect-src 'self' and img-src blob:
 // in the server's Content-Security-Policy cover it, and nothing is inline.
 (function () {
@@ -37,6 +45,8 @@
 	var $ = function (id) { return document.getElementById(id); };
 	var camera = document.body.getAttribute('data-camera') || 'camera';
 	var canvas = $('view');
+	var img = $('live-img');
+	var BLANK = 'data:image/gif;base64,R0lGODlhAQABAAAAACwAAAAAAQABAAA=';
 	var ctx = canvas.getContext('2d', { alpha: false });
 	var app = $('app');
 	var stage = $('stage');
@@ -48,9 +58,34 @@
 	var canStream = typeof ReadableStream !== 'undefined' &&
 		typeof Response !== 'undefined' && 'body' in Response.prototype &&
 		typeof AbortController !== 'undefined';
+	// WebKit (Safari, every iOS browser, WebKitGTK): the behaviour above is
+	// what makes the page move on to the <img> way, but the fetch that WebKit
+	// fails stays open at the server until the page closes, so its name
+	// saves that first, doomed attempt.  Chrome, Edge, Opera say "Chrome/".
+	var webkitOnly = /AppleWebKit\//.test(navigator.userAgent) && !/Chrome\/|Chromium\//.test(navigator.userAgent);
+	var MODES = ['stream', 'img', 'poll'];
+	var MODE_KEY = 'vigil.mode';
+	var forcedMode = MODES.indexOf(params.get('mode')) >= 0 ? params.get('mode') : null;
+
+	// The mode that worked last time in this browser (a week at most: a
+	// fallback forced by a proxy that has since been fixed does not stick).
+	function savedMode() {
+		try {
+			var m = JSON.parse(localStorage.getItem(MODE_KEY) || 'null');
+			if (m && MODES.indexOf(m.mode) > 0 && Date.now() - m.at < 7 * 864e5) return m.mode;
+		} catch (e) { /* storage disabled */ }
+		return null;
+	}
+
+	function saveMode(m) {
+		try {
+			if (m === 'stream') localStorage.removeItem(MODE_KEY);
+			else localStorage.setItem(MODE_KEY, JSON.stringify({ mode: m, at: Date.now() }));
+		} catch (e) { /* storage disabled */ }
+	}
 
 	var st = {
-		mode: params.get('mode') === 'poll' || !canStream ? 'poll' : 'stream',
+		mode: forcedMode || savedMode() || (canStream && !webkitOnly ? 'stream' : 'img'),
 		conn: 'connecting',   // connecting | live | reconnecting | paused | hidden
 		paused: false,
 		hidden: document.hidden,
@@ -303,7 +338,8 @@
 		st.connectedAt = performance.now();
 		st.framesThisConn = 0;
 		if (st.conn !== 'reconnecting') setConn(st.frames ? 'reconnecting' : 'connecting');
-		var run = st.mode === 'stream' ? runStream : runPoll;
+		app.classList.toggle('img-mode', st.mode === 'img');
+		var run = st.mode === 'stream' ? runStream : st.mode === 'img' ? runImg : runPoll;
 		run(s, st.ctrl.signal).then(function () {
 			return new Error('the stream ended');
 		}, function (e) {
@@ -311,19 +347,28 @@
 		}).then(function (e) {
 			if (s !== st.session) return;   // stopped on purpose
 			st.lastError = e && e.message ? e.message : String(e);
-			noteEmptyConnection();
+			if (fellBack()) return;
 			retry();
 		});
 	}
 
-	// A connection that was accepted but delivered no frame while the camera
-	// said it was online: twice in a row means something between here and
-	// the server buffers the stream, so polling snapshots is the way.
-	function noteEmptyConnection() {
-		if (st.mode !== 'stream' || st.framesThisConn > 0 || !st.accepted) return;
-		if (st.state && st.state.status === 'online' && performance.now() - st.stateAt < 3000)
-			st.emptyConns++;
-		if (st.emptyConns >= 2 && !params.get('mode')) st.mode = 'poll';
+	// A connection that the server accepted but that brought no frame: in
+	// stream mode, an error while reading the body is WebKit refusing to
+	// stream a multipart body to fetch(): the <img> way works there at once.
+	// Otherwise, twice in a row while the camera said it was online, something
+	// between here and the server holds the stream back: the next mode.
+	function fellBack() {
+		if (forcedMode || st.framesThisConn > 0 || !st.accepted) { st.emptyConns = 0; return false; }
+		var next = MODES[MODES.indexOf(st.mode) + 1];
+		if (!next) return false;
+		var online = st.state && st.state.status === 'online' && performance.now() - st.stateAt < 3000;
+		if (online) st.emptyConns++;
+		if (!(st.mode === 'stream' && st.bodyFailed) && st.emptyConns < 2) return false;
+		st.emptyConns = 0;
+		st.mode = next;
+		saveMode(next);
+		start();
+		return true;
 	}
 
 	function retry() {
@@ -349,6 +394,7 @@
 
 	function runStream(s, signal) {
 		st.accepted = false;
+		st.bodyFailed = false;
 		return fetch('stream.mjpg', { cache: 'no-store', credentials: 'same-origin', signal: signal })
 			.then(function (res) {
 				if (!res.ok) throw new Error('stream: HTTP ' + res.status);
@@ -366,10 +412,84 @@
 						}
 						parser.push(r.value);
 						return pump();
+					}, function (e) {
+						st.bodyFailed = !signal.aborted;
+						throw e;
 					});
 				}
 				return pump();
 			});
+	}
+
+	// img mode: the browser's own MJPEG.  Its "load" fires once (Chrome,
+	// WebKit) or per part (Firefox), "error" when the connection fails; the
+	// end of a stream fires nothing, which the watchdog catches by sampling.
+	var imgSeq = 0;
+	var imgFail = function () {};
+	function runImg(s, signal) {
+		st.accepted = false;
+		st.blob = null;   // snapshots come from the server in this mode
+		return new Promise(function (resolve, reject) {
+			img.onload = function () {
+				if (s !== st.session || img.naturalWidth < 2) return;
+				st.accepted = true;
+				st.width = img.naturalWidth;
+				st.height = img.naturalHeight;
+				frame.style.setProperty('--ar', (st.width / st.height).toFixed(4));
+				app.classList.add('has-picture');
+				if (!st.framesThisConn++) {
+					st.lastFrameAt = performance.now();
+					st.attempt = 0;
+					root.setAttribute('data-frames', String(++st.frames));
+					setConn('live');
+				}
+			};
+			img.onerror = function () {
+				if (s === st.session) reject(new Error('the stream failed to load'));
+			};
+			imgFail = function (e) { if (s === st.session) reject(e); };
+			signal.addEventListener('abort', function () {
+				img.onload = img.onerror = null;
+				img.src = BLANK;   // closes the connection
+				reject(new Error('aborted'));
+			});
+			// A new URL each time, so no browser reuses a finished stream.
+			img.src = 'stream.mjpg?n=' + (++imgSeq);
+		});
+	}
+
+	// Whether the <img>'s picture moved since the last look (a 32x18
+	// thumbnail; camera noise or the time overlay move it every second).
+	var probe = null, lastProbe = null;
+	function imgMoved() {
+		if (!probe) {
+			probe = document.createElement('canvas');
+			probe.width = 32;
+			probe.height = 18;
+		}
+		var c = probe.getContext('2d');
+		try {
+			c.drawImage(img, 0, 0, 32, 18);
+			var d = c.getImageData(0, 0, 32, 18).data;
+		} catch (e) {
+			return false;
+		}
+		var moved = !lastProbe;
+		if (lastProbe)
+			for (var i = 0; i < d.length && !moved; i += 4) moved = d[i] !== lastProbe[i] || d[i + 1] !== lastProbe[i + 1];
+		lastProbe = d;
+		return moved;
+	}
+
+	function sampleImg() {
+		if (st.mode !== 'img' || !st.ctrl || !st.framesThisConn || !wanted()) return;
+		// WebKit drops the picture (naturalWidth 0) when the stream ends,
+		// without an event; Chrome keeps the last frame (the watchdog's case).
+		if (!img.naturalWidth) { imgFail(new Error('the stream ended')); return; }
+		if (imgMoved()) {
+			st.lastFrameAt = performance.now();
+			root.setAttribute('data-frames', String(++st.frames));
+		}
 	}
 
 	function sleep(ms, signal) {
@@ -412,22 +532,25 @@
 	}
 
 	// A stream that delivers nothing although the camera is online is stuck
-	// (a proxy or server hung without closing): reconnect.  While the camera
-	// is offline the server sends its "offline" picture once and then waits,
-	// so silence then is expected.
+	// (a proxy or server hung without closing, or an <img> whose stream
+	// ended without an event): reconnect.  While the camera is offline the
+	// server sends its "offline" picture only once a second, and /state says
+	// offline, so that silence is not mistaken for a stall.
 	function watchdog() {
-		if (!wanted() || !st.ctrl || st.mode !== 'stream') return;
+		if (!wanted() || !st.ctrl || st.mode === 'poll') return;
 		var now = performance.now();
 		var quiet = now - Math.max(st.lastFrameAt, st.connectedAt);
 		var fps = (st.state && st.state.fps) || 1;
-		var limit = Math.max(CFG.stallMs, 4000 / fps);
+		var limit = Math.max(st.mode === 'img' ? 1.5 * CFG.stallMs : CFG.stallMs, 4000 / fps);
+		// A server that no longer answers /state is gone: no need to wait as
+		// long for its stream to prove stuck.
+		if (st.stateFails >= 2) limit = Math.min(limit, 2000);
 		if (quiet < limit) return;
 		var stateFresh = now - st.stateAt < 2500;
 		var online = stateFresh && st.state && st.state.status === 'online';
 		if (online || st.stateFails >= 3) {
 			st.lastError = 'no frame for ' + Math.round(quiet / 1000) + ' s';
-			noteEmptyConnection();
-			retry();
+			if (!fellBack()) retry();
 		}
 	}
 
@@ -524,6 +647,7 @@
 			notice = { title: 'Camera stalled', banner: true, text: 'No new picture from the camera for a while.  Waiting…' };
 		} else if (st.conn === 'live') {
 			tone = 'ok'; label = st.mode === 'poll' ? 'Live · snapshots' : 'Live';
+			if (st.mode === 'img' && img.naturalWidth > 1) { st.width = img.naturalWidth; st.height = img.naturalHeight; }
 		} else {
 			tone = 'wait'; label = 'Connecting…';
 			if (!st.frames) notice = { title: 'Connecting…', spin: true, text: '' };
@@ -550,9 +674,12 @@
 		var w = st.width || (s && s.width), h = st.height || (s && s.height);
 		setText(el.res, w && h ? w + '×' + h : '–');
 		var streaming = st.conn === 'live' && !st.paused && cs !== 'offline';
-		var fps = streaming ? fpsNow() : 0;
+		// The browser draws an <img> stream itself, unseen by the page: there
+		// the server's measurement stands in, marked as approximate.
+		var approx = st.mode === 'img';
+		var fps = streaming ? (approx ? (s && +s.measured_fps) || 0 : fpsNow()) : 0;
 		var src = s && s.fps ? ' / ' + (+s.fps).toFixed(0) : '';
-		setText(el.fps, streaming ? fps.toFixed(1) + src + ' fps' : '–');
+		setText(el.fps, streaming ? (approx ? '≈' : '') + fps.toFixed(1) + src + ' fps' : '–');
 		root.setAttribute('data-fps', fps.toFixed(2));
 		setText(el.viewers, s && s.clients !== undefined ? String(s.clients) : '–');
 		var t = st.frameTime || (s && s.time ? Date.parse(s.time) : NaN);
@@ -697,8 +824,10 @@
 		z.x = Math.min(0, Math.max(w - w * z.s, z.x));
 		z.y = Math.min(0, Math.max(h - h * z.s, z.y));
 		if (z.s === 1) { z.x = 0; z.y = 0; }
-		canvas.style.transform = z.s === 1 ? '' :
+		var tf = z.s === 1 ? '' :
 			'translate(' + z.x.toFixed(1) + 'px,' + z.y.toFixed(1) + 'px) scale(' + z.s.toFixed(3) + ')';
+		canvas.style.transform = tf;
+		img.style.transform = tf;
 		stage.classList.toggle('zoomed', z.s > 1);
 		el.zoom.hidden = z.s === 1;
 		setText(el.zoom, z.s.toFixed(1) + '×');
@@ -844,6 +973,7 @@
 	window.addEventListener('pagehide', stop);
 
 	setInterval(function () { watchdog(); render(); }, 500);
+	setInterval(sampleImg, 1000);
 	if (st.hidden) setConn('hidden'); else setConn('connecting');
 	pollState();
 	start();

@@ -68,7 +68,7 @@ function info(page) {
 // A small grey-level thumbnail of what the canvas shows right now.
 function sample(page) {
 	return page.evaluate(() => {
-		const c = document.getElementById('view');
+		const c = document.querySelector('.img-mode') ? document.getElementById('live-img') : document.getElementById('view');
 		const s = document.createElement('canvas');
 		s.width = 160;
 		s.height = 90;
@@ -339,6 +339,40 @@ async function direct(browser) {
 		await v.ctx.close();
 		return { ok: ok && i.mode === 'poll' && i.width === 1280 && i.pill.startsWith('Live') && changed && !errs.length,
 			diag: { i, changed, errs } };
+	});
+
+	// The WebKit way (Safari, iOS): the browser's own MJPEG in an <img>,
+	// forced here with ?mode=img since Chromium streams through fetch().
+	await t.check('<img> MJPEG mode (?mode=img): naturalWidth 1280, the picture moves, a server restart is survived', async () => {
+		const v = await openViewer(browser, `${base}/index.html?mode=img`, { viewport: { width: 1024, height: 700 } });
+		try {
+			const shown = await L.waitFor(() => v.page.evaluate(() =>
+				document.getElementById('live-img').naturalWidth === 1280 && window.vigil.conn === 'live'), 6000);
+			const a = await sample(v.page);
+			await L.sleep(1000);
+			const b = await sample(v.page);
+			const changed = a.filter((x, k) => Math.abs(x - b[k]) > 8).length;
+			const i0 = await info(v.page);
+			v.rec.phase = 'fault';
+			await server.stop('SIGKILL');
+			const t0 = Date.now();
+			const noticed = await L.waitFor(async () => (await info(v.page)).pill === 'Reconnecting…', 6000);
+			const noticedMs = Date.now() - t0;
+			server = await L.startServer(camera, listen);
+			const t1 = Date.now();
+			const back = await L.waitFor(() => v.page.evaluate(() =>
+				document.getElementById('live-img').naturalWidth === 1280 && window.vigil.conn === 'live'), 6000);
+			const backMs = Date.now() - t1;
+			v.rec.phase = 'steady';
+			const csp = (await info(v.page)).csp;
+			const bad = v.rec.errors.filter((e) => e.fatal || e.phase === 'steady' || !NETWORK_NOISE.test(e.text));
+			t.diag(`img mode: "reconnecting" ${noticedMs} ms after the kill, live ${backMs} ms after the restart`);
+			return { ok: shown && changed > 20 && i0.mode === 'img' && i0.pill === 'Live' && /^≈\d/.test(i0.fps) &&
+				noticed && back && !bad.length && !csp.length,
+				diag: { shown, changed, i0, noticed, noticedMs, back, backMs, bad, csp } };
+		} finally {
+			await v.ctx.close();
+		}
 	});
 
 	// Phones: portrait and landscape, touch, a device pixel ratio of 3.
