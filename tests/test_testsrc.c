@@ -94,16 +94,17 @@ static void test_pacing(void **state)
  * are counted. */
 static void test_stall(void **state)
 {
-	struct source *s = open_testsrc(32, 32, 100);
+	/* 10 fps: 100 ms between deadlines leaves room for a busy machine. */
+	struct source *s = open_testsrc(32, 32, 10);
 	struct picture p;
-	struct timespec nap = { 0, 150 * 1000000 };
+	struct timespec nap = { 0, 450 * 1000000 };
 
 	(void)state;
 	next_frame(s, &p);
 	assert_int_equal(testsrc_ops.skipped(s), 0);
 	nanosleep(&nap, NULL);
 	assert_int_equal(testsrc_ops.next(s, &p), SOURCE_FRAME);
-	assert_true(testsrc_ops.skipped(s) >= 10);
+	assert_true(testsrc_ops.skipped(s) >= 3);
 	/* No burst: nothing more until the next deadline. */
 	assert_int_equal(testsrc_ops.next(s, &p), SOURCE_AGAIN);
 	testsrc_ops.close(s);
