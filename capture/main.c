@@ -57,6 +57,7 @@ struct options {
 	const char *source;
 	int width, height, fps, quality, rotate, hflip, vflip, follow;
 	const char *overlay;
+	int overlay_set;
 	uint32_t slots, slot_size;
 	gid_t gid;
 	int verbose;
@@ -298,6 +299,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 				usage_error("invalid --overlay: longer than %d "
 					    "bytes", OVERLAY_FMT_MAX - 1);
 			o->overlay = optarg;
+			o->overlay_set = 1;
 			break;
 		case OPT_SLOTS:
 			o->slots = (uint32_t)parse_long("--slots", optarg,
@@ -506,6 +508,7 @@ int main(int argc, char **argv)
 	pcfg.quality = o.quality;
 	pcfg.fastdct = CAPTURE_FASTDCT;
 	pcfg.overlay = o.overlay;
+	pcfg.overlay_set = o.overlay_set;
 	if (pipeline_init(&pipe, &pcfg) < 0)
 		fatal("cannot set up the encoder");
 

@@ -146,7 +146,7 @@ int pipeline_publish(struct pipeline *p, struct picture *pic,
 		const struct pipeline_config *c = &p->cfg;
 		if (!p->jpeg_raw_warned &&
 		    (!transform_is_identity(c->rotate, c->hflip, c->vflip) ||
-		     p->overlay.enabled)) {
+		     (p->overlay.enabled && c->overlay_set))) {
 			p->jpeg_raw_warned = 1;
 			log_warnx("the source gives JPEG pictures, published as "
 				  "they are: rotation, flips and overlay do "

@@ -24,6 +24,8 @@ struct pipeline_config {
 	int quality;         /* 1..100 */
 	int fastdct;         /* TJFLAG_FASTDCT */
 	const char *overlay; /* strftime format; NULL or "" for none */
+	int overlay_set;     /* the user asked for it (not the default): warn
+			      * when a JPEG source makes it impossible */
 };
 
 struct pipeline {
