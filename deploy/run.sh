@@ -148,7 +148,7 @@ tpl=${tpl//@NGINX_DIR@/$root/nginx}
 tpl=${tpl//@PORT@/$PORT}
 tpl=${tpl//@CIPHERS@/$ciphers}
 tpl=${tpl//@UPSTREAM_SERVERS@/${upstreams%$'\n'}}
-tpl=${tpl//@LISTEN_HTTPS@/$(listen_lines "$PORT" " ssl http2")}
+tpl=${tpl//@LISTEN_HTTPS@/$(listen_lines "$PORT" " ssl http2 sndbuf=256k")}
 tpl=${tpl//@LISTEN_HTTP@/$listen_http}
 if [ -n "$worker_user" ]; then
 	tpl="user $worker_user $worker_group;"$'\n'"$tpl"

@@ -92,8 +92,8 @@ site = site.replace("/var/www/html", f"{D}/www")
 site = re.sub(r"unix:/run/vigil-web-(\d+)/http.sock", rf"unix:{D}/web\1.sock", site)
 site = re.sub(r"^\s*listen \[::\]:\d+.*\n", "", site, flags=re.M)
 site = site.replace("listen 80 default_server;", f"listen 127.0.0.1:{http_port} default_server;")
-site = site.replace("listen 443 ssl http2 default_server;",
-                    f"listen 127.0.0.1:{port} ssl http2 default_server;")
+site = site.replace("listen 443 ssl http2 default_server sndbuf=256k;",
+                    f"listen 127.0.0.1:{port} ssl http2 default_server sndbuf=256k;")
 site = site.replace("return 301 https://$host$request_uri;",
                     f"return 301 https://$host:{port}$request_uri;")
 os.makedirs(os.path.join(D, "nginx", "tmp"), exist_ok=True)
