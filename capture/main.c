@@ -447,6 +447,7 @@ int main(int argc, char **argv)
 	int out_w, out_h, sigfd, hbfd, more = 0, status = 0;
 	pid_t holder = 0;
 	uint32_t slot_size;
+	uint64_t skipped_seen = 0;
 
 	parse_options(argc, argv, &o);
 	log_init(PROG, o.verbose ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
@@ -559,6 +560,13 @@ int main(int argc, char **argv)
 		memset(&pic, 0, sizeof(pic));
 		r = ops->next(src, &pic);
 		more = r == SOURCE_FRAME;
+		if (ops->skipped != NULL) {
+			/* Frames the source skipped (garbage, truncated, too
+			 * big, missed deadlines) show in the ring's counter. */
+			uint64_t sk = ops->skipped(src);
+			for (; skipped_seen < sk; skipped_seen++)
+				ring_writer_count_drop(ring);
+		}
 		if (r == SOURCE_FRAME) {
 			pipeline_publish(&pipe, &pic, ring);
 			if (ops->release != NULL)

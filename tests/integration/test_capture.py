@@ -238,6 +238,9 @@ def test_stdin():
         t.ok(data[1] == c, "stdin: the frame after garbage, a truncated and "
              "an oversize one is byte-identical (those were skipped)")
         t.ok(data[2] == a, "stdin: a frame fed in small writes is identical")
+    rc, _, h, _ = ringcat(cam, "-i", "-n", "1", "-t", "200")
+    t.eq(h.get("dropped"), "2", "stdin: the truncated and the oversize frame "
+         "are counted in the ring's frames_dropped")
     d.proc.stdin.close()
     rc = d.proc.wait(5)
     t.eq(rc, 0, "stdin: end of input ends capture with status 0")

@@ -14,7 +14,7 @@
  *
  * Frame lines: "frame seq=S len=L width=W height=H generation=G
  * mono_ns=M real_ns=R".  Header line: "ring generation=G width=W height=H
- * fps=N/D slots=S capacity=C health=ok|stale|closed".
+ * fps=N/D slots=S capacity=C health=ok|stale|closed dropped=D".
  * Exit: 0 done, 1 error (the ring status on stderr), 2 usage, 3 timeout.
  */
 #include <errno.h>
@@ -81,12 +81,15 @@ int main(int argc, char **argv)
 	}
 	if (info) {
 		uint32_t w, h, fn, fd;
+		const struct ring_header *hdr = ring_reader_mem(r);
 		ring_reader_format(r, &w, &h, &fn, &fd);
 		printf("ring generation=%u width=%u height=%u fps=%u/%u slots=%u "
-		       "capacity=%zu health=%s\n", ring_reader_generation(r), w,
-		       h, fn, fd, ring_reader_slot_count(r),
-		       ring_reader_capacity(r),
-		       health_name(ring_reader_health(r, 0, NULL)));
+		       "capacity=%zu health=%s dropped=%u\n",
+		       ring_reader_generation(r), w, h, fn, fd,
+		       ring_reader_slot_count(r), ring_reader_capacity(r),
+		       health_name(ring_reader_health(r, 0, NULL)),
+		       atomic_load_explicit(&hdr->frames_dropped,
+					    memory_order_relaxed));
 		fflush(stdout);
 	}
 	cap = ring_reader_capacity(r);
