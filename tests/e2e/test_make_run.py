@@ -221,6 +221,15 @@ t.ok(rc not in (None, 0) and re.search(r"vigil-capture did not start", mr.output
      "capture refusing its options: make run fails with a clear message", mr.output()[-800:])
 nothing_left(mr, "capture failed")
 
+# ------------------------------------------------------------ a missing camera
+mr = MakeRun(["SOURCE=v4l2:/dev/video-vigil-missing"])
+rc = mr.wait(120)
+out = mr.output()
+t.ok(rc not in (None, 0) and re.search(r"vigil-capture did not start", out)
+     and "/dev/video-vigil-missing" in out,
+     "a missing camera: make run fails, naming the device", out[-800:])
+nothing_left(mr, "missing camera")
+
 vt.remove_ring(camera)
 shutil.rmtree(run_dir, ignore_errors=True)
 t.done()

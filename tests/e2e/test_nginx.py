@@ -229,6 +229,24 @@ t.run(check_stream, "http1.1")
 t.run(check_stream, "http2")
 
 
+def check_h2_multiplex():
+    """Two streams over one HTTP/2 connection (what lets a browser show many
+    cameras or tabs past its six-connections-per-host limit)."""
+    a, b = os.path.join(tmp, "h2a"), os.path.join(tmp, "h2b")
+    r = subprocess.run(["curl", "-s", "-Z", "--http2", "--max-time", "2", "--cacert", CA,
+                        "-u", f"vigil:{PASSWORD}", "-w", "%{http_version} %{num_connects}\n",
+                        f"{BASE}/stream.mjpg", "-o", a, f"{BASE}/stream.mjpg", "-o", b],
+                       capture_output=True, text=True, timeout=15)
+    lines = sorted(r.stdout.split("\n")[:2])
+    sizes = [os.path.getsize(p) if os.path.exists(p) else 0 for p in (a, b)]
+    t.ok(lines == ["2 0", "2 1"] and min(sizes) > 50000,
+         "two streams multiplexed on one HTTP/2 connection both flow",
+         f"{r.stdout!r} sizes {sizes}")
+
+
+t.run(check_h2_multiplex)
+
+
 # ---------------------------------------------------------------- redirect, TLS
 
 def check_redirect():
