@@ -3,6 +3,7 @@
 #include "test.h"
 
 #include "ring.h"
+#include "ringfake.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -388,24 +389,9 @@ static void test_wait(void **state)
 static uint8_t *fake_segment(void)
 {
 	uint8_t *mem = aligned_alloc(64, FAKE_SIZE);
-	struct ring_header *h = (struct ring_header *)mem;
-	struct ring_slot_header *s;
 
-	memset(mem, 0, FAKE_SIZE);
-	h->magic = RING_MAGIC;
-	h->version = RING_VERSION;
-	h->header_size = RING_HEADER_SIZE;
-	h->slot_count = FAKE_SLOTS;
-	h->slot_size = SMALL_SLOT;
-	h->segment_size = FAKE_SIZE;
-	atomic_store(&h->state, RING_STATE_LIVE);
-	atomic_store(&h->heartbeat_ms, ring_now_ms());
-	atomic_store(&h->latest_slot, 1);
-	atomic_store(&h->seq, 1);
-	s = (struct ring_slot_header *)(mem + RING_HEADER_SIZE + SMALL_SLOT);
-	atomic_store(&s->lock, 2);
-	s->seq = 1;
-	s->length = 10;
+	assert_non_null(mem);
+	ringfake_init(mem, FAKE_SLOTS, SMALL_SLOT, 10);
 	return mem;
 }
 
@@ -715,7 +701,6 @@ static void test_torn_read_detected(void **state)
 	size_t size = RING_HEADER_SIZE + 2 * (size_t)BIG_SLOT;
 	uint8_t *mem = aligned_alloc(64, size);
 	uint8_t *buf = malloc(BIG_SLOT);
-	struct ring_header *h = (struct ring_header *)mem;
 	struct ring_slot_header *sl;
 	struct itimerval it = { { 0, 100 }, { 0, 100 } }, off = { { 0, 0 }, { 0, 0 } };
 	struct ring_reader *r = NULL;
@@ -725,17 +710,7 @@ static void test_torn_read_detected(void **state)
 	(void)state;
 	assert_non_null(mem);
 	assert_non_null(buf);
-	memset(mem, 0, size);
-	h->magic = RING_MAGIC;
-	h->version = RING_VERSION;
-	h->header_size = RING_HEADER_SIZE;
-	h->slot_count = 2;
-	h->slot_size = BIG_SLOT;
-	atomic_store(&h->state, RING_STATE_LIVE);
-	sl = (struct ring_slot_header *)(mem + RING_HEADER_SIZE);
-	atomic_store(&sl->lock, 2);
-	sl->seq = 1;
-	sl->length = BIG_SLOT - RING_SLOT_HEADER_SIZE;
+	sl = ringfake_init(mem, 2, BIG_SLOT, BIG_SLOT - RING_SLOT_HEADER_SIZE);
 	torn_word = &sl->lock;
 	assert_int_equal(ring_reader_attach(&r, mem, size, NULL), RING_OK);
 

@@ -9,6 +9,7 @@
  * shortens the mapping instead.
  */
 #include "ring.h"
+#include "ringfake.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -17,28 +18,8 @@
 #define FUZZ_SLOTS 2u
 #define FUZZ_SIZE (RING_HEADER_SIZE + FUZZ_SLOTS * FUZZ_SLOT)
 
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void fuzz_template(uint8_t *mem)
-{
-	struct ring_header *h = (struct ring_header *)mem;
-	struct ring_slot_header *s;
-
-	memset(mem, 0, FUZZ_SIZE);
-	h->magic = RING_MAGIC;
-	h->version = RING_VERSION;
-	h->header_size = RING_HEADER_SIZE;
-	h->slot_count = FUZZ_SLOTS;
-	h->slot_size = FUZZ_SLOT;
-	h->segment_size = FUZZ_SIZE;
-	atomic_store(&h->state, RING_STATE_LIVE);
-	atomic_store(&h->latest_slot, 1);
-	atomic_store(&h->seq, 1);
-	s = (struct ring_slot_header *)(mem + RING_HEADER_SIZE + FUZZ_SLOT);
-	atomic_store(&s->lock, 2);
-	s->seq = 1;
-	s->length = 100;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -57,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	{
 		static uint8_t tmpl[FUZZ_SIZE];
-		fuzz_template(tmpl);
+		ringfake_init(tmpl, FUZZ_SLOTS, FUZZ_SLOT, 100);
 		memcpy(mem, tmpl, mapped);
 	}
 	for (i = 0; i < size && i < mapped; i++)

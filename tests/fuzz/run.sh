@@ -14,7 +14,7 @@ out=build/fuzz
 mkdir -p "$out"
 n=0 fail=0
 CLANG=${CLANG:-clang}
-flags="-std=c17 -g -O1 -D_GNU_SOURCE -Icommon -Icapture -Iserver -Ibuild/gen \
+flags="-std=c17 -g -O1 -D_GNU_SOURCE -Icommon -Icapture -Iserver -Itests -Ibuild/gen \
  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Wall -Wextra -Werror"
 for src in tests/fuzz/fuzz_*.c; do
 	[ -f "$src" ] || continue
