@@ -496,9 +496,15 @@ int main(int argc, char **argv)
 			       o.camera, (int)holder);
 		if (errno == EBUSY)
 			fatalx("camera '%s' is already captured", o.camera);
+		if (errno == EPERM && o.gid != (gid_t)-1)
+			fatalx("cannot create ring '%s': Operation not permitted "
+			       "(not allowed to give it group %u, or an old "
+			       "segment or lock belongs to another user)",
+			       ringname, (unsigned)o.gid);
 		if (errno == EPERM)
-			fatalx("cannot create ring '%s': it belongs to another "
-			       "user or others may write it", ringname);
+			fatalx("cannot create ring '%s': Operation not permitted "
+			       "(an old segment or lock belongs to another user "
+			       "or others may write it)", ringname);
 		fatal("cannot create ring '%s'", ringname);
 	}
 
