@@ -39,7 +39,8 @@
 		fpsWindowMs: 3000,    // frame rate measured over this window
 		maxPartBytes: 16 << 20,
 		maxHeaderBytes: 16384,
-		zoomMax: 8
+		zoomMax: 8,
+		maxLingering: 3       // WebKit <img> streams left open before polling instead
 	};
 
 	var $ = function (id) { return document.getElementById(id); };
@@ -111,7 +112,8 @@
 		lastError: '',
 		accepted: false,      // the current connection got a multipart answer
 		pollSeq: null,        // X-Frame-Seq of the last polled snapshot
-		unpaced: false        // the next frame drawn opens a connection
+		unpaced: false,       // the next frame drawn opens a connection
+		lingering: 0          // <img> streams WebKit keeps open (see start)
 	};
 
 	// ------------------------------------------------------------ multipart
@@ -323,6 +325,8 @@
 
 	function stop() {
 		st.session++;
+		pending = null;
+		if (st.ctrl && st.mode === 'img') keepStill();
 		if (st.ctrl) { st.ctrl.abort(); st.ctrl = null; }
 		clearTimeout(st.retryTimer);
 		st.retryTimer = 0;
@@ -338,7 +342,11 @@
 		st.connectedAt = performance.now();
 		st.framesThisConn = 0;
 		if (st.conn !== 'reconnecting') setConn(st.frames ? 'reconnecting' : 'connecting');
-		app.classList.toggle('img-mode', st.mode === 'img');
+		if (st.mode !== 'img') app.classList.remove('img-mode');
+		// WebKit leaves an <img> stream's connection open (unread) after its
+		// src changes, until the page closes: past a few of those, snapshots
+		// are polled instead, which hold no connection.
+		if (st.mode === 'img' && webkitOnly && st.lingering >= CFG.maxLingering) st.mode = 'poll';
 		var run = st.mode === 'stream' ? runStream : st.mode === 'img' ? runImg : runPoll;
 		run(s, st.ctrl.signal).then(function () {
 			return new Error('the stream ended');
@@ -438,6 +446,7 @@
 				frame.style.setProperty('--ar', (st.width / st.height).toFixed(4));
 				app.classList.add('has-picture');
 				if (!st.framesThisConn++) {
+					app.classList.add('img-mode');
 					st.lastFrameAt = performance.now();
 					st.attempt = 0;
 					root.setAttribute('data-frames', String(++st.frames));
@@ -456,6 +465,27 @@
 			// A new URL each time, so no browser reuses a finished stream.
 			img.src = 'stream.mjpg?n=' + (++imgSeq);
 		});
+	}
+
+	// Before an <img> stream is closed, its last picture goes to the canvas,
+	// which stays on screen (paused, hidden, reconnecting) as in stream mode.
+	// (WebKit empties the <img> when its stream ends, so the sampling below
+	// copies it to the canvas once a second too.)
+	function copyImg() {
+		if (img.naturalWidth < 2) return false;
+		try {
+			if (canvas.width !== img.naturalWidth || canvas.height !== img.naturalHeight) {
+				canvas.width = img.naturalWidth;
+				canvas.height = img.naturalHeight;
+			}
+			ctx.drawImage(img, 0, 0);
+		} catch (e) { /* nothing to keep */ }
+		return true;
+	}
+
+	function keepStill() {
+		if (copyImg() && webkitOnly) st.lingering++;
+		app.classList.remove('img-mode');
 	}
 
 	// Whether the <img>'s picture moved since the last look (a 32x18
@@ -486,6 +516,7 @@
 		// WebKit drops the picture (naturalWidth 0) when the stream ends,
 		// without an event; Chrome keeps the last frame (the watchdog's case).
 		if (!img.naturalWidth) { imgFail(new Error('the stream ended')); return; }
+		copyImg();
 		if (imgMoved()) {
 			st.lastFrameAt = performance.now();
 			root.setAttribute('data-frames', String(++st.frames));

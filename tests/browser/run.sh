@@ -3,7 +3,8 @@
 # The browser tests of `make test` (tests/run.sh calls this): Playwright
 # (playwright-core from npm, pinned by package-lock.json) driving Debian's
 # /usr/bin/chromium against real vigil-capture / vigil-server processes, and
-# through nginx with its password.  Prints TAP; exits non-zero on failure.
+# through nginx with its password; then Firefox and WebKitGTK where they are
+# installed (compat.js).  Prints TAP; exits non-zero on failure.
 # No browser is downloaded: PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1.
 set -u
 cd "$(dirname "$0")"
@@ -22,7 +23,8 @@ fail() { # a setup failure is a failed test with its reason, never a skip
 command -v node >/dev/null 2>&1 || fail "node is not installed (deploy/deps.sh installs nodejs)"
 command -v npm >/dev/null 2>&1 || fail "npm is not installed (deploy/deps.sh installs npm)"
 [ -x "$CHROMIUM" ] || fail "$CHROMIUM is missing (deploy/deps.sh installs chromium)"
-build=$VIGIL_ROOT/${VIGIL_BUILD:-build}
+build=${VIGIL_BUILD:-build}
+case $build in /*) ;; *) build=$VIGIL_ROOT/$build ;; esac
 for b in vigil-capture vigil-server; do
 	[ -x "$build/$b" ] || fail "$build/$b is not built (make)"
 done
@@ -37,4 +39,7 @@ if [ ! -d node_modules/playwright-core ] ||
 		fail "npm ci failed: $(tail -3 "$VIGIL_ROOT/build/test-logs/browser-npm-ci.log" | tr '\n' ' ')"
 fi
 
-exec node "$here/viewer.test.js"
+# Node 20 has WebSocket (for Firefox's WebDriver BiDi) behind a flag.
+ws=()
+[ "$(node -p 'typeof WebSocket' 2>/dev/null)" = function ] || ws=(--experimental-websocket --no-warnings)
+exec node "${ws[@]}" "$here/viewer.test.js"

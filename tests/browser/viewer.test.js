@@ -431,6 +431,8 @@ async function direct(browser) {
 		t.diag(`Chromium ${browser.version()} from ${L.CHROMIUM}`);
 		await direct(browser);
 		await require('./nginx').run(browser, t, { openViewer, info, sample, framesAdvance, screenshot, download });
+		// Firefox and WebKit, where installed (skipped with the reason if not).
+		await require('./compat').run(t);
 	} catch (e) {
 		t.ok(false, 'browser tests ran to the end', e && e.stack ? e.stack : String(e));
 	} finally {
