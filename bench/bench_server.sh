@@ -63,8 +63,7 @@ run() {
 }
 
 sizes=$(RINGFEED_SIZES=1 "$B/tools/ringfeed" --camera "$cam" --fps $FPS \
-	--size 1280x720 --noise 8 2>&1 >/dev/null & p=$!; pids+=("$p"); sleep 2;
-	true)
+	--size 1280x720 --noise 8 --count 1 2>&1 >/dev/null)
 "$B/tools/ringfeed" --camera "$cam" --fps $FPS --size 1280x720 --noise 8 \
 	2>/dev/null &
 feeder=$!
@@ -72,53 +71,34 @@ pids+=("$feeder")
 for _ in $(seq 100); do [ -e "/dev/shm/vigil.$cam" ] && break; sleep 0.05; done
 frame_kb=$(echo "$sizes" | awk '/bytes/ { s += $4; n++ } END { if (n) printf "%.0f", s / n / 1024; else print "?" }')
 
-# vigil-server, one process.
+# Every server runs from the start (idle ones only copy 24 frames a second
+# out of the ring); the runs of one N follow each other, so that load from
+# elsewhere on the machine hits all of them alike.
 p1=$(free_port)
-"$B/vigil-server" --camera "$cam" --listen "127.0.0.1:$p1" --max-clients 5000 2>/dev/null &
-s1=$!
-pids+=("$s1")
-wait_port "$p1"
-sleep 0.5
-for n in 1 $NS; do run vigil1 "$n" "$s1" "127.0.0.1:$p1"; done
-stop "$s1"
-
-# vigil-server, two processes, viewers split between them.
 pa=$(free_port)
 pb=$(free_port)
+pf=$(free_port)
+pp=$(free_port)
+"$B/vigil-server" --camera "$cam" --listen "127.0.0.1:$p1" --max-clients 5000 2>/dev/null &
+s1=$!
 "$B/vigil-server" --camera "$cam" --listen "127.0.0.1:$pa" --max-clients 5000 2>/dev/null &
 sa=$!
 "$B/vigil-server" --camera "$cam" --listen "127.0.0.1:$pb" --max-clients 5000 2>/dev/null &
 sb=$!
-pids+=("$sa" "$sb")
-wait_port "$pa"
-wait_port "$pb"
-sleep 0.5
-for n in $NS; do run vigil2 "$n" "$sa,$sb" "127.0.0.1:$pa" "127.0.0.1:$pb"; done
-stop "$sa" "$sb"
-
-# Lower bound.
-pf=$(free_port)
 "$B/bench/fanout_ref" --camera "$cam" --port "$pf" 2>/dev/null &
 sf=$!
-pids+=("$sf")
-wait_port "$pf"
-sleep 0.5
-for n in 1 $NS; do run lower "$n" "$sf" "127.0.0.1:$pf"; done
-stop "$sf"
-
-# The picamera recipe's design.
-pp=$(free_port)
 "$B/bench/ringcat" --camera "$cam" | python3 bench/picamera_ref.py "$pp" 2>/dev/null &
 sp=$!
-pids+=("$sp")
-wait_port "$pp"
+pids+=("$s1" "$sa" "$sb" "$sf" "$sp")
+for port in "$p1" "$pa" "$pb" "$pf" "$pp"; do wait_port "$port"; done
 sleep 0.5
 for n in 1 $NS; do
-	[ "$n" -le "$PIMAX" ] || continue
-	run picam "$n" "$sp" "127.0.0.1:$pp"
+	run lower "$n" "$sf" "127.0.0.1:$pf"
+	run vigil1 "$n" "$s1" "127.0.0.1:$p1"
+	[ "$n" -gt 1 ] && run vigil2 "$n" "$sa,$sb" "127.0.0.1:$pa" "127.0.0.1:$pb"
+	[ "$n" -le "$PIMAX" ] && run picam "$n" "$sp" "127.0.0.1:$pp"
 done
-stop "$sp"
-pkill -P $$ -f "bench/ringcat --camera $cam" 2>/dev/null || true
+stop "$s1" "$sa" "$sb" "$sf" "$sp"
 
 v() { echo "${R[$1,$2,$3]:-}"; }
 

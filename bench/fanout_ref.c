@@ -171,11 +171,10 @@ static void pull_frame(void)
 		b->refs++;
 		c->off = 0;
 		c->last_id = b->id;
-		if (client_flush(c) < 0) {
-			clients[i] = clients[--nclients];
-			client_close(c);
-			i--;
-		}
+		/* On an error the frame stays queued (nothing more is sent) and
+		 * the socket's EPOLLERR/EPOLLHUP closes the client: never free
+		 * it here, its event may be later in the same epoll batch. */
+		(void)client_flush(c);
 	}
 }
 
@@ -291,8 +290,10 @@ int main(int argc, char **argv)
 						continue;
 					}
 				}
-				if ((evs[i].events & EPOLLOUT) && client_flush(c) < 0)
+				if ((evs[i].events & EPOLLOUT) && client_flush(c) < 0) {
 					remove_client(c);
+					continue;
+				}
 			}
 		}
 	}
