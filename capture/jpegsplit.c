@@ -36,9 +36,12 @@ uint64_t jpegsplit_skipped(const struct jpegsplit *js)
 	return js->stats.truncated + js->stats.oversize + js->stats.corrupt;
 }
 
+static int replaying(const struct jpegsplit *js);
+
 static void garbage(struct jpegsplit *js, size_t n)
 {
-	if (n == 0)
+	/* Bytes scanned again were counted with their corrupt frame. */
+	if (n == 0 || replaying(js))
 		return;
 	js->stats.garbage_bytes += n;
 	if (!js->in_garbage) {
@@ -55,7 +58,9 @@ static void keep(struct jpegsplit *js, const uint8_t *p, size_t n)
 		js->oversize = 1;
 		return;
 	}
-	memcpy(js->buf + js->len, p, n);
+	/* memmove: while bytes of buf are scanned again, they are kept
+	 * again lower in buf (never above the read position). */
+	memmove(js->buf + js->len, p, n);
 	js->len += n;
 }
 
@@ -90,19 +95,63 @@ static void start_frame(struct jpegsplit *js)
 	js->state = JS_MCODE;
 }
 
-/* FF D8 inside a frame: the frame in progress was cut short. */
+static int replaying(const struct jpegsplit *js)
+{
+	return js->rp < js->rlen;
+}
+
+int jpegsplit_pending(const struct jpegsplit *js)
+{
+	return replaying(js);
+}
+
+/*
+ * A frame that failed in its header (before any SOS) may be a frame cut
+ * short with the next one glued on, a segment length having swallowed the
+ * next SOI: its kept bytes are scanned again, from the first SOI after its
+ * own, or from its last two bytes (an SOI may be completed by the input that
+ * follows).  Not inside a scan of kept bytes (the work stays linear), and not
+ * after an SOS (entropy data holds no SOI; an EXIF thumbnail in the header
+ * must not come out as a frame).  Returns 1 when a scan again was set up.
+ */
+static int start_replay(struct jpegsplit *js)
+{
+	if (replaying(js) || js->oversize || js->scanned || js->len <= 2)
+		return 0;
+	js->state = JS_SEEK;
+	js->pending = 0;
+	js->rlen = js->len;
+	for (size_t i = 2; i + 2 < js->len; i++)
+		if (js->buf[i] == 0xff && js->buf[i + 1] == M_SOI &&
+		    js->buf[i + 2] == 0xff) {
+			js->rp = i;
+			return 1;
+		}
+	js->rp = js->len - 2;
+	return 1;
+}
+
+/* FF D8 inside a frame: the frame in progress was cut short.  The FF is
+ * kept already; with the D8 the new SOI is among the bytes scanned again. */
 static void restart_frame(struct jpegsplit *js)
 {
 	js->stats.truncated++;
+	if (!js->scanned && !replaying(js)) {
+		keep1(js, M_SOI);
+		if (start_replay(js))
+			return;
+	}
 	js->state = JS_SEEK_FFD8;
 	js->pending = 2;
 }
 
+/* A broken frame: skipped, and maybe scanned again (above). */
 static void corrupt(struct jpegsplit *js)
 {
 	js->stats.corrupt++;
 	js->state = JS_SEEK;
 	js->pending = 0;
+	start_replay(js);
 }
 
 /* The segments whose length follows from their content: checking it
@@ -124,11 +173,28 @@ static int segment_check(struct jpegsplit *js)
 		js->height = p[1] << 8 | p[2];
 		js->width = p[3] << 8 | p[4];
 		js->sof = 1;
+		js->ncomp = p[5] <= sizeof(js->comp_ids) ? p[5] : 0;
+		for (int k = 0; k < js->ncomp; k++)
+			js->comp_ids[k] = p[6 + 3 * k];
 	} else if (js->marker == M_SOS) {
-		/* After the frame header; Ns (1..4), 2 bytes per component,
-		 * Ss, Se, Ah/Al. */
+		/* After the frame header; Ns (1..4), then per component a
+		 * selector the frame header declared and two table numbers
+		 * (0..3), then Ss, Se, Ah/Al. */
 		if (!js->sof || n < 1 || p[0] < 1 || p[0] > 4 ||
 		    n != 4 + 2 * (size_t)p[0])
+			return -1;
+		for (int k = 0; k < p[0]; k++) {
+			uint8_t cs = p[1 + 2 * k], t = p[2 + 2 * k];
+			int found = js->ncomp == 0;
+			for (int c = 0; c < js->ncomp; c++)
+				found |= js->comp_ids[c] == cs;
+			if (!found || (t >> 4) > 3 || (t & 15) > 3)
+				return -1;
+		}
+		/* Spectral selection within 0..63, approximation bits within
+		 * 0..13 (T.81 B.2.3). */
+		if (p[n - 3] > 63 || p[n - 2] > 63 || p[n - 3] > p[n - 2] ||
+		    (p[n - 1] >> 4) > 13 || (p[n - 1] & 15) > 13)
 			return -1;
 	} else if (js->marker == M_DRI) {
 		if (n != 2)
@@ -167,8 +233,11 @@ static int end_frame(struct jpegsplit *js, struct jpegsplit_frame *frame)
 	return 1;
 }
 
-int jpegsplit_push(struct jpegsplit *js, const uint8_t *data, size_t len,
-		   size_t *consumed, struct jpegsplit_frame *frame)
+/* Runs the scanner over data until a frame completes or data runs out;
+ * returns the bytes consumed. */
+static size_t scan(struct jpegsplit *js, const uint8_t *data, size_t len,
+		   int from_replay, int *completed,
+		   struct jpegsplit_frame *frame)
 {
 	size_t i = 0;
 	int done = 0;
@@ -305,6 +374,34 @@ int jpegsplit_push(struct jpegsplit *js, const uint8_t *data, size_t len,
 			}
 			break;
 		}
+		/* A corrupt frame to scan again: that comes before the rest
+		 * of data. */
+		if (!from_replay && replaying(js))
+			break;
+	}
+	*completed = done;
+	return i;
+}
+
+int jpegsplit_push(struct jpegsplit *js, const uint8_t *data, size_t len,
+		   size_t *consumed, struct jpegsplit_frame *frame)
+{
+	size_t i = 0;
+	int done = 0;
+
+	while (!done) {
+		if (replaying(js)) {
+			size_t rp = js->rp, n;
+			n = scan(js, js->buf + rp, js->rlen - rp, 1, &done, frame);
+			/* scan() never starts a replay while replaying. */
+			js->rp = rp + n;
+			if (js->rp >= js->rlen)
+				js->rp = js->rlen = 0;
+		} else if (i < len) {
+			i += scan(js, data + i, len - i, 0, &done, frame);
+		} else {
+			break;
+		}
 	}
 	*consumed = i;
 	return done;
@@ -328,4 +425,5 @@ void jpegsplit_finish(struct jpegsplit *js)
 	js->in_garbage = 0;
 	js->len = 0;
 	js->oversize = 0;
+	js->rp = js->rlen = 0;
 }

@@ -14,6 +14,10 @@
  *     that outgrows the buffer is oversize; a frame whose structure breaks
  *     (a byte where a marker must be, a bad length) is corrupt.  All three
  *     are counted and never returned.
+ *   - the kept bytes of a frame that failed in its header are scanned
+ *     again from after its SOI: a frame cut inside its header and glued to
+ *     the next one (a segment length swallowed the next SOI) gives the next
+ *     frame back.  At most once per byte, so the work stays linear.
  * Pure computation: no I/O, no allocation (the caller owns the buffer), so
  * it is unit tested and fuzzed on its own.  Memory is bounded by the buffer.
  */
@@ -56,6 +60,9 @@ struct jpegsplit {
 	size_t seg_start; /* offset of the segment's payload in buf */
 	int scanned;      /* an SOS was seen in this frame */
 	int sof;          /* a frame header (SOFn) was seen */
+	int ncomp;        /* its component ids (0: more than 4, unchecked) */
+	uint8_t comp_ids[4];
+	size_t rp, rlen;  /* buf[rp..rlen): kept bytes to scan again */
 	int width, height;
 	struct jpegsplit_stats stats;
 };
@@ -67,10 +74,16 @@ void jpegsplit_init(struct jpegsplit *js, uint8_t *buf, size_t cap);
 /*
  * Consumes bytes of data until a frame completes or the data runs out, and
  * sets *consumed to the bytes used.  Returns 1 with *frame filled when a
- * frame completed (call again with the rest of the data), else 0.
+ * frame completed: call again with the rest of the data, even when none is
+ * left (len 0) while jpegsplit_pending() says kept bytes wait to be
+ * scanned again.  Returns 0 when all of data (and those bytes) are used.
  */
 int jpegsplit_push(struct jpegsplit *js, const uint8_t *data, size_t len,
 		   size_t *consumed, struct jpegsplit_frame *frame);
+
+/* 1 when bytes of a corrupt frame still wait to be scanned again (call
+ * jpegsplit_push(), len may be 0, before asking for more input). */
+int jpegsplit_pending(const struct jpegsplit *js);
 
 /* The input ended: a frame in progress is counted as truncated, SOI prefix
  * bytes as garbage, and the splitter is ready for a new stream. */

@@ -194,7 +194,7 @@ static enum source_result pipesrc_next(struct source *src, struct picture *pic)
 		size_t used;
 		ssize_t n;
 
-		if (s->rpos < s->rlen) {
+		if (s->rpos < s->rlen || jpegsplit_pending(&s->js)) {
 			int got = jpegsplit_push(&s->js, s->rbuf + s->rpos,
 						 s->rlen - s->rpos, &used, &f);
 			s->rpos += used;

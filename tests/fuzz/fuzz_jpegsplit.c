@@ -50,7 +50,7 @@ static void split(const uint8_t *data, size_t size, size_t cap,
 		}
 		if (n > size - pos)
 			n = size - pos;
-		while (n > 0) {
+		while (n > 0 || jpegsplit_pending(&js)) {
 			struct jpegsplit_frame f;
 			size_t used = 0;
 			int got = jpegsplit_push(&js, data + pos, n, &used, &f);
@@ -59,7 +59,8 @@ static void split(const uint8_t *data, size_t size, size_t cap,
 			pos += used;
 			n -= used;
 			if (!got) {
-				if (n != 0) /* must consume all without a frame */
+				/* all consumed, nothing left to scan again */
+				if (n != 0 || jpegsplit_pending(&js))
 					abort();
 				continue;
 			}
