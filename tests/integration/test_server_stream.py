@@ -8,9 +8,10 @@ import socket
 import struct
 import subprocess
 import tempfile
+import threading
 import time
 
-from srvutil import vt, start_server, health, wait_health, metrics, parts_for
+from srvutil import vt, start_server, health, wait_health, metrics, parts_for, state
 
 t = vt.Tap()
 
@@ -49,6 +50,15 @@ def check_stdin_byte_exact():
     t.ok(s.status == 200 and "transfer-encoding" not in s.headers, "stream: 200, no chunked encoding",
          s.headers)
     t.ok(s.headers.get("cache-control", "").startswith("no-store"), "stream is no-store", s.headers)
+    # A snapshot asked before the first frame waits for it (up to 1 s).
+    vt.wait_for(lambda: state(addr)["status"] == "stalled", 3)
+    snap = {}
+
+    def ask():
+        snap["r"] = vt.http_get(addr, "/snapshot.jpg", timeout=5)
+    th = threading.Thread(target=ask)
+    th.start()
+    time.sleep(0.2)
     good = 0
     for i, data in enumerate(frames, 1):
         cap.proc.stdin.write(data)
@@ -59,6 +69,11 @@ def check_stdin_byte_exact():
             good += 1
         else:
             t.diag(f"frame {i}: seq {h.get('x-frame-seq')}, {len(b)} bytes vs {len(data)}")
+        if i == 1:
+            th.join(5)
+            st, hh, body = snap.get("r", (None, {}, b""))
+            t.ok(st == 200 and body == data, "a snapshot waiting for the first frame gets it",
+                 (st, hh))
     t.eq(good, len(frames), "stdin frames come out byte-identical with the right X-Frame-Seq")
     ts = float(h["x-timestamp"])
     t.ok(abs(ts - time.time()) < 5, "X-Timestamp is the capture's wall clock", ts)
