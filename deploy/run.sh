@@ -27,6 +27,15 @@ if [ "${BASH_VERSINFO[0]}" -lt 5 ] || { [ "${BASH_VERSINFO[0]}" -eq 5 ] && [ "${
 	echo "make run: needs bash 5.1 or newer" >&2
 	exit 1
 fi
+# A shell that starts a command in the background without job control makes
+# it ignore SIGINT, and bash cannot trap a signal ignored on entry: restore
+# the default once, so SIGINT always means "stop everything cleanly".
+if [ -z "${VIGIL_RUN_SIGRESET:-}" ] && [ -r /proc/$$/status ]; then
+	ign=$(awk '/^SigIgn:/ {print $2}' /proc/$$/status)
+	if [ -n "$ign" ] && (( 0x$ign & 2 )) && env --default-signal=INT true 2>/dev/null; then
+		VIGIL_RUN_SIGRESET=1 exec env --default-signal=INT bash "$0" "$@"
+	fi
+fi
 root=$(cd "$(dirname "$0")/.." && pwd)
 prog="make run"
 say() { echo "$prog: $*" >&2; }
