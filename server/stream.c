@@ -31,6 +31,7 @@ struct stream {
 	struct event_base *base;
 	struct metrics *m;
 	struct client *clients;
+	unsigned count;
 	struct frame *latest; /* a reference to the newest frame published */
 };
 
@@ -76,6 +77,7 @@ static void client_close(struct client *c)
 		s->clients = c->next;
 	if (c->next != NULL)
 		c->next->prev = c->prev;
+	s->count--;
 	s->m->clients--;
 	/* Frees the bufferevent: its output drops the frame references. */
 	evhttp_connection_free(c->evcon);
@@ -99,12 +101,7 @@ void stream_destroy(struct stream *s)
 
 unsigned stream_client_count(const struct stream *s)
 {
-	unsigned n = 0;
-	const struct client *c;
-
-	for (c = s->clients; c != NULL; c = c->next)
-		n++;
-	return n;
+	return s->count;
 }
 
 /*
@@ -249,6 +246,7 @@ int stream_add_client(struct stream *s, struct evhttp_request *req,
 	if (s->clients != NULL)
 		s->clients->prev = c;
 	s->clients = c;
+	s->count++;
 	s->m->clients++;
 	evbuffer_add(bufferevent_get_output(bev), stream_head,
 		     sizeof(stream_head) - 1);
