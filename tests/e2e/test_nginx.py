@@ -413,6 +413,10 @@ def check_logs():
     t.ok(len(logs) > 0 and PASSWORD not in logs and b64 not in logs and "guess" not in logs,
          "logs hold no password and no Authorization header")
     t.ok(re.search(r' - vigil \[', logs), "the access log names the user")
+    # What fail2ban's nginx-http-auth filter looks for.
+    t.ok(re.search(r'user "vigil": password mismatch', logs) and
+         re.search(r'user "nobody" was not found in', logs),
+         "the error log records failed logins (fail2ban's nginx-http-auth can ban)")
 
 
 t.run(check_logs)
