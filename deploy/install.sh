@@ -127,6 +127,13 @@ if [ -L "$D/etc/nginx/sites-enabled/default" ]; then
 	say "disabled nginx's default site (deploy/uninstall.sh restores it)"
 fi
 
+# fail2ban, when installed, bans what the rate limit only slows down.
+if [ -d "$D/etc/fail2ban/jail.d" ]; then
+	install -m 0644 "$src/deploy/fail2ban-vigil.conf" "$D/etc/fail2ban/jail.d/vigil.conf"
+	[ $staged -eq 1 ] || systemctl reload-or-restart fail2ban.service 2>/dev/null || true
+	say "fail2ban jail: /etc/fail2ban/jail.d/vigil.conf"
+fi
+
 if [ $staged -eq 1 ]; then
 	say "staged in $D"
 	exit 0

@@ -43,6 +43,10 @@ if command -v nginx >/dev/null && nginx -t -q 2>/dev/null; then
 	systemctl reload-or-restart nginx.service 2>/dev/null || true
 fi
 
+if [ -e /etc/fail2ban/jail.d/vigil.conf ]; then
+	rm -f /etc/fail2ban/jail.d/vigil.conf
+	systemctl reload-or-restart fail2ban.service 2>/dev/null || true
+fi
 rm -f /usr/local/bin/vigil-capture /usr/local/bin/vigil-server /usr/local/sbin/vigil-setup-tls
 rm -rf /usr/local/share/doc/vigil
 rm -f /etc/sysusers.d/vigil.conf /etc/tmpfiles.d/vigil.conf

@@ -31,6 +31,7 @@ if subprocess.run(["getent", "group", "www-data"], capture_output=True).returnco
     t.done()
 
 D = tempfile.mkdtemp(prefix="vginst-", dir="/tmp")
+os.makedirs(os.path.join(D, "etc/fail2ban/jail.d"))    # as if fail2ban were installed
 env = dict(os.environ, DESTDIR=D)
 r = subprocess.run([INSTALL, "--servers", "2", "--no-start"], env=env, capture_output=True,
                    text=True, timeout=120)
@@ -51,6 +52,7 @@ files = {
     "etc/nginx/snippets/vigil-ciphers.conf": 0o644,
     "etc/vigil/htpasswd": 0o640, "etc/vigil/tls/key.pem": 0o600, "etc/vigil/tls/ca.key": 0o600,
     "etc/vigil/tls/cert.pem": 0o644, "etc/vigil/tls/ca.pem": 0o644,
+    "etc/fail2ban/jail.d/vigil.conf": 0o644,
 }
 wrong = []
 for f, mode in files.items():
