@@ -38,7 +38,8 @@ $(BUILD)/tools/ringfeed: $(BUILD)/obj/tests/tools/ringfeed.o $(BUILD)/obj/common
 
 # The server benchmark (bench/bench_server.sh): load generator, the
 # lower-bound fan-out and the ring reader that feeds the picamera reference.
-BENCH_BINS += $(BUILD)/bench/loadgen $(BUILD)/bench/fanout_ref $(BUILD)/bench/ringcat
+BENCH_BINS += $(BUILD)/bench/loadgen $(BUILD)/bench/fanout_ref $(BUILD)/bench/ringcat \
+	$(BUILD)/tools/ringfeed
 $(BUILD)/bench/loadgen: $(BUILD)/obj/bench/loadgen.o
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^
