@@ -56,6 +56,13 @@
 
 	var params = new URLSearchParams(location.search);
 	var baseTitle = document.title;
+
+	// ?fps=N in the page's URL caps the stream's rate (the server's own
+	// ?fps=N), for a slow link: a phone on mobile data.
+	function fpsCap(sep) {
+		var n = parseInt(params.get('fps'), 10);
+		return n >= 1 && n <= 1000 ? sep + 'fps=' + n : '';
+	}
 	var canStream = typeof ReadableStream !== 'undefined' &&
 		typeof Response !== 'undefined' && 'body' in Response.prototype &&
 		typeof AbortController !== 'undefined';
@@ -403,7 +410,7 @@
 	function runStream(s, signal) {
 		st.accepted = false;
 		st.bodyFailed = false;
-		return fetch('stream.mjpg', { cache: 'no-store', credentials: 'same-origin', signal: signal })
+		return fetch('stream.mjpg' + fpsCap('?'), { cache: 'no-store', credentials: 'same-origin', signal: signal })
 			.then(function (res) {
 				if (!res.ok) throw new Error('stream: HTTP ' + res.status);
 				var ct = res.headers.get('content-type') || '';
@@ -463,7 +470,7 @@
 				reject(new Error('aborted'));
 			});
 			// A new URL each time, so no browser reuses a finished stream.
-			img.src = 'stream.mjpg?n=' + (++imgSeq);
+			img.src = 'stream.mjpg?n=' + (++imgSeq) + fpsCap('&');
 		});
 	}
 
@@ -553,7 +560,8 @@
 					});
 				})
 				.then(function () {
-					var fps = Math.min(CFG.pollMaxFps, (st.state && st.state.fps) || CFG.pollMaxFps);
+					var fps = Math.min(CFG.pollMaxFps, (st.state && st.state.fps) || CFG.pollMaxFps,
+						parseInt(params.get('fps'), 10) || CFG.pollMaxFps);
 					var wait = Math.max(0, 1000 / fps - (performance.now() - t0));
 					return sleep(wait, signal);
 				})

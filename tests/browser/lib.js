@@ -206,6 +206,83 @@ class FreezeProxy {
 	}
 }
 
+// An HTTP relay in front of vigil-server that passes every request through
+// but re-sends /stream.mjpg in the most awkward form the MJPEG format allows,
+// to prove the page's own multipart parser: a preamble before the first
+// boundary, a quoted boundary parameter, parts without Content-Length (the
+// boundary ends them), extra part headers, and the bytes cut into random
+// small writes.
+class AwkwardRelay {
+	constructor(target) {
+		this.target = target;
+		this.parts = 0;
+		this.server = http.createServer((req, res) => this.handle(req, res));
+	}
+
+	listen() {
+		return new Promise((resolve) => this.server.listen(0, '127.0.0.1', () => resolve(this.server.address().port)));
+	}
+
+	handle(req, res) {
+		const up = http.request({ host: this.target.host, port: this.target.port, path: req.url, method: req.method,
+			headers: req.headers }, (ur) => {
+			if (!/^\/stream\.mjpg/.test(req.url) || ur.statusCode !== 200) {
+				res.writeHead(ur.statusCode, ur.headers);
+				ur.pipe(res);
+				return;
+			}
+			const boundary = /boundary=([^;\s]+)/.exec(ur.headers['content-type'])[1];
+			const out = 'awkward-' + Math.random().toString(36).slice(2);
+			res.writeHead(200, { 'Content-Type': `multipart/x-mixed-replace; boundary="${out}"`, 'Cache-Control': 'no-store' });
+			const queue = [Buffer.from(`This is a preamble that clients must skip.\r\n--${out}\r\n`)];
+			let writing = false;
+			const pump = () => {
+				if (writing) return;
+				writing = true;
+				const step = () => {
+					if (!queue.length || res.destroyed) { writing = false; return; }
+					const b = queue[0];
+					const n = 1 + Math.floor(Math.random() * 700);
+					res.write(b.subarray(0, n));
+					if (n >= b.length) queue.shift(); else queue[0] = b.subarray(n);
+					setImmediate(step);
+				};
+				step();
+			};
+			let buf = Buffer.alloc(0);
+			ur.on('data', (d) => {
+				buf = Buffer.concat([buf, d]);
+				for (;;) {
+					const start = buf.indexOf(`--${boundary}\r\n`);
+					if (start < 0) break;
+					const hend = buf.indexOf('\r\n\r\n', start);
+					if (hend < 0) break;
+					const head = buf.subarray(start, hend).toString('latin1');
+					const len = Number(/content-length:\s*(\d+)/i.exec(head)[1]);
+					if (buf.length < hend + 4 + len) break;
+					const jpeg = buf.subarray(hend + 4, hend + 4 + len);
+					const seq = (/x-frame-seq:\s*(\d+)/i.exec(head) || [])[1];
+					buf = buf.subarray(hend + 4 + len);
+					const withLength = this.parts++ % 2 === 0;
+					queue.push(Buffer.concat([
+						Buffer.from(`Content-Type: image/jpeg\r\nX-Note: relayed\r\n${withLength ? `Content-Length: ${len}\r\n` : ''}` +
+							`X-Frame-Seq: ${seq}\r\n\r\n`),
+						jpeg, Buffer.from(`\r\n--${out}\r\n`)]));
+					pump();
+				}
+			});
+			res.on('close', () => ur.destroy());
+		});
+		up.on('error', () => res.destroy());
+		req.pipe(up);
+	}
+
+	close() {
+		this.server.closeAllConnections();
+		this.server.close();
+	}
+}
+
 // ------------------------------------------------------------ waits, HTTP
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -276,7 +353,7 @@ async function launch() {
 }
 
 module.exports = {
-	ROOT, BUILD, LOGS, CHROMIUM, Tap, Daemon, FreezeProxy, cameraName, startCapture, startServer,
+	ROOT, BUILD, LOGS, CHROMIUM, Tap, Daemon, FreezeProxy, AwkwardRelay, cameraName, startCapture, startServer,
 	removeRing, shmPath, freePort, sleep, waitFor, httpGet, getJson, jpegDecode, launch,
 	tmpdir: () => fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-browser-')),
 };

@@ -334,6 +334,40 @@ async function direct(browser) {
 		}
 	});
 
+	await t.check('the page\'s multipart parser copes with awkward MJPEG (preamble, quoted boundary, parts without length, tiny writes)', async () => {
+		const relay = new L.AwkwardRelay({ host: '127.0.0.1', port });
+		const rport = await relay.listen();
+		const v = await openViewer(browser, `http://127.0.0.1:${rport}/`, { viewport: { width: 800, height: 600 } });
+		try {
+			const ok = await L.waitFor(async () => (await info(v.page)).frames >= 30, 10000);
+			const a = await sample(v.page);
+			await L.sleep(1000);
+			const b = await sample(v.page);
+			const i = await info(v.page);
+			const changed = a.filter((x, k) => Math.abs(x - b[k]) > 8).length;
+			const errs = v.rec.errors.concat(i.csp);
+			return { ok: ok && i.mode === 'stream' && i.width === 1280 && i.pill === 'Live' && changed > 20 &&
+				relay.parts >= 30 && !i.lastError && !errs.length,
+				diag: { ok, i, changed, relayed: relay.parts, errs } };
+		} finally {
+			await v.ctx.close();
+			relay.close();
+		}
+	});
+
+	await t.check('?fps=6 in the page\'s URL caps the stream: about 6 frames a second', async () => {
+		const v = await openViewer(browser, `${base}/index.html?fps=6`, { viewport: { width: 800, height: 600 } });
+		try {
+			await L.waitFor(async () => (await info(v.page)).frames >= 3, 6000);
+			await L.sleep(3500);
+			const i = await info(v.page);
+			const fps = parseFps(i.fps);
+			return { ok: fps >= 4.5 && fps <= 7.5, diag: i };
+		} finally {
+			await v.ctx.close();
+		}
+	});
+
 	// The Safari / iOS fallback path: polling /snapshot.jpg.
 	await t.check('snapshot polling mode (?mode=poll) shows live frames', async () => {
 		const v = await openViewer(browser, `${base}/index.html?mode=poll`, { viewport: { width: 1024, height: 700 } });
