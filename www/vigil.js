@@ -368,17 +368,19 @@
 	}
 
 	// A connection that the server accepted but that brought no frame: in
-	// stream mode, an error while reading the body is WebKit refusing to
-	// stream a multipart body to fetch(): the <img> way works there at once.
-	// Otherwise, twice in a row while the camera said it was online, something
-	// between here and the server holds the stream back: the next mode.
+	// stream mode, an error while reading the body is how WebKit refuses to
+	// stream a multipart body to fetch(); otherwise, while the camera said it
+	// was online, something between here and the server holds the stream
+	// back.  Twice in a row: the next mode.
 	function fellBack() {
 		if (forcedMode || st.framesThisConn > 0 || !st.accepted) { st.emptyConns = 0; return false; }
 		var next = MODES[MODES.indexOf(st.mode) + 1];
 		if (!next) return false;
 		var online = st.state && st.state.status === 'online' && performance.now() - st.stateAt < 3000;
-		if (online) st.emptyConns++;
-		if (!(st.mode === 'stream' && st.bodyFailed) && st.emptyConns < 2) return false;
+		// Twice in a row: one server killed between its headers and its first
+		// frame must not send a Chrome to the <img> way for a week.
+		if (online || (st.mode === 'stream' && st.bodyFailed)) st.emptyConns++;
+		if (st.emptyConns < 2) return false;
 		st.emptyConns = 0;
 		st.mode = next;
 		saveMode(next);

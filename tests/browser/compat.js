@@ -216,6 +216,25 @@ async function webkit(base, server) {
 			shot: async (file) => fs.writeFileSync(file, Buffer.from(await wd('GET', `${S}/screenshot`), 'base64')),
 		};
 		await checks('WebKit', b, base, server, 'img');
+		await wd('DELETE', S);
+		S = null;
+
+		// The user agent is only a hint: with Chrome's name, WebKit still
+		// ends up on the <img> way, after its fetch fails the body read.
+		const s2 = await wd('POST', '/session', { capabilities: { alwaysMatch: {
+			'webkitgtk:browserOptions': { binary: mini, args: ['--automation',
+				'--user-agent=Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/605.1.15 (KHTML, like Gecko) Chrome/999.0 Safari/605.1.15'] } } } });
+		S = `/session/${s2.sessionId}`;
+		await b.nav(`${base}/`);
+		let i = null;
+		const found = await L.waitFor(async () => {
+			i = JSON.parse(await b.eval(INFO));
+			return i.conn === 'live' && i.mode === 'img' && i.imgW === 1280;
+		}, 10000, 200);
+		const err = await b.eval('window.vigil.lastError');
+		t.ok(found && /Chrome\/999/.test(i.ua) && err === 'Load failed',
+			'WebKit under a Chrome user agent: the failing fetch sends the page to the <img> way by itself',
+			{ found, ua: i && i.ua, mode: i && i.mode, err });
 	} finally {
 		if (S) await wd('DELETE', S).catch(() => {});
 		try { process.kill(-proc.pid, 'SIGTERM'); } catch (e) { /* gone */ }
