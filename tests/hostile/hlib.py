@@ -69,9 +69,15 @@ def connect(addr, timeout=5):
     return socket.create_connection(split_addr(addr), timeout)
 
 
-def start_capture(camera, *extra, size=SIZE, fps=FPS, build=None):
+def start_capture(camera, *extra, size=SIZE, fps=FPS, keep=False):
+    """testsrc capture; keep: leave the camera's old ring and lock in place
+    (a restart after a crash takes them over and bumps the generation)."""
     argv = ["--source", "testsrc", "--size", size, "--fps", str(fps)] + list(extra)
-    return vt.start_capture(camera, *argv)
+    if not keep:
+        return vt.start_capture(camera, *argv)
+    d = vt.start([vt.CAPTURE, "--camera", camera] + argv, name=f"capture-{camera}")
+    vt.wait_for(lambda: os.path.exists(vt.shm_path(camera)) or not d.alive(), 5)
+    return d
 
 
 def start_server(camera, *extra, listen=None, wrap=None, binary=None):
