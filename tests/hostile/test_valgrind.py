@@ -1,0 +1,83 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""vigil-server under valgrind memcheck with 50 streaming clients (plus
+every other endpoint, bad requests, clients vanishing mid-frame and a
+capture restart): 0 errors and 0 bytes definitely lost at exit."""
+import os
+import re
+import shutil
+import socket
+import struct
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import hlib  # noqa: E402
+from hlib import vt  # noqa: E402
+
+t = vt.Tap()
+VALGRIND = shutil.which("valgrind")
+if VALGRIND is None:
+    t.ok(False, "valgrind is installed (deploy/deps.sh test set)")
+    t.done()
+
+hlib.raise_nofile(4096)
+cam = vt.camera_name("vg")
+cap = hlib.start_capture(cam, size="320x240")
+log = os.path.join(vt.BUILD, "test-logs", f"valgrind-server-{os.getpid()}.log")
+srv, addr = hlib.start_server(
+    cam, wrap=[VALGRIND, "--tool=memcheck", "--leak-check=full", "--show-leak-kinds=definite",
+               "--errors-for-leak-kinds=definite", "--track-origins=yes",
+               "--num-callers=30", f"--log-file={log}"])
+ok = hlib.wait_health(addr, 200, 30)
+t.ok(srv.alive() and ok, "server runs under valgrind", srv.output()[-500:])
+
+vs = hlib.Viewers(addr, 50, connect_timeout=20)
+vs.run(6.0)
+got = [sum(1 for p in v.parts if not p[1]) for v in vs.viewers]
+t.ok(min(got) >= 10 and not vs.errors(),
+     f"50 streaming clients receive frames under valgrind (min {min(got)}, median "
+     f"{hlib.median(got)} in 6 s)", vs.errors()[:3])
+
+# Every other path through the code while they stream.
+for path in ("/", "/index.html", "/snapshot.jpg", "/healthz", "/metrics", "/state",
+             "/nope", "/stream.mjpg?fps=abc", "/favicon.ico"):
+    try:
+        vt.http_get(addr, path, timeout=10)
+    except OSError:
+        pass
+for path in ("/snapshot.jpg", "/stream.mjpg"):
+    vt.http_get(addr, path, method="HEAD", timeout=10)
+for data in (b"GARBAGE\r\n\r\n", b"POST /x HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc",
+             b"GET /healthz HTTP/1.1\r\n" + b"X: y\r\n" * 3000 + b"\r\n"):
+    hlib.raw(addr, data, timeout=10)
+# Clients that vanish mid-frame (reset) and a slow one that reads nothing.
+for _ in range(10):
+    s = hlib.connect(addr, 10)
+    s.sendall(b"GET /stream.mjpg HTTP/1.1\r\nHost: a\r\n\r\n")
+    s.recv(1000)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()
+slow = hlib.connect(addr, 10)
+slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+slow.sendall(b"GET /stream.mjpg HTTP/1.1\r\nHost: a\r\n\r\n")
+# A capture restart: offline picture, re-attach, new generation.
+cap.kill()
+vs.run(3.0)
+cap = hlib.start_capture(cam, size="320x240", keep=True)
+vs.run(4.0)
+t.ok(not vs.errors() and vs.open_count() == 50, "clients survive the capture restart",
+     vs.errors()[:3])
+vs.close()
+slow.close()
+rc = srv.stop(timeout=60)
+t.eq(rc, 0, "server exits 0 on SIGTERM under valgrind")
+text = open(log, errors="replace").read()
+m = re.search(r"ERROR SUMMARY: (\d+) errors", text)
+t.ok(m and m.group(1) == "0", f"memcheck: {m.group(0) if m else 'no summary'}",
+     "\n".join(text.splitlines()[-60:]))
+lost = re.search(r"definitely lost: ([\d,]+) bytes", text)
+t.ok(("All heap blocks were freed" in text) or (lost and lost.group(1) == "0"),
+     f"memcheck: {lost.group(0) if lost else 'all heap blocks freed'}")
+cap.stop()
+t.done()
