@@ -1,17 +1,18 @@
 // SPDX-License-Identifier: MIT
 // vigil.js: the live viewer of vigil (no framework, no build step).
 //
-// How the picture gets here, and why not <img src="stream.mjpg">:
+// How the picture gets here, and why not simply <img src="stream.mjpg">:
 // the page reads /stream.mjpg with fetch() and a ReadableStream, splits the
 // multipart body itself (Content-Length of each part, the boundary as a
 // fallback), and draws each JPEG on a <canvas> through createImageBitmap().
 // An <img> showing MJPEG gives a page no reliable signal: Chrome fires
 // neither "load" nor "error" when a multipart stream ends or stalls, Firefox
-// fires "load" per part, Safari varies by version and leaks memory on long
-// streams on iOS.  With fetch() the page knows exactly when each frame
-// arrives (so it measures the frame rate and notices a stalled stream), when
-// the stream ends (the reader reports done or throws: reconnect), and it
-// closes the connection on pause or when the tab is hidden (AbortController).
+// fires "load" per part, WebKit empties the picture without an event.  With
+// fetch() the page knows exactly when each frame arrives (so it measures the
+// frame rate and notices a stalled stream), when the stream ends (the reader
+// reports done or throws: reconnect), and it closes the connection on pause
+// or when the tab is hidden (AbortController).
+//
 // Three ways to show the camera, tried in this order, the first that works
 // is kept (and remembered for a week in localStorage):
 //   stream: fetch() + canvas as above (Chrome, Edge, Firefox);
@@ -157,14 +158,14 @@
 		this.phase = 'boundary';
 		this.headers = null;
 		this.length = -1;
+		this.scanned = 0;   // body without a length: searched up to here
 	}
 
 	MultipartParser.prototype.push = function (chunk) {
 		var need = this.end - this.start + chunk.length;
 		if (this.start > 0 && this.end + chunk.length > this.buf.length) {
 			this.buf.copyWithin(0, this.start, this.end);
-			this.end -= this.start;
-			this.start = 0;
+			this.shift(this.start);
 		}
 		if (need > this.buf.length) {
 			var size = this.buf.length;
@@ -172,14 +173,20 @@
 			var grown = new Uint8Array(size);
 			grown.set(this.buf.subarray(this.start, this.end));
 			this.buf = grown;
-			this.end -= this.start;
-			this.start = 0;
+			this.shift(this.start);
 		}
 		this.buf.set(chunk, this.end);
 		this.end += chunk.length;
 		while (this.step()) { /* consume every complete piece */ }
 		if (this.end - this.start > CFG.maxPartBytes + CFG.maxHeaderBytes)
 			throw new Error('multipart part too large');
+	};
+
+	// The unread bytes moved n places down (to the buffer's start).
+	MultipartParser.prototype.shift = function (n) {
+		this.end -= n;
+		this.start -= n;
+		this.scanned = Math.max(0, this.scanned - n);
 	};
 
 	MultipartParser.prototype.step = function () {
@@ -218,6 +225,7 @@
 			this.headers = h;
 			this.length = len;
 			this.start = i + 4;
+			this.scanned = this.start;
 			this.phase = 'body';
 			return true;
 		}
@@ -227,8 +235,14 @@
 			if (this.end - this.start < this.length) return false;
 			bodyEnd = this.start + this.length;
 		} else {
-			bodyEnd = indexOf(b, this.start, this.end, this.closeDelim);
-			if (bodyEnd < 0) return false;
+			// Resume the search where the last one stopped (less the
+			// delimiter's length): tiny writes must not make it quadratic.
+			var from = Math.max(this.start, this.scanned - this.closeDelim.length);
+			bodyEnd = indexOf(b, from, this.end, this.closeDelim);
+			if (bodyEnd < 0) {
+				this.scanned = this.end;
+				return false;
+			}
 		}
 		var body = b.slice(this.start, bodyEnd);
 		this.start = bodyEnd;

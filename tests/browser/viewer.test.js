@@ -464,6 +464,73 @@ async function direct(browser) {
 	L.removeRing(camera);
 }
 
+// ------------------------------------------------------------ parser
+
+// The page's multipart parser on its own (the "multipart" section of
+// vigil.js, loaded as it is): random cuts of awkward streams must give
+// exactly the parts that went in, and malformed streams must be refused.
+function parserChecks() {
+	const src = fs.readFileSync(path.join(L.ROOT, 'www', 'vigil.js'), 'utf8');
+	const a = src.indexOf('// ------------------------------------------------------------ multipart');
+	const b = src.indexOf('// ------------------------------------------------------------ drawing');
+	const CFG = { maxPartBytes: 1 << 20, maxHeaderBytes: 4096 };
+	const Parser = new Function('CFG', `${src.slice(a, b)}\nreturn MultipartParser;`)(CFG);
+	let seed = 12345;
+	const rand = (n) => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n; };
+	const bodies = [];
+	for (let k = 0; k < 12; k++) {
+		const body = Buffer.alloc(1 + rand(3000));
+		for (let i = 0; i < body.length; i++) body[i] = rand(256);
+		// Bytes that look like a delimiter but are not one, in parts with a
+		// Content-Length (in the others, the boundary must not occur).
+		if (k % 4 === 0 && body.length > 20) Buffer.from('\r\n--bound\r\n').copy(body, Math.floor(body.length / 2));
+		bodies.push(body);
+	}
+	const wire = [Buffer.from('preamble to skip\r\n--bound\r\n')];
+	bodies.forEach((body, k) => {
+		const len = k % 2 === 0 ? `Content-Length: ${body.length}\r\n` : '';
+		wire.push(Buffer.from(`Content-Type: image/jpeg\r\n${len}X-Frame-Seq: ${k + 1}\r\n\r\n`), body,
+			Buffer.from('\r\n--bound\r\n'));
+	});
+	const stream = Buffer.concat(wire);
+	let runs = 0, bad = '';
+	for (let run = 0; run < 200 && !bad; run++) {
+		const got = [];
+		const p = new Parser('bound', (h, body) => got.push({ seq: h['x-frame-seq'], body: Buffer.from(body) }));
+		for (let i = 0; i < stream.length;) {
+			const n = run === 0 ? 1 : 1 + rand(run % 2 ? 40 : 5000);
+			p.push(new Uint8Array(stream.subarray(i, i + n)));
+			i += n;
+		}
+		// Parts without a length end at the next delimiter, so all are out
+		// once the stream's last delimiter has arrived.
+		if (got.length !== bodies.length) bad = `run ${run}: ${got.length} parts, want ${bodies.length}`;
+		else got.forEach((g, k) => {
+			if (!bad && (g.seq !== String(k + 1) || !g.body.equals(bodies[k]))) bad = `run ${run}: part ${k} differs`;
+		});
+		runs++;
+	}
+	t.ok(!bad, `multipart parser: ${runs} random cuts of a stream with and without Content-Length give the exact parts`, bad);
+
+	const refuses = (wireText, what) => {
+		const p = new Parser('bound', () => {});
+		try {
+			p.push(new Uint8Array(Buffer.from(wireText)));
+			return `accepted ${what}`;
+		} catch (e) {
+			return '';
+		}
+	};
+	const errs = [
+		refuses('--bound\r\nContent-Length: 99999999\r\n\r\n', 'a part larger than the limit'),
+		refuses('--bound\r\nContent-Length: -5\r\n\r\n', 'a negative length'),
+		refuses('--bound\r\nX: ' + 'a'.repeat(5000), 'endless part headers'),
+		refuses('x'.repeat(5000), 'a stream with no boundary'),
+		refuses('--bound--\r\n', 'the closing delimiter as success'),
+	].filter(Boolean);
+	t.ok(!errs.length, 'multipart parser refuses oversized, negative, endless and boundary-less input', errs.join('\n'));
+}
+
 // ------------------------------------------------------------ main
 
 (async () => {
@@ -471,6 +538,7 @@ async function direct(browser) {
 	try {
 		browser = await L.launch();
 		t.diag(`Chromium ${browser.version()} from ${L.CHROMIUM}`);
+		parserChecks();
 		await direct(browser);
 		await require('./nginx').run(browser, t, { openViewer, info, sample, framesAdvance, screenshot, download });
 		// Firefox and WebKit, where installed (skipped with the reason if not).
