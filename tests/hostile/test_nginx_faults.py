@@ -1,0 +1,208 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""The front door: hostile requests through nginx (the config `make run`
+uses, TLS and basic auth) never reach a server as anything but a plain
+request, never leak a file, and leave the servers unharmed; then nginx is
+killed (-9, master and workers) and restarted while viewers watch the
+servers directly: capture and servers do not notice (frame sequence runs
+on, viewers keep their frame rate), and nginx serves again after restart."""
+import base64
+import os
+import re
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import hlib  # noqa: E402
+from hlib import vt  # noqa: E402
+
+t = vt.Tap()
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+RUN_SH = os.path.join(vt.ROOT, "deploy", "run.sh")
+RINGCAT = os.path.join(vt.BUILD, "tools", "ringcat")
+if not os.access(NGINX, os.X_OK):
+    t.ok(False, "nginx is installed (deploy/deps.sh)")
+    t.done()
+
+tmp = tempfile.mkdtemp(prefix="vghn-", dir="/tmp")
+cam = vt.camera_name("hn")
+port, http_port = vt.free_port(), vt.free_port()
+env = dict(os.environ, RUN_DIR=tmp, PORT=str(port), HTTP_PORT=str(http_port),
+           ADDR="127.0.0.1", SERVERS="2", CAMERA=cam, TLS_CIPHERS="client")
+r = subprocess.run([RUN_SH, "--prepare"], env=env, capture_output=True, text=True, timeout=60)
+if not t.ok(r.returncode == 0, "run.sh --prepare makes the nginx config", r.stderr[-500:]):
+    t.done()
+conf = r.stdout.strip().splitlines()[-1]
+CA = os.path.join(tmp, "ca.pem")
+PASSWORD = open(os.path.join(tmp, "password")).read().strip()
+AUTH = b"Authorization: Basic " + base64.b64encode(f"vigil:{PASSWORD}".encode()) + b"\r\n"
+
+cap = hlib.start_capture(cam)
+servers = []
+for i in (1, 2):
+    old = os.umask(0o007)
+    try:
+        servers.append(hlib.start_server(cam, listen=f"unix:{os.path.join(tmp, f'web{i}.sock')}"))
+    finally:
+        os.umask(old)
+
+
+def start_nginx():
+    d = vt.start([NGINX, "-p", os.path.join(tmp, "nginx") + "/", "-c", conf, "-e",
+                  os.path.join(tmp, "logs", "nginx.error.log")], name=f"nginx-{cam}")
+    vt.wait_for(lambda: hlib.can_connect(f"127.0.0.1:{port}") or not d.alive(), 10)
+    return d
+
+
+nginx = start_nginx()
+t.ok(nginx.alive() and all(s.alive() for s, _ in servers), "capture, 2 servers and nginx up",
+     nginx.output()[-300:])
+ctx = ssl.create_default_context(cafile=CA)
+
+
+def tls(data, timeout=3):
+    """Sends raw bytes over TLS to nginx; returns the response bytes."""
+    s = socket.create_connection(("127.0.0.1", port), timeout)
+    out = b""
+    try:
+        with ctx.wrap_socket(s, server_hostname="localhost") as ss:
+            ss.sendall(data)
+            while len(out) < 1 << 20:
+                b = ss.recv(65536)
+                if not b:
+                    break
+                out += b
+                if hlib._complete(out):
+                    break
+    except (socket.timeout, ssl.SSLError, ConnectionResetError):
+        pass
+    return out
+
+
+PASSWD = open("/etc/passwd", "rb").read()[:40]
+HOSTILE = [
+    ("traversal /../", b"GET /../../etc/passwd HTTP/1.1\r\nHost: localhost\r\n" + AUTH + b"\r\n"),
+    ("traversal %2e%2e", b"GET /%2e%2e/%2e%2e/etc/passwd HTTP/1.1\r\nHost: localhost\r\n" + AUTH + b"\r\n"),
+    ("traversal %2f", b"GET /static/..%2f..%2fetc%2fpasswd HTTP/1.1\r\nHost: localhost\r\n" + AUTH + b"\r\n"),
+    ("traversal overlong UTF-8", b"GET /%c0%ae%c0%ae/%c0%ae%c0%ae/etc/passwd HTTP/1.1\r\nHost: localhost\r\n" + AUTH + b"\r\n"),
+    ("traversal double-encoded", b"GET /%252e%252e/etc/passwd HTTP/1.1\r\nHost: localhost\r\n" + AUTH + b"\r\n"),
+    ("NUL in the path", b"GET /index\x00.html HTTP/1.1\r\nHost: localhost\r\n" + AUTH + b"\r\n"),
+    ("control bytes in a header", b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-A: \x01\x7f\r\n" + AUTH + b"\r\n",
+     {200, 400}),
+    ("header block over 64 KB", b"GET /state HTTP/1.1\r\nHost: localhost\r\n" + AUTH
+     + b"".join(b"X-F%d: %s\r\n" % (i, b"v" * 60) for i in range(1100)) + b"\r\n"),
+    ("invalid method", b"FOO /state HTTP/1.1\r\nHost: localhost\r\n" + AUTH + b"\r\n",
+     {400, 405, 501}),
+    # RFC 9112 3.2.2: absolute-form is served as the local resource.
+    ("absolute URI for another host", b"GET http://evil.example/state HTTP/1.1\r\nHost: evil.example\r\n" + AUTH + b"\r\n",
+     {200, 400}),
+    ("huge query string", b"GET /state?" + b"q" * 100000 + b" HTTP/1.1\r\nHost: localhost\r\n" + AUTH + b"\r\n"),
+    ("HTTP/0.9", b"GET /state\r\n\r\n"),
+    ("garbage request line", b"\x16\x03\x01garbage\r\n\r\n"),
+    ("no credentials on the stream", b"GET /stream.mjpg HTTP/1.1\r\nHost: localhost\r\n\r\n"),
+    ("wrong credentials", b"GET /state HTTP/1.1\r\nHost: localhost\r\nAuthorization: Basic dmlnaWw6bm9wZQ==\r\n\r\n"),
+]
+
+
+def check_hostile():
+    for case in HOSTILE:
+        name, data = case[:2]
+        allowed = case[2] if len(case) > 2 else None
+        resp = tls(data)
+        st = hlib.status_of(resp)
+        leaked = b"root:x:" in resp or PASSWD in resp
+        if allowed is None:
+            good = st is None or 400 <= st < 500
+            what = "refused"
+        else:
+            good = st is None or st in allowed
+            what = "answered locally or refused"
+        t.ok(not leaked and good, f"through nginx, {name}: {what} ({st})", resp[:160])
+    t.ok(all(s.alive() for s, _ in servers) and cap.alive(),
+         "servers and capture unharmed by the hostile requests")
+
+
+def nginx_pids():
+    out = set()
+    for p in os.listdir("/proc"):
+        if p.isdigit():
+            try:
+                with open(f"/proc/{p}/cmdline", "rb") as f:
+                    cmd = f.read()
+            except OSError:
+                continue
+            if b"nginx" in cmd.split(b"\0")[0] and (conf.encode() in cmd or
+                                                   int(p) == nginx.pid):
+                out.add(int(p))
+    # Workers carry no -c: they are the master's children.
+    for p in os.listdir("/proc"):
+        if p.isdigit():
+            try:
+                with open(f"/proc/{p}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) in out:
+                        out.add(int(p))
+            except OSError:
+                pass
+    return out
+
+
+def ring_seq():
+    r = subprocess.run([RINGCAT, "-n", "1", "-t", "2000", cam], capture_output=True, text=True)
+    m = re.search(r"seq=(\d+)", r.stdout)
+    return int(m.group(1)) if m else None
+
+
+def check_kill_nginx():
+    global nginx
+    # Wait for the rate limit's burst to refill after the hostile requests.
+    time.sleep(2)
+    pids_before = [s.pid for s, _ in servers] + [cap.pid]
+    viewers = hlib.view_in_child(servers[0][1], 3, 6.0)
+    time.sleep(1.5)
+    s0, t0 = ring_seq(), time.monotonic()
+    pids = nginx_pids()
+    for p in pids:
+        try:
+            os.kill(p, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    nginx.proc.wait(5)
+    gone = vt.wait_for(lambda: not hlib.can_connect(f"127.0.0.1:{port}"), 5)
+    t.ok(len(pids) >= 2 and gone, f"nginx killed -9 (master and workers: {len(pids)})")
+    time.sleep(2.0)
+    s1, t1 = ring_seq(), time.monotonic()
+    rate = (s1 - s0) / (t1 - t0) if s0 and s1 else 0
+    t.ok(rate > 0.8 * hlib.FPS, f"capture's frame sequence runs on ({rate:.1f} frames/s)")
+    t.ok(all(os.path.exists(f"/proc/{p}") for p in pids_before) and
+         all(hlib.health(a) == 200 for _, a in servers),
+         "capture and both servers still up and healthy")
+    res = hlib.view_result(viewers, 30)
+    fps = res.get("fps", [])
+    t.ok(fps and min(fps) >= 0.8 * hlib.FPS and not res.get("errors") and res.get("bad") == 0,
+         f"direct viewers keep their frame rate while nginx dies (min {min(fps or [0]):.1f})", res)
+    nginx = start_nginx()
+    resp = b""
+    for _ in range(10):
+        resp = tls(b"GET /snapshot.jpg HTTP/1.1\r\nHost: localhost\r\n" + AUTH +
+                   b"Connection: close\r\n\r\n", timeout=5)
+        if hlib.status_of(resp) != 429:
+            break
+        time.sleep(0.5)
+    body = resp.split(b"\r\n\r\n", 1)[1] if b"\r\n\r\n" in resp else b""
+    t.ok(hlib.status_of(resp) == 200 and vt.jpeg_ok(body),
+         "nginx restarted: a snapshot through it decodes", resp[:120])
+
+
+t.run(check_hostile)
+t.run(check_kill_nginx)
+nginx.stop()
+for s, _ in servers:
+    s.stop()
+cap.stop()
+t.done()
