@@ -330,6 +330,8 @@
 			st.drawn = [];
 			st.unpaced = true;
 			setConn('live');
+			// The viewer count now includes this page: ask soon.
+			setTimeout(pollState, 150);
 		}
 		// vigil-server numbers its "camera offline" picture 0 (X-Frame-Seq).
 		var offline = headers['x-frame-seq'] === '0';
@@ -611,10 +613,15 @@
 
 	// ------------------------------------------------------------ /state
 
+	// One /state request at a time: a call while one is out asks for another
+	// as soon as it is back.
+	var stateBusy = false, stateAgain = false;
 	function pollState() {
 		clearTimeout(st.stateTimer);
 		st.stateTimer = 0;
 		if (st.hidden) return;
+		if (stateBusy) { stateAgain = true; return; }
+		stateBusy = true;
 		// A server that hangs (stopped, or a proxy that holds the request)
 		// must count as failing, not as silent: abort after a few seconds.
 		var ctrl = new AbortController();
@@ -635,9 +642,13 @@
 			})
 			.then(function () {
 				clearTimeout(timer);
+				stateBusy = false;
 				render();
-				if (!st.hidden)
-					st.stateTimer = setTimeout(pollState, st.paused ? CFG.statePausedMs : CFG.stateMs);
+				if (st.hidden) return;
+				var again = stateAgain;
+				stateAgain = false;
+				clearTimeout(st.stateTimer);
+				st.stateTimer = setTimeout(pollState, again ? 0 : st.paused ? CFG.statePausedMs : CFG.stateMs);
 			});
 	}
 
@@ -669,6 +680,7 @@
 		if (t.length < 2) return 0;
 		var n = t.length - 1;
 		var span = t[n] - t[0];
+		if (now - t[0] < 1000) return NaN;   // too soon to tell
 		// Intervals between the frames of the window; once the stream falls
 		// silent for longer than a few intervals, the time since the first
 		// of them, so a stopping stream reads as slowing down to zero.
@@ -734,8 +746,8 @@
 		var approx = st.mode === 'img';
 		var fps = streaming ? (approx ? (s && +s.measured_fps) || 0 : fpsNow()) : 0;
 		var src = s && s.fps ? ' / ' + (+s.fps).toFixed(0) : '';
-		setText(el.fps, streaming ? (approx ? '≈' : '') + fps.toFixed(1) + src + ' fps' : '–');
-		root.setAttribute('data-fps', fps.toFixed(2));
+		setText(el.fps, streaming && !isNaN(fps) ? (approx ? '≈' : '') + fps.toFixed(1) + src + ' fps' : '–');
+		root.setAttribute('data-fps', isNaN(fps) ? '' : fps.toFixed(2));
 		setText(el.viewers, s && s.clients !== undefined ? String(s.clients) : '–');
 		var t = st.frameTime || (s && s.time ? Date.parse(s.time) : NaN);
 		if (t && isFinite(t)) {
