@@ -112,6 +112,8 @@ module.exports.run = async function (browser, t, h) {
 			diag: { i, proto, csp } };
 	});
 
+	await h.screenshot(v.page, 'desktop-nginx');
+
 	await t.check('through nginx: the picture changes, the snapshot button saves a valid JPEG', async () => {
 		const a = await h.sample(v.page);
 		await L.sleep(1000);
@@ -122,8 +124,6 @@ module.exports.run = async function (browser, t, h) {
 		return { ok: changed > 20 && w === 1280 && hh === 720 && dl.name.startsWith(`${camera}-`),
 			diag: { changed, dl, w, hh } };
 	});
-	await h.screenshot(v.page, 'desktop-nginx');
-
 	await t.check('rolling restart of both servers behind nginx: the page goes on by itself, no reload', async () => {
 		v.rec.phase = 'fault';
 		const marker = await v.page.evaluate(() => (window.__marker = Math.random()));
