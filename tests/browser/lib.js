@@ -335,6 +335,9 @@ function jpegDecode(file) {
 const CHROMIUM_ARGS = [
 	'--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
 	'--disable-background-networking', '--disable-component-update', '--disable-sync',
+	// Nothing may leave the host: every request but loopback (which Chromium
+	// never proxies) goes to a port where nothing listens.
+	'--proxy-server=http://127.0.0.1:9',
 	// Keep timers and rendering running at full speed in headless tabs.
 	'--disable-background-timer-throttling', '--disable-renderer-backgrounding',
 	'--disable-backgrounding-occluded-windows',
