@@ -14,6 +14,7 @@
  * Prints one line of key=value results (see print_results()).
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -317,25 +318,35 @@ static int parse_target(const char *s, struct target *t)
 	return inet_pton(AF_INET, host, &t->sa.sin_addr) == 1 ? 0 : -1;
 }
 
+/* CPU time of every thread of pid, in seconds, with nanosecond resolution
+ * (schedstat) rather than the clock ticks of /proc/PID/stat. */
 static double cpu_seconds(int pid)
 {
-	char path[64], buf[2048], *p;
-	unsigned long ut = 0, st = 0;
-	FILE *f;
+	char path[64];
+	unsigned long long ns, total = 0;
+	struct dirent *de;
+	DIR *d;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	f = fopen(path, "r");
-	if (f == NULL)
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	d = opendir(path);
+	if (d == NULL)
 		return 0;
-	if (fgets(buf, sizeof(buf), f) == NULL)
-		buf[0] = '\0';
-	fclose(f);
-	p = strrchr(buf, ')');
-	if (p == NULL ||
-	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut,
-		   &st) != 2)
-		return 0;
-	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+	while ((de = readdir(d)) != NULL) {
+		char p2[320];
+		FILE *f;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(p2, sizeof(p2), "/proc/%d/task/%s/schedstat", pid, de->d_name);
+		f = fopen(p2, "r");
+		if (f == NULL)
+			continue;
+		if (fscanf(f, "%llu", &ns) == 1)
+			total += ns;
+		fclose(f);
+	}
+	closedir(d);
+	return (double)total / 1e9;
 }
 
 static long rss_kb(int pid)
