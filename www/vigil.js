@@ -281,7 +281,10 @@
 		if (!f) { decoding = false; return; }
 		pending = null;
 		decoding = true;
+		var s = st.session;
 		decode(f.blob).then(function (d) {
+			// Paused or stopped while this frame was decoding: not drawn.
+			if (s !== st.session) { d.done(); return; }
 			if (canvas.width !== d.w || canvas.height !== d.h) {
 				canvas.width = d.w;
 				canvas.height = d.h;
@@ -294,7 +297,7 @@
 			st.width = d.w;
 			st.height = d.h;
 			app.classList.add('has-picture');
-			app.classList.toggle('offline-picture', f.offline);
+			app.classList.toggle('offline-picture', !!f.offline);
 			// The server's "camera offline" picture is shown, but it is not a
 			// camera frame: it counts neither in the frame rate nor as the
 			// picture a snapshot saves.
@@ -589,12 +592,12 @@
 	}
 
 	// A stream that delivers nothing although the camera is online is stuck
-	// (a proxy or server hung without closing, or an <img> whose stream
-	// ended without an event): reconnect.  While the camera is offline the
+	// (a proxy or server hung without closing, an <img> whose stream ended
+	// without an event, a snapshot request that never returns): reconnect.  While the camera is offline the
 	// server sends its "offline" picture only once a second, and /state says
 	// offline, so that silence is not mistaken for a stall.
 	function watchdog() {
-		if (!wanted() || !st.ctrl || st.mode === 'poll') return;
+		if (!wanted() || !st.ctrl) return;
 		var now = performance.now();
 		var quiet = now - Math.max(st.lastFrameAt, st.connectedAt);
 		var fps = (st.state && st.state.fps) || 1;
@@ -607,6 +610,10 @@
 		var online = stateFresh && st.state && st.state.status === 'online';
 		if (online || st.stateFails >= 3) {
 			st.lastError = 'no frame for ' + Math.round(quiet / 1000) + ' s';
+			// An <img> that never showed a frame while the camera was online
+			// counts as an accepted, silent connection (the browser does not
+			// say whether the server answered).
+			if (st.mode === 'img' && !st.framesThisConn && online) st.accepted = true;
 			if (!fellBack()) retry();
 		}
 	}
