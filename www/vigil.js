@@ -593,9 +593,10 @@
 
 	// A stream that delivers nothing although the camera is online is stuck
 	// (a proxy or server hung without closing, an <img> whose stream ended
-	// without an event, a snapshot request that never returns): reconnect.  While the camera is offline the
-	// server sends its "offline" picture only once a second, and /state says
-	// offline, so that silence is not mistaken for a stall.
+	// without an event, a snapshot request that never returns): reconnect.
+	// While the camera is offline the server sends its "offline" picture only
+	// once a second, and /state says offline, so that silence is not taken
+	// for a stall.
 	function watchdog() {
 		if (!wanted() || !st.ctrl) return;
 		var now = performance.now();
