@@ -11,6 +11,9 @@
  *
  * Usage: loadgen --connect HOST:PORT [--connect ...] --clients N
  *                [--warmup S] [--duration S] [--path P] [--pids P,P...]
+ * The measuring window (--duration) opens --warmup seconds after every
+ * viewer has received its first frame, so a connection storm (SYN retries
+ * on a full backlog) is not counted as frames lost.
  * Prints one line of key=value results (see print_results()).
  */
 #include <arpa/inet.h>
@@ -36,6 +39,7 @@
 #define LG_BOUNDARY_MAX 72
 #define LG_READ 4096
 #define LG_EVENTS 256
+#define LG_SETTLE_MAX_S 10
 
 enum lg_state {
 	LG_CONNECTING,
@@ -73,6 +77,7 @@ static int32_t *lat_us;
 static size_t nlat, caplat;
 static int64_t win_start, win_end;
 static uint64_t invalid_total;
+static int nfirst;  /* connections that got their first whole part */
 
 static int64_t now_ns(clockid_t c)
 {
@@ -254,7 +259,8 @@ static void consume(struct conn *c, const uint8_t *p, size_t n, int64_t now)
 					conn_fail(c, "not a whole JPEG (SOI/EOI)");
 					return;
 				}
-				c->frames_all++;
+				if (c->frames_all++ == 0)
+					nfirst++;
 				if (now >= win_start && now < win_end) {
 					c->frames++;
 					add_latency(now_ns(CLOCK_REALTIME) - c->ts_ns);
@@ -445,9 +451,11 @@ int main(int argc, char **argv)
 	if (conns == NULL || fps == NULL || ep < 0)
 		return 1;
 	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: localhost\r\n\r\n", path);
+	/* The window opens warmup seconds after every viewer has its first
+	 * frame (connection storms settle first), or after LG_SETTLE_MAX_S. */
 	start = now_ns(CLOCK_MONOTONIC);
-	win_start = start + (int64_t)(warmup * 1e9);
-	win_end = win_start + (int64_t)(duration * 1e9);
+	win_start = INT64_MAX;
+	win_end = INT64_MAX;
 	for (i = 0; i < nclients; i++) {
 		struct conn *c = &conns[i];
 		struct epoll_event ev = {.events = EPOLLOUT, .data.ptr = c};
@@ -470,6 +478,12 @@ int main(int argc, char **argv)
 		int64_t now = now_ns(CLOCK_MONOTONIC);
 		int n, timeout;
 
+		if (win_start == INT64_MAX &&
+		    (nfirst >= nclients - (int)invalid_total ||
+		     now - start > (int64_t)LG_SETTLE_MAX_S * 1000000000)) {
+			win_start = now + (int64_t)(warmup * 1e9);
+			win_end = win_start + (int64_t)(duration * 1e9);
+		}
 		if (!measuring && now >= win_start) {
 			measuring = 1;
 			for (i = 0; i < npids; i++)
@@ -478,7 +492,8 @@ int main(int argc, char **argv)
 		}
 		if (now >= win_end)
 			break;
-		timeout = (int)(((measuring ? win_end : win_start) - now) / 1000000) + 1;
+		timeout = win_start == INT64_MAX ? 100 :
+			  (int)(((measuring ? win_end : win_start) - now) / 1000000) + 1;
 		n = epoll_wait(ep, evs, LG_EVENTS, timeout);
 		for (i = 0; i < n; i++) {
 			struct conn *c = evs[i].data.ptr;
