@@ -442,6 +442,58 @@ async function direct(browser) {
 			m.minBtn >= 44 && m.labels.every((l) => l) && !errs.length, diag: { m, errs } };
 	});
 
+	await t.check('phone: two-finger pinch zooms the picture, a double tap resets it; fullscreen without the API hides the bars', async () => {
+		const v = await openViewer(browser, `${base}/`, {
+			viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true,
+		});
+		try {
+			await L.waitFor(async () => (await info(v.page)).frames >= 5, 8000);
+			const r = await v.page.evaluate(() => {
+				const b = document.getElementById('frame').getBoundingClientRect();
+				return { x: b.left + b.width / 2, y: b.top + b.height / 2 };
+			});
+			// Real touch input through the browser's input pipeline (CDP), two
+			// fingers moving apart: pointer events as a phone sends them.
+			const cdp = await v.ctx.newCDPSession(v.page);
+			const touch = (type, pts) => cdp.send('Input.dispatchTouchEvent', {
+				type, touchPoints: pts.map(([x, y], id) => ({ x, y, id, radiusX: 5, radiusY: 5, force: 1 })) });
+			await touch('touchStart', [[r.x - 30, r.y], [r.x + 30, r.y]]);
+			for (let k = 1; k <= 6; k++) await touch('touchMove', [[r.x - 30 - 15 * k, r.y], [r.x + 30 + 15 * k, r.y]]);
+			await touch('touchEnd', []);
+			const scale = await v.page.evaluate(() => {
+				const m = /scale\(([\d.]+)\)/.exec(document.getElementById('view').style.transform);
+				return m ? Number(m[1]) : 1;
+			});
+			const badge = await v.page.evaluate(() => !document.getElementById('zoom-badge').hidden &&
+				document.getElementById('zoom-badge').textContent);
+			// A double tap at 2.5x resets to the whole picture.
+			for (let k = 0; k < 2; k++) {
+				await touch('touchStart', [[r.x, r.y]]);
+				await touch('touchEnd', []);
+				await L.sleep(60);
+			}
+			const reset = await L.waitFor(() => v.page.evaluate(() => document.getElementById('view').style.transform === ''), 1000);
+			// iPhone Safari has no element fullscreen: the page hides its bars.
+			await v.page.evaluate(() => {
+				Element.prototype.requestFullscreen = undefined;
+				Element.prototype.webkitRequestFullscreen = undefined;
+			});
+			await v.page.click('#btn-fs');
+			const immersive = await v.page.evaluate(() => {
+				const app = document.getElementById('app');
+				return app.classList.contains('immersive') && app.classList.contains('fs') &&
+					document.getElementById('frame').getBoundingClientRect().top === 0;
+			});
+			await v.page.click('#btn-fs');
+			const back = await v.page.evaluate(() => !document.getElementById('app').classList.contains('fs'));
+			t.diag(`pinch: the picture went to ${scale.toFixed(2)}x (badge ${badge})`);
+			return { ok: scale >= 2.5 && /×$/.test(badge) && reset && immersive && back,
+				diag: { scale, badge, reset, immersive, back } };
+		} finally {
+			await v.ctx.close();
+		}
+	});
+
 	await t.check('phone landscape: the whole picture fits the screen', async () => {
 		const v = await openViewer(browser, `${base}/`, {
 			viewport: { width: 844, height: 390 }, deviceScaleFactor: 3, isMobile: true, hasTouch: true,
