@@ -34,6 +34,7 @@ struct pipesrc {
 	uint8_t *frame;  /* max_frame bytes: the frame being assembled */
 	size_t frame_cap;
 	size_t rpos, rlen;
+	int at_eof;      /* input ended: the splitter is being finished */
 	struct jpegsplit js;
 	struct jpegsplit_stats logged; /* counters at the last log line */
 	uint8_t rbuf[STDIN_READ_SIZE];
@@ -160,6 +161,9 @@ static void log_skips(struct pipesrc *s)
 			  "bytes)", s->label, s->frame_cap);
 	if (now->corrupt != was->corrupt)
 		log_debug("%s: skipped a corrupt frame", s->label);
+	if (now->rescans_refused != was->rescans_refused)
+		log_debug("%s: dropped the bytes of a broken frame unscanned "
+			  "(rescan budget spent)", s->label);
 	*was = *now;
 }
 
@@ -168,13 +172,16 @@ static void log_summary(const struct pipesrc *s)
 	const struct jpegsplit_stats *st = &s->js.stats;
 
 	log_info("%s: end of input: %llu frames, skipped %llu garbage bytes "
-		 "(%llu runs), %llu truncated, %llu oversize, %llu corrupt",
+		 "(%llu runs), %llu truncated, %llu oversize, %llu corrupt; "
+		 "%llu bytes rescanned, %llu rescans refused",
 		 s->label, (unsigned long long)st->frames,
 		 (unsigned long long)st->garbage_bytes,
 		 (unsigned long long)st->garbage_runs,
 		 (unsigned long long)st->truncated,
 		 (unsigned long long)st->oversize,
-		 (unsigned long long)st->corrupt);
+		 (unsigned long long)st->corrupt,
+		 (unsigned long long)st->rescanned,
+		 (unsigned long long)st->rescans_refused);
 }
 
 static int64_t now_ns(clockid_t clock)
@@ -212,6 +219,23 @@ static enum source_result pipesrc_next(struct source *src, struct picture *pic)
 			}
 			continue;
 		}
+		if (s->at_eof) {
+			/* Frames may still come out of the kept bytes of a
+			 * frame cut at the end; no read until they have. */
+			if (jpegsplit_finish(&s->js))
+				continue;
+			s->at_eof = 0;
+			log_skips(s);
+			log_summary(s);
+			if (s->is_fifo && s->follow) {
+				log_info("%s: waiting for the next writer",
+					 s->label);
+				if (fifo_reopen(s) < 0)
+					return SOURCE_ERROR;
+				return SOURCE_AGAIN;
+			}
+			return SOURCE_EOF;
+		}
 		if (reads++ == STDIN_READS_PER_CALL)
 			return SOURCE_AGAIN; /* the fd is still readable */
 		n = read(s->fd, s->rbuf, sizeof(s->rbuf));
@@ -227,17 +251,7 @@ static enum source_result pipesrc_next(struct source *src, struct picture *pic)
 				return SOURCE_AGAIN;
 			return SOURCE_ERROR;
 		}
-		/* End of input. */
-		jpegsplit_finish(&s->js);
-		log_skips(s);
-		log_summary(s);
-		if (s->is_fifo && s->follow) {
-			log_info("%s: waiting for the next writer", s->label);
-			if (fifo_reopen(s) < 0)
-				return SOURCE_ERROR;
-			return SOURCE_AGAIN;
-		}
-		return SOURCE_EOF;
+		s->at_eof = 1; /* end of input */
 	}
 }
 

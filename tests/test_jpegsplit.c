@@ -135,6 +135,28 @@ static void feed(struct jpegsplit *js, const uint8_t *data, size_t len,
 	}
 }
 
+/* The end of input: frames may still come out of kept bytes. */
+static void finish(struct jpegsplit *js, struct result *r)
+{
+	int rounds = 0;
+
+	while (jpegsplit_finish(js)) {
+		struct jpegsplit_frame f;
+		size_t used;
+
+		assert_true(++rounds < 100000);
+		while (jpegsplit_push(js, NULL, 0, &used, &f)) {
+			assert_true(r->frames < 8);
+			put(&r->out[r->frames], f.data, f.len);
+			r->w[r->frames] = f.width;
+			r->h[r->frames] = f.height;
+			r->frames++;
+		}
+		assert_int_equal(used, 0);
+		assert_false(jpegsplit_pending(js));
+	}
+}
+
 static void result_free(struct result *r)
 {
 	for (int i = 0; i < 8; i++)
@@ -195,6 +217,7 @@ static void test_real_jpegs(void **state)
 	assert_int_equal(r.w[1], 97);
 	assert_int_equal(r.h[1], 61);
 	assert_int_equal(jpegsplit_skipped(&js), 0);
+	assert_int_equal(js.stats.rescanned, 0); /* one pass, nothing moved */
 	result_free(&r);
 	tjFree(a);
 	tjFree(b);
@@ -238,7 +261,7 @@ static void check_garbage(size_t chunk)
 	garbage_stream(&in, want, &garbage);
 	jpegsplit_init(&js, mem, CAP);
 	feed(&js, in.p, in.len, chunk, &r);
-	jpegsplit_finish(&js);
+	finish(&js, &r);
 	assert_int_equal(r.frames, 3);
 	for (int i = 0; i < 3; i++) {
 		assert_same(&r.out[i], &want[i]);
@@ -336,7 +359,8 @@ static void test_truncated(void **state)
 	jpegsplit_init(&js, mem, CAP);
 	feed(&js, a.p, a.len - 1, 0, &r);
 	assert_int_equal(r.frames, 2);
-	jpegsplit_finish(&js);
+	finish(&js, &r);
+	assert_int_equal(r.frames, 2);
 	assert_int_equal(js.stats.truncated, 1);
 	/* And the splitter is ready for a new stream. */
 	feed(&js, a.p, a.len, 0, &r);
@@ -493,10 +517,231 @@ static void test_noise(void **state)
 	}
 	jpegsplit_init(&js, mem, sizeof(mem));
 	feed(&js, noise, 1 << 16, 0, &r);
-	jpegsplit_finish(&js);
+	finish(&js, &r);
 	assert_int_equal(r.frames, 0);
 	assert_int_equal(js.stats.garbage_bytes, 1 << 16);
 	free(noise);
+}
+
+/* Four different real JPEGs (caller frees with jpegs_free). */
+struct jpegs {
+	struct buf j[4];
+};
+
+static void jpegs_make(struct jpegs *j)
+{
+	static const int size[4][2] = { { 64, 48 }, { 80, 40 }, { 33, 17 },
+					{ 96, 64 } };
+
+	memset(j, 0, sizeof(*j));
+	for (int i = 0; i < 4; i++) {
+		unsigned long len;
+		uint8_t *p = real_jpeg(size[i][0], size[i][1], 0, &len);
+		put(&j->j[i], p, len);
+		tjFree(p);
+	}
+}
+
+static void jpegs_free(struct jpegs *j)
+{
+	for (int i = 0; i < 4; i++)
+		free(j->j[i].p);
+}
+
+/* Splits in, whole, byte by byte and in random chunks, then the end of
+ * input; each time exactly want[0..nwant) must come out.  Returns the stats
+ * of the last run. */
+static struct jpegsplit_stats split_all(const struct buf *in, size_t cap,
+					const struct buf *want, int nwant)
+{
+	static const size_t chunks[3] = { 0, 1, 0 };
+	struct jpegsplit js;
+	uint8_t *mem = malloc(cap);
+
+	assert_non_null(mem);
+	for (int c = 0; c < 3; c++) {
+		struct result r = { 0 };
+		jpegsplit_init(&js, mem, cap);
+		feed(&js, in->p, in->len, c == 0 ? in->len : chunks[c], &r);
+		finish(&js, &r);
+		if (r.frames != nwant)
+			fail_msg("chunking %d: %d frames, %d expected", c,
+				 r.frames, nwant);
+		for (int i = 0; i < nwant; i++)
+			assert_same(&r.out[i], &want[i]);
+		result_free(&r);
+	}
+	free(mem);
+	return js.stats;
+}
+
+/* The defect's reproducer: a fake SOI + APP0 claiming 49 KB swallows the
+ * three JPEGs after it, then the input ends.  The kept bytes are scanned
+ * again at the end, and the three come out. */
+static void test_bogus_segment_then_eof(void **state)
+{
+	static const uint8_t fake[] = { 0xff, 0xd8, 0xff, 0xe0, 0xbf, 0xba };
+	struct jpegs j;
+	struct buf in = { 0 }, zero = { 0 };
+	struct jpegsplit_stats st;
+
+	(void)state;
+	jpegs_make(&j);
+	put(&in, j.j[0].p, j.j[0].len);
+	put(&in, fake, sizeof(fake));
+	for (int i = 0; i < 400; i++)
+		put_bytes(&zero, 1, 0);
+	put(&in, zero.p, zero.len);
+	for (int i = 1; i < 4; i++)
+		put(&in, j.j[i].p, j.j[i].len);
+	assert_true(in.len < 0xbfba + j.j[0].len); /* all swallowed */
+	st = split_all(&in, CAP, j.j, 4);
+	assert_int_equal(st.frames, 4);
+	assert_int_equal(st.truncated, 1); /* the fake, at the end */
+	assert_int_equal(st.rescans_refused, 0);
+	/* Same with a small buffer: the fake frame is oversize, its bytes
+	 * are gone, nothing of it comes out (and nothing breaks). */
+	st = split_all(&in, j.j[3].len + 16, j.j, 1);
+	assert_int_equal(st.oversize + st.truncated, 1);
+	free(in.p);
+	free(zero.p);
+	jpegs_free(&j);
+}
+
+/* Garbage holding a fake frame inside a fake frame: the outer one's segment
+ * swallows the inner one, whose segment swallows three JPEGs.  The outer
+ * frame fails, its bytes are scanned again, the inner one fails among them,
+ * and its bytes are scanned again in turn. */
+static void test_nested_bogus_segments(void **state)
+{
+	struct jpegs j;
+	struct buf in = { 0 }, want[5] = { { 0 } };
+	size_t outer, inner;
+	struct jpegsplit_stats st;
+
+	(void)state;
+	jpegs_make(&j);
+	put(&in, j.j[0].p, j.j[0].len);
+	outer = in.len;
+	put_bytes(&in, 6, 0xff, 0xd8, 0xff, 0xe1, 0x80, 0x00); /* 32 KB */
+	for (int i = 0; i < 100; i++)
+		put_bytes(&in, 1, 0x11);
+	inner = in.len;
+	put_bytes(&in, 6, 0xff, 0xd8, 0xff, 0xe2, 0x40, 0x00); /* 16 KB */
+	for (int i = 1; i < 4; i++)
+		put(&in, j.j[i].p, j.j[i].len);
+	/* The inner segment ends among zeros (no marker: corrupt), inside
+	 * the outer one, which ends among zeros too, then a last JPEG. */
+	assert_true(in.len < inner + 4 + 0x4000);
+	while (in.len < outer + 4 + 0x8000 + 10)
+		put_bytes(&in, 1, 0);
+	put(&in, j.j[0].p, j.j[0].len);
+	want[0] = j.j[0];
+	want[1] = j.j[1];
+	want[2] = j.j[2];
+	want[3] = j.j[3];
+	want[4] = j.j[0];
+	st = split_all(&in, CAP, want, 5);
+	assert_int_equal(st.corrupt, 2);
+	assert_int_equal(st.rescans_refused, 0);
+	free(in.p);
+	jpegs_free(&j);
+}
+
+/* Deterministic random bytes full of SOI, EOI, SOS, SOF look-alikes, as
+ * the hostile test sends them. */
+static void sprinkled(struct buf *b, size_t n, uint32_t seed)
+{
+	static const uint8_t pat[5][4] = {
+		{ 0xff, 0xd8, 0xff, 0xe0 }, { 0xff, 0xd9, 0xff, 0xd8 },
+		{ 0xff, 0xda, 0x00, 0x08 }, { 0xff, 0xd8, 0xff, 0xdb },
+		{ 0xff, 0xc0, 0x00, 0x11 },
+	};
+	size_t start = b->len;
+
+	for (size_t i = 0; i < n; i++) {
+		uint8_t c;
+		seed = seed * 1103515245u + 12345u;
+		c = (uint8_t)(seed >> 16);
+		put(b, &c, 1);
+	}
+	for (size_t k = 0; k < n / 64; k++) {
+		size_t i;
+		seed = seed * 1103515245u + 12345u;
+		i = (seed >> 8) % (n - 4);
+		seed = seed * 1103515245u + 12345u;
+		memcpy(b->p + start + i, pat[(seed >> 16) % 5], 4);
+	}
+}
+
+/* The hostile test's shape: a JPEG, 256 KB of sprinkled garbage, three
+ * JPEGs, the end.  Exactly the four come out (no garbage), for several
+ * garbage seeds, within the work bound and without spending the budget. */
+static void test_sprinkled_garbage(void **state)
+{
+	struct jpegs j;
+
+	(void)state;
+	jpegs_make(&j);
+	for (uint32_t seed = 1; seed <= 8; seed++) {
+		struct buf in = { 0 };
+		struct jpegsplit_stats st;
+
+		put(&in, j.j[0].p, j.j[0].len);
+		sprinkled(&in, 256 << 10, seed);
+		for (int i = 1; i < 4; i++)
+			put(&in, j.j[i].p, j.j[i].len);
+		st = split_all(&in, CAP, j.j, 4);
+		assert_int_equal(st.rescans_refused, 0);
+		assert_true(st.rescanned <= 4 * in.len + 5 * (uint64_t)CAP);
+		print_message("# sprinkled seed %u: %llu of %zu bytes "
+			      "rescanned\n", seed,
+			      (unsigned long long)st.rescanned, in.len);
+		free(in.p);
+	}
+	jpegs_free(&j);
+}
+
+/*
+ * Worst case for scanning kept bytes again, measured as bytes scanned:
+ * after an SOI, a chain of 12-byte COM segments, each holding an SOI whose
+ * own COM segment joins the chain again.  The chain breaks after nearly a
+ * buffer: the frame is corrupt, and every SOI in it starts a frame that
+ * runs to the break again.  Without a budget that is quadratic (about 4 *
+ * units^2 bytes looked at: 4 * 5000^2 = 100 MB per 60 KB block here); with
+ * it, the total stays within 4 * input + 5 * cap, and the JPEGs after each
+ * block still come out.
+ */
+static void test_worst_case_work(void **state)
+{
+	static const uint8_t unit[12] = { 0xff, 0xfe, 0x00, 0x0a, 0xff, 0xd8,
+					  0xff, 0xfe, 0x00, 0x04, 0x00, 0x00 };
+	const size_t cap = 64 << 10, units = 5000, blocks = 8;
+	struct jpegs j;
+	struct buf in = { 0 }, want[8] = { { 0 } };
+	struct jpegsplit_stats st;
+
+	(void)state;
+	jpegs_make(&j);
+	for (size_t k = 0; k < blocks; k++) {
+		put_bytes(&in, 2, 0xff, 0xd8);
+		for (size_t u = 0; u < units; u++)
+			put(&in, unit, sizeof(unit));
+		put_bytes(&in, 1, 0x00); /* where a marker must be */
+		put(&in, j.j[k % 4].p, j.j[k % 4].len);
+		want[k] = j.j[k % 4];
+	}
+	st = split_all(&in, cap, want, (int)blocks);
+	print_message("# worst case: %llu bytes rescanned for %zu of input "
+		      "(bound %zu), %llu rescans refused\n",
+		      (unsigned long long)st.rescanned, in.len,
+		      4 * in.len + 5 * cap,
+		      (unsigned long long)st.rescans_refused);
+	assert_true(st.rescanned <= 4 * in.len + 5 * (uint64_t)cap);
+	/* The budget did bite: this input is the quadratic one. */
+	assert_true(st.rescans_refused > 0);
+	free(in.p);
+	jpegs_free(&j);
 }
 
 int main(void)
@@ -512,6 +757,10 @@ int main(void)
 		cmocka_unit_test(test_oversize),
 		cmocka_unit_test(test_corrupt),
 		cmocka_unit_test(test_noise),
+		cmocka_unit_test(test_bogus_segment_then_eof),
+		cmocka_unit_test(test_nested_bogus_segments),
+		cmocka_unit_test(test_sprinkled_garbage),
+		cmocka_unit_test(test_worst_case_work),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,9 +3,11 @@
 /*
  * libFuzzer harness of the JPEG splitter (capture/jpegsplit.c), the code
  * that parses whatever a pipe feeds vigil-capture.  Checks, on any input:
- * no out-of-bounds access (ASan), every frame returned is SOI..EOI and fits
- * the buffer, every byte is consumed, and the result does not depend on how
- * the input is cut into reads (whole, byte by byte, or in odd chunks).
+ * no out-of-bounds access (ASan), every frame returned is SOI..EOI and lies
+ * within the buffer, every byte is consumed, the end of input is drained,
+ * the work of scanning kept bytes again stays within its linear bound, and
+ * the result does not depend on how the input is cut into reads (whole,
+ * byte by byte, or in odd chunks).
  * The first input byte picks the buffer size, to reach the oversize path.
  */
 #include <stdint.h>
@@ -31,13 +33,29 @@ static uint32_t fnv(uint32_t h, const uint8_t *p, size_t n)
 	return h;
 }
 
+static uint8_t buf[FUZZ_CAP_MAX];
+
+static void take_frame(const struct jpegsplit_frame *f, size_t cap,
+		       struct run *r)
+{
+	if (f->len < 4 || f->data < buf || f->len > cap ||
+	    (size_t)(f->data - buf) > cap - f->len ||
+	    f->data[0] != 0xff || f->data[1] != 0xd8 ||
+	    f->data[f->len - 2] != 0xff || f->data[f->len - 1] != 0xd9)
+		abort();
+	r->frames++;
+	r->total += f->len;
+	r->hash = fnv(r->hash, f->data, f->len);
+}
+
 static void split(const uint8_t *data, size_t size, size_t cap,
 		  size_t chunk, struct run *r)
 {
-	static uint8_t buf[FUZZ_CAP_MAX];
 	struct jpegsplit js;
-	size_t pos = 0;
+	struct jpegsplit_frame f;
+	size_t pos = 0, used;
 	uint32_t seed = 12345;
+	int rounds = 0;
 
 	memset(r, 0, sizeof(*r));
 	r->hash = 2166136261u;
@@ -51,8 +69,6 @@ static void split(const uint8_t *data, size_t size, size_t cap,
 		if (n > size - pos)
 			n = size - pos;
 		while (n > 0 || jpegsplit_pending(&js)) {
-			struct jpegsplit_frame f;
-			size_t used = 0;
 			int got = jpegsplit_push(&js, data + pos, n, &used, &f);
 			if (used > n)
 				abort();
@@ -64,18 +80,23 @@ static void split(const uint8_t *data, size_t size, size_t cap,
 					abort();
 				continue;
 			}
-			if (f.len < 4 || f.len > cap || f.data != buf ||
-			    f.data[0] != 0xff || f.data[1] != 0xd8 ||
-			    f.data[f.len - 2] != 0xff || f.data[f.len - 1] != 0xd9)
-				abort();
-			r->frames++;
-			r->total += f.len;
-			r->hash = fnv(r->hash, f.data, f.len);
+			take_frame(&f, cap, r);
 		}
 	}
-	jpegsplit_finish(&js);
+	/* Each scan again at the end starts later in buf: it ends. */
+	while (jpegsplit_finish(&js)) {
+		if (++rounds > (int)cap)
+			abort();
+		while (jpegsplit_push(&js, NULL, 0, &used, &f))
+			take_frame(&f, cap, r);
+		if (used != 0 || jpegsplit_pending(&js))
+			abort();
+	}
 	r->stats = js.stats;
 	if ((uint64_t)r->frames != js.stats.frames)
+		abort();
+	/* The bound jpegsplit.h promises, whatever the input. */
+	if (js.stats.rescanned > 4 * (uint64_t)size + 5 * (uint64_t)cap)
 		abort();
 }
 
