@@ -183,17 +183,18 @@ async function firefox(base, server) {
 
 async function webkit(base, server) {
 	const driver = which('WebKitWebDriver');
-	const xvfb = which('xvfb-run');
+	const xvfbBin = which('Xvfb');
 	const mini = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib/arm-linux-gnueabihf']
 		.map((d) => `${d}/webkit2gtk-4.1/MiniBrowser`).find((p) => fs.existsSync(p));
-	if (!driver || !xvfb || !mini)
-		return t.skip('WebKit checks', 'WebKitWebDriver, MiniBrowser or xvfb-run is not installed (webkit2gtk-driver, xvfb)');
+	if (!driver || !xvfbBin || !mini)
+		return t.skip('WebKit checks', 'WebKitWebDriver, MiniBrowser or Xvfb is not installed (webkit2gtk-driver, xvfb)');
+	// A display of our own: Xvfb picks a free number and writes it to fd 3.
+	const xvfb = spawn(xvfbBin, ['-displayfd', '3', '-screen', '0', '1400x900x24', '-nolisten', 'tcp'],
+		{ stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
+	let display = '';
+	xvfb.stdio[3].on('data', (d) => { display += d; });
 	const port = await L.freePort();
-	// xvfb-run and what it starts share a process group, ended together.
-	const proc = spawn(xvfb, ['-a', '-s', '-screen 0 1400x900x24', driver, `--port=${port}`], {
-		detached: true, stdio: 'ignore',
-		env: { ...process.env, http_proxy: 'http://127.0.0.1:9', https_proxy: 'http://127.0.0.1:9', no_proxy: '127.0.0.1,localhost' },
-	});
+	let proc = null;
 	const wd = async (method, p, body) => {
 		const r = await fetch(`http://127.0.0.1:${port}${p}`, {
 			method, headers: { 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined,
@@ -204,8 +205,14 @@ async function webkit(base, server) {
 	};
 	let S = null;
 	try {
+		if (!t.ok(await L.waitFor(() => /^\d+\n/.test(display), 10000, 50), 'Xvfb starts')) return;
+		proc = spawn(driver, [`--port=${port}`], {
+			stdio: 'ignore',
+			env: { ...process.env, DISPLAY: `:${display.trim()}`, http_proxy: 'http://127.0.0.1:9',
+				https_proxy: 'http://127.0.0.1:9', no_proxy: '127.0.0.1,localhost' },
+		});
 		const up = await L.waitFor(async () => { try { await wd('GET', '/status'); return true; } catch (e) { return false; } }, 15000, 100);
-		if (!t.ok(up, 'WebKitWebDriver starts under Xvfb')) return;
+		if (!t.ok(up, 'WebKitWebDriver starts')) return;
 		const s = await wd('POST', '/session', { capabilities: { alwaysMatch: {
 			'webkitgtk:browserOptions': { binary: mini, args: ['--automation'] } } } });
 		S = `/session/${s.sessionId}`;
@@ -237,7 +244,11 @@ async function webkit(base, server) {
 			{ found, ua: i && i.ua, mode: i && i.mode, err });
 	} finally {
 		if (S) await wd('DELETE', S).catch(() => {});
-		try { process.kill(-proc.pid, 'SIGTERM'); } catch (e) { /* gone */ }
+		for (const p of [proc, xvfb]) {
+			if (!p || p.exitCode !== null) continue;
+			p.kill('SIGTERM');
+			await new Promise((resolve) => { p.once('exit', resolve); setTimeout(resolve, 3000); });
+		}
 	}
 }
 
