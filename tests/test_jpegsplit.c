@@ -648,6 +648,44 @@ static void test_nested_bogus_segments(void **state)
 	jpegs_free(&j);
 }
 
+/*
+ * Garbage whose segment length lands exactly on the second marker of the
+ * next JPEG: the result is well formed (fake SOI, an APP0 holding the
+ * JPEG's start, then the rest of that JPEG), but it is garbage glued to a
+ * JPEG, never returned; the JPEG itself comes out.  With a DQT instead of
+ * the APP0, the DQT's contents do not add up.
+ */
+static void test_segment_lands_on_marker(void **state)
+{
+	struct jpegs j;
+
+	(void)state;
+	jpegs_make(&j);
+	for (int dqt = 0; dqt < 2; dqt++) {
+		const struct buf *b = &j.j[1];
+		size_t second = 4 + (size_t)(b->p[4] << 8 | b->p[5]);
+		size_t len = 2 + 300 + second;
+		struct buf in = { 0 }, want[3];
+		struct jpegsplit_stats st;
+
+		assert_int_equal(b->p[second], 0xff);
+		put(&in, j.j[0].p, j.j[0].len);
+		put_bytes(&in, 6, 0xff, 0xd8, 0xff, dqt ? 0xdb : 0xe0,
+			  (int)(len >> 8), (int)(len & 0xff));
+		for (int i = 0; i < 300; i++)
+			put_bytes(&in, 1, 0x5a);
+		put(&in, b->p, b->len); /* the segment ends at its 2nd marker */
+		put(&in, j.j[2].p, j.j[2].len);
+		want[0] = j.j[0];
+		want[1] = j.j[1];
+		want[2] = j.j[2];
+		st = split_all(&in, CAP, want, 3);
+		assert_int_equal(st.corrupt, 1);
+		free(in.p);
+	}
+	jpegs_free(&j);
+}
+
 /* Deterministic random bytes full of SOI, EOI, SOS, SOF look-alikes, as
  * the hostile test sends them. */
 static void sprinkled(struct buf *b, size_t n, uint32_t seed)
@@ -759,6 +797,7 @@ int main(void)
 		cmocka_unit_test(test_noise),
 		cmocka_unit_test(test_bogus_segment_then_eof),
 		cmocka_unit_test(test_nested_bogus_segments),
+		cmocka_unit_test(test_segment_lands_on_marker),
 		cmocka_unit_test(test_sprinkled_garbage),
 		cmocka_unit_test(test_worst_case_work),
 	};
