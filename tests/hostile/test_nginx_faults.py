@@ -128,6 +128,46 @@ def check_hostile():
          "servers and capture unharmed by the hostile requests")
 
 
+def check_slowloris_front():
+    """nginx's client_header_timeout bounds the whole request head: a
+    dribbling client is cut off even though vigil-server alone would keep it
+    (see test_http_flood.py)."""
+    n = 50
+    conns = []
+    for _ in range(n):
+        s = socket.create_connection(("127.0.0.1", port), 3)
+        ss = ctx.wrap_socket(s, server_hostname="localhost")
+        ss.sendall(b"GET /state HTTP/1.1\r\nHost: localhost\r\n")
+        conns.append(ss)
+    t0 = time.monotonic()
+    open_ = list(conns)
+    while open_ and time.monotonic() - t0 < 20:
+        time.sleep(2)
+        still = []
+        for ss in open_:
+            try:
+                ss.sendall(b"X-Drip: 1\r\n")
+                ss.settimeout(0.01)
+                try:
+                    if ss.recv(4096) == b"":
+                        continue
+                except (socket.timeout, ssl.SSLWantReadError):
+                    pass
+                still.append(ss)
+            except (OSError, ssl.SSLError):
+                pass
+        open_ = still
+    took = time.monotonic() - t0
+    t.ok(not open_, f"through nginx, {n} slowloris connections cut off by the request-head "
+         f"deadline ({n - len(open_)}/{n} in {took:.0f} s)")
+    for ss in conns:
+        try:
+            ss.close()
+        except OSError:
+            pass
+    t.ok(all(s.alive() for s, _ in servers), "servers unaffected by the slowloris")
+
+
 def nginx_pids():
     out = set()
     for p in os.listdir("/proc"):
@@ -200,6 +240,7 @@ def check_kill_nginx():
 
 
 t.run(check_hostile)
+t.run(check_slowloris_front)
 t.run(check_kill_nginx)
 nginx.stop()
 for s, _ in servers:
