@@ -14,6 +14,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+sys.dont_write_bytecode = True  # no __pycache__ in the tree
 import vigiltest as vt  # noqa: E402
 
 SAN = os.path.join(vt.ROOT, "build", "san")
