@@ -129,7 +129,9 @@ def check_users():
     t.ok(maps and all(ln.split()[1] == "r--s" for ln in maps),
          "the server's mapping of the ring is read-only shared (r--s)", maps)
 
-    r = subprocess.run([sys.executable, "-c", PROBE, path, str(cap.pid)],
+    # /usr/bin/python3: the user cannot run an interpreter under /root.
+    py = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+    r = subprocess.run([py, "-c", PROBE, path, str(cap.pid)],
                        preexec_fn=as_user(pw), capture_output=True, text=True, timeout=10)
     out = dict(ln.split(" ", 1) for ln in r.stdout.splitlines() if " " in ln)
     t.ok(out.get("open_rdwr", "").startswith("denied"), "the user cannot open the ring read-write",
