@@ -81,4 +81,35 @@ lost = re.search(r"definitely lost: ([\d,]+) bytes", text)
 t.ok(("All heap blocks were freed" in text) or (lost and lost.group(1) == "0"),
      f"memcheck: {lost.group(0) if lost else 'all heap blocks freed'}")
 cap.stop()
+
+# vigil-capture too: its stdin source fed JPEGs between random bytes, then
+# end of input (the splitter is what faces hostile input in capture).
+import random  # noqa: E402
+import subprocess  # noqa: E402
+cam2 = vt.camera_name("vgc")
+vt.remove_ring(cam2)
+log2 = os.path.join(vt.BUILD, "test-logs", f"valgrind-capture-{os.getpid()}.log")
+rng = random.Random(3)
+r = subprocess.run(["ffmpeg", "-loglevel", "error", "-f", "lavfi", "-i",
+                    "testsrc=size=320x240:rate=10", "-frames:v", "5", "-f", "image2pipe",
+                    "-vcodec", "mjpeg", "-"], capture_output=True, timeout=30)
+parts = r.stdout.split(b"\xff\xd9\xff\xd8")
+frames = [(b"" if i == 0 else b"\xff\xd8") + p + (b"" if i == len(parts) - 1 else b"\xff\xd9")
+          for i, p in enumerate(parts)]
+feed = b"".join(rng.getrandbits(8 * 3000).to_bytes(3000, "little") + f for f in frames)
+c = subprocess.run([VALGRIND, "--tool=memcheck", "--leak-check=full",
+                    "--show-leak-kinds=definite", "--errors-for-leak-kinds=definite",
+                    f"--log-file={log2}", vt.CAPTURE, "--camera", cam2, "--source", "stdin",
+                    "--slot-size", "1M"], input=feed, capture_output=True, timeout=120)
+vt.remove_ring(cam2)
+text = open(log2, errors="replace").read()
+m = re.search(r"ERROR SUMMARY: (\d+) errors", text)
+err = c.stderr.decode(errors="replace")
+t.ok(c.returncode == 0 and f" {len(frames)} frames published" in err and len(frames) == 5,
+     "capture under valgrind: 5 JPEGs among garbage published, clean exit", err[-400:])
+t.ok(m and m.group(1) == "0", f"capture memcheck: {m.group(0) if m else 'no summary'}",
+     "\n".join(text.splitlines()[-40:]))
+lost = re.search(r"definitely lost: ([\d,]+) bytes", text)
+t.ok(("All heap blocks were freed" in text) or (lost and lost.group(1) == "0"),
+     f"capture memcheck: {lost.group(0) if lost else 'all heap blocks freed'}")
 t.done()
