@@ -32,6 +32,7 @@ struct listener {
 /* evhttp keeps the evconnlistener's callback argument for itself, so the
  * error callback finds its listener here. */
 static struct listener *listeners[LISTEN_MAX];
+static int spare_fd = -1; /* kept open for shed_pending() */
 
 union sa {
 	struct sockaddr sa;
@@ -218,6 +219,45 @@ static void on_backoff(evutil_socket_t fd, short what, void *arg)
 	evconnlistener_enable(l->lev);
 }
 
+/*
+ * Out of descriptors: a connection left in the backlog would hang with no
+ * answer, so the spare descriptor kept for this is given up to accept each
+ * pending connection, answer it 503 and close it; then the spare is taken
+ * back.  Returns the number answered, or -1 when there was no spare.
+ */
+static int shed_pending(struct listener *l)
+{
+	static const char busy[] =
+		"HTTP/1.1 503 Service Unavailable\r\n"
+		"Content-Type: text/plain; charset=utf-8\r\n"
+		"Retry-After: " LISTEN_RETRY_AFTER_S "\r\n"
+		"Content-Length: 29\r\n"
+		"Connection: close\r\n\r\n"
+		"server busy, try again later\n";
+	char junk[4096];
+	int n = 0, fd;
+
+	if (spare_fd < 0)
+		return -1;
+	close(spare_fd);
+	spare_fd = -1;
+	while (n < LISTEN_SHED_MAX &&
+	       (fd = accept4(evconnlistener_get_fd(l->lev), NULL, NULL,
+			     SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+		(void)send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL);
+		shutdown(fd, SHUT_WR);
+		/* Unread request bytes at close() would turn the FIN into a
+		 * reset that can destroy the 503 before it is read. */
+		while (recv(fd, junk, sizeof(junk), MSG_DONTWAIT) > 0)
+			;
+		close(fd);
+		n++;
+	}
+	spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	l->m->clients_rejected += (uint64_t)n;
+	return n;
+}
+
 static void on_accept_error(struct evconnlistener *lev, void *arg)
 {
 	struct listener *l = NULL;
@@ -235,6 +275,13 @@ static void on_accept_error(struct evconnlistener *lev, void *arg)
 	switch (err) {
 	case EMFILE:
 	case ENFILE:
+		if (l->m->accept_errors % 100 == 1)
+			log_warnx("cannot accept on '%s': %s (answering 503)",
+				  l->addr, strerror(err));
+		if (shed_pending(l) >= 0 && spare_fd >= 0)
+			break;
+		/* No spare descriptor: back off instead. */
+		__attribute__((fallthrough));
 	case ENOBUFS:
 	case ENOMEM:
 		/* The pending connection stays in the backlog and the socket
@@ -260,6 +307,8 @@ struct listener *listen_start(struct event_base *base, struct evhttp *http,
 
 	for (slot = 0; slot < LISTEN_MAX && listeners[slot] != NULL; slot++)
 		;
+	if (spare_fd < 0)
+		spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (l == NULL || slot == LISTEN_MAX) {
 		free(l);
 		close(fd);

@@ -3,9 +3,11 @@
  * listen: the server's listening sockets.  ADDR is "127.0.0.1:8081",
  * "[::1]:8081" or "unix:/path/to/socket".  Binding happens before the
  * privilege drop; the sockets are then handed to evhttp through
- * evconnlistener, with an error callback that backs off on EMFILE/ENFILE
- * (the listener is disabled for LISTEN_BACKOFF_MS instead of spinning on a
- * connection it cannot accept).
+ * evconnlistener, with an error callback for accept() failures: out of
+ * descriptors (EMFILE/ENFILE), a spare descriptor kept for the purpose is
+ * used to answer the pending connections 503 and close them; without one
+ * (or on ENOBUFS/ENOMEM) the listener is disabled for LISTEN_BACKOFF_MS
+ * instead of spinning on a connection it cannot accept.
  */
 #ifndef VIGIL_LISTEN_H
 #define VIGIL_LISTEN_H
@@ -18,6 +20,8 @@
 #define LISTEN_BACKLOG 4096    /* viewers reconnect all at once after a restart */
 #define LISTEN_BACKOFF_MS 100
 #define LISTEN_UNIX_MODE 0660  /* nginx's group connects */
+#define LISTEN_SHED_MAX 256    /* 503s answered per accept error */
+#define LISTEN_RETRY_AFTER_S "1"
 
 struct evhttp;
 struct event_base;

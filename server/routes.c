@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "log.h"
 #include "www.h"
@@ -342,6 +343,31 @@ static void stream(struct routes *r, struct evhttp_request *req,
 
 /* ------------------------------------------------------------ dispatch */
 
+static int framing_suspect(struct evhttp_request *req)
+{
+	struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+	struct evkeyval *kv;
+	int lengths = 0, te = 0;
+
+	TAILQ_FOREACH(kv, h, next) {
+		if (strcasecmp(kv->key, "Content-Length") == 0)
+			lengths++;
+		else if (strcasecmp(kv->key, "Transfer-Encoding") == 0)
+			te++;
+	}
+	return lengths > 1 || te > 1 || (lengths > 0 && te > 0);
+}
+
+static int has_body(struct evhttp_request *req)
+{
+	struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+	const char *cl = evhttp_find_header(h, "Content-Length");
+
+	return evhttp_find_header(h, "Transfer-Encoding") != NULL ||
+	       (cl != NULL && strcmp(cl, "0") != 0) ||
+	       evbuffer_get_length(evhttp_request_get_input_buffer(req)) > 0;
+}
+
 static void dispatch(struct evhttp_request *req, void *arg)
 {
 	struct routes *r = arg;
@@ -354,6 +380,18 @@ static void dispatch(struct evhttp_request *req, void *arg)
 
 	r->cfg.metrics->requests++;
 	TAILQ_INIT(&query);
+	if (framing_suspect(req)) {
+		/* Two lengths, or a length beside chunked: the body's end is
+		 * ambiguous, so whatever follows cannot be trusted as the next
+		 * request (smuggling).  Refuse and close. */
+		add_header(req, "Connection", "close");
+		reply_text(req, 400, "ambiguous request body framing");
+		return;
+	}
+	if (has_body(req))
+		/* We take no bodies: do not keep a connection whose framing
+		 * we did not need to follow. */
+		add_header(req, "Connection", "close");
 	if (path == NULL || path[0] != '/') {
 		reply_text(req, 400, "bad request target");
 		return;
