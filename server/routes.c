@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -13,6 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "log.h"
 #include "www.h"
@@ -26,6 +31,10 @@
 	"script-src 'self'; connect-src 'self'; frame-ancestors 'none'; "     \
 	"base-uri 'none'; form-action 'self'"
 
+struct routes;
+/* The input hook's bufferevent argument is taken; it finds the routes here. */
+static struct routes *routes_singleton;
+
 struct snap_wait {
 	struct routes *r;
 	struct snap_wait *prev, *next;
@@ -35,8 +44,25 @@ struct snap_wait {
 	int head_only;
 };
 
+/*
+ * Request-head deadline (slowloris): evhttp's timeout is an inactivity
+ * timeout, which a client dribbling a header line every few seconds never
+ * trips.  Every connection's input buffer gets a callback; the first bytes
+ * of a request start a ROUTES_HEAD_DEADLINE_S window, and bytes arriving
+ * after it with no complete request shut the socket down (evhttp then sees
+ * the end of the stream and frees the connection).  State is kept per
+ * descriptor, identified by the socket's inode so that a reused descriptor
+ * number starts afresh; nothing is allocated per connection.
+ */
+struct head_slot {
+	uint64_t ino;
+	int64_t deadline_ns; /* 0: none (stream clients) */
+};
+
 struct routes {
 	struct routes_config cfg;
+	struct head_slot *heads; /* indexed by descriptor */
+	size_t nheads;
 	struct snap_wait *waiting;
 	const struct www_file *index;
 	const struct www_file *favicon;
@@ -341,6 +367,83 @@ static void stream(struct routes *r, struct evhttp_request *req,
 			  evhttp_request_get_command(req) == EVHTTP_REQ_HEAD);
 }
 
+/* ------------------------------------------------------------ deadline */
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static struct head_slot *head_slot(struct routes *r, int fd, uint64_t *ino)
+{
+	struct stat st;
+
+	if (fd < 0 || (size_t)fd >= r->nheads || fstat(fd, &st) < 0)
+		return NULL;
+	*ino = (uint64_t)st.st_ino;
+	return &r->heads[fd];
+}
+
+/* Starts the window of the next request (0: never expires). */
+static void head_arm(struct routes *r, struct bufferevent *bev, int forever)
+{
+	uint64_t ino;
+	struct head_slot *h = head_slot(r, bufferevent_getfd(bev), &ino);
+
+	if (h == NULL)
+		return;
+	h->ino = ino;
+	h->deadline_ns = forever ? 0
+				 : mono_ns() + (int64_t)ROUTES_HEAD_DEADLINE_S *
+							1000000000;
+}
+
+static void on_input(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+		     void *arg)
+{
+	struct bufferevent *bev = arg;
+	struct routes *r = routes_singleton;
+	struct head_slot *h;
+	uint64_t ino;
+	int fd;
+
+	(void)buf;
+	if (info->n_added == 0 || r == NULL)
+		return;
+	fd = bufferevent_getfd(bev);
+	h = head_slot(r, fd, &ino);
+	if (h == NULL)
+		return;
+	if (h->ino != ino) {
+		/* First bytes on a new connection. */
+		h->ino = ino;
+		h->deadline_ns = mono_ns() + (int64_t)ROUTES_HEAD_DEADLINE_S *
+						     1000000000;
+		return;
+	}
+	if (h->deadline_ns != 0 && mono_ns() > h->deadline_ns) {
+		log_debug("request head not complete in %d s: closing",
+			  ROUTES_HEAD_DEADLINE_S);
+		h->deadline_ns = 0;
+		shutdown(fd, SHUT_RDWR);
+	}
+}
+
+/* evhttp_set_bevcb: each connection's bufferevent, with the input hook. */
+static struct bufferevent *new_bev(struct event_base *base, void *arg)
+{
+	struct bufferevent *bev = bufferevent_socket_new(base, -1,
+							 BEV_OPT_CLOSE_ON_FREE);
+
+	(void)arg;
+	if (bev != NULL)
+		evbuffer_add_cb(bufferevent_get_input(bev), on_input, bev);
+	return bev;
+}
+
 /* ------------------------------------------------------------ dispatch */
 
 static int framing_suspect(struct evhttp_request *req)
@@ -380,6 +483,16 @@ static void dispatch(struct evhttp_request *req, void *arg)
 
 	r->cfg.metrics->requests++;
 	TAILQ_INIT(&query);
+	if (evhttp_request_get_connection(req) != NULL) {
+		struct bufferevent *bev = evhttp_connection_get_bufferevent(
+			evhttp_request_get_connection(req));
+
+		/* The next request on this connection gets a fresh window; a
+		 * stream client sends nothing more that matters. */
+		if (bev != NULL)
+			head_arm(r, bev, path != NULL &&
+					 strcmp(path, "/stream.mjpg") == 0);
+	}
 	if (framing_suspect(req)) {
 		/* Two lengths, or a length beside chunked: the body's end is
 		 * ambiguous, so whatever follows cannot be trusted as the next
@@ -433,12 +546,26 @@ static void dispatch(struct evhttp_request *req, void *arg)
 struct routes *routes_create(struct evhttp *http, const struct routes_config *cfg)
 {
 	struct routes *r = calloc(1, sizeof(*r));
+	struct rlimit rl;
 
 	if (r == NULL)
 		return NULL;
 	r->cfg = *cfg;
 	r->index = www_find("index.html", 0);
 	r->favicon = www_find("favicon.ico", 0);
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur <= ROUTES_FDS_MAX)
+		r->nheads = (size_t)rl.rlim_cur;
+	else
+		r->nheads = ROUTES_FDS_MAX;
+	/* calloc: pages are touched only for descriptors in use. */
+	r->heads = calloc(r->nheads, sizeof(*r->heads));
+	if (r->heads == NULL) {
+		free(r);
+		return NULL;
+	}
+	routes_singleton = r;
+	evhttp_set_bevcb(http, new_bev, r);
 	evhttp_set_gencb(http, dispatch, r);
 	return r;
 }
@@ -458,5 +585,8 @@ void routes_destroy(struct routes *r)
 		snap_wait_free(r->waiting);
 		reply_busy(req, "shutting down");
 	}
+	if (routes_singleton == r)
+		routes_singleton = NULL;
+	free(r->heads);
 	free(r);
 }

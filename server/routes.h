@@ -23,6 +23,8 @@
 
 #define ROUTES_SNAPSHOT_WAIT_MS 1000
 #define ROUTES_RETRY_AFTER_S "1"
+#define ROUTES_HEAD_DEADLINE_S 10 /* a request head must be complete in this */
+#define ROUTES_FDS_MAX 1048576u   /* descriptors the head deadline tracks */
 
 struct evhttp;
 struct event_base;
