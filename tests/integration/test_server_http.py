@@ -126,6 +126,12 @@ def check_methods_and_errors():
     resp = vt.raw_request(addr, b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: "
                           + b"a" * 20000 + b"\r\n\r\n")
     t.ok(not resp.startswith(b"HTTP/1.1 200"), "oversized headers are refused", resp[:60])
+    # Ambiguous body framing (request smuggling) is refused and closed.
+    resp = vt.raw_request(addr, b"POST /healthz HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n"
+                          b"Content-Length: 44\r\n\r\nGET /snapshot.jpg HTTP/1.1\r\nHost: a\r\n\r\n",
+                          timeout=3)
+    t.ok(resp.startswith(b"HTTP/1.1 400") and resp.count(b"HTTP/1.1 ") == 1,
+         "two Content-Lengths: 400 and no second answer", resp[:80])
     # Garbage is answered (or dropped), never crashes.
     vt.raw_request(addr, b"\x00\xff garbage\r\n\r\n", timeout=2)
     t.ok(srv.alive() and health(addr)[0] == 200, "server alive after bad requests")
@@ -189,6 +195,15 @@ def check_emfile():
     used = cpu_seconds(d.pid) - c0
     t.ok(d.alive() and used < 0.2, f"out of descriptors: no busy loop ({used:.2f} s CPU in 1 s)",
          d.output()[-500:])
+    busy = 0
+    for c in conns:
+        c.settimeout(0.05)
+        try:
+            busy += c.recv(64).startswith(b"HTTP/1.1 503")
+        except OSError:
+            pass
+    t.ok(busy >= len(conns) - 24, f"connections beyond the descriptor limit answered 503 "
+         f"({busy} of {len(conns)})")
     for c in conns:
         c.close()
     t.ok(vt.wait_for(lambda: health(a3)[0] == 503, 5),
