@@ -2,9 +2,12 @@
 /*
  * stream: the MJPEG fan-out.  Each /stream.mjpg client's connection is taken
  * over from evhttp (as µStreamer does) so that the response is a plain
- * "Connection: close" body with no chunked encoding; every part is an
- * evbuffer reference to the shared frame buffer (frame.h), nothing copied
- * per client.
+ * "Connection: close" body with no chunked encoding.  Every part is sent
+ * from the shared frame buffer (frame.h), nothing copied per client: to a
+ * client with nothing queued, straight to its socket (one send(), no
+ * allocation); whatever the socket does not take waits in the client's
+ * output evbuffer as a reference to the frame (evbuffer_add_reference,
+ * the reference dropped when it is written).
  *
  * Slow clients: a client gets a new frame only when its output buffer is
  * empty (the previous part went to the kernel).  Otherwise the frame is
