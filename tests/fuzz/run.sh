@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # Builds every tests/fuzz/fuzz_*.c with clang's libFuzzer + ASan + UBSan and
-# runs each for FUZZ_SECONDS (default 15) from its corpus in
+# runs each for FUZZ_SECONDS (default 10) from its corpus in
 # tests/fuzz/corpus/<name>/ (new inputs go to build/fuzz/corpus-<name>/, the
 # repo's corpus is only read).  Prints TAP, one line per fuzzer.
 # A harness names the sources it needs on a line "// fuzz-sources: a.c b.c".
@@ -9,7 +9,7 @@
 #   build/fuzz/fuzz_ring -max_total_time=3600 build/fuzz/corpus-ring tests/fuzz/corpus/ring
 set -u
 cd "$(dirname "$0")/../.."
-secs=${FUZZ_SECONDS:-15}
+secs=${FUZZ_SECONDS:-10}
 out=build/fuzz
 mkdir -p "$out"
 n=0 fail=0
