@@ -241,7 +241,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	int i;
 
 	(void)what;
-	log_info("%s: shutting down", strsignal((int)sig));
+	log_info("shutting down (%s)", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	for (i = 0; i < srv->nlisteners; i++)
 		listen_stop(srv->listeners[i]);
 	stream_close_all(srv->stream);
