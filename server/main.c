@@ -38,7 +38,7 @@
 #define SERVER_TIMEOUT_S 10        /* non-stream requests: read/write/idle */
 #define SERVER_MMAP_THRESHOLD (128 * 1024)
 #define SERVER_TRIM_PAD (256 * 1024)
-#define SERVER_HOUSEKEEPING_S 5
+#define SERVER_HOUSEKEEPING_S 1
 
 struct options {
 	const char *camera;
