@@ -124,6 +124,12 @@ int main(int argc, char **argv)
 		       sizeof(*all) * (size_t)n);
 		total += n;
 	}
+	{
+		char lock[RING_NAME_MAX];
+		/* The lock file outlives a writer on purpose; not a bench's. */
+		if (ring_name(lock, sizeof(lock), camera, ".lock") == 0)
+			shm_unlink(lock);
+	}
 	if (total == 0) {
 		fprintf(stderr, "wake_bench: no samples\n");
 		return 1;

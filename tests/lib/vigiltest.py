@@ -159,9 +159,12 @@ def remove_ring(camera):
             pass
 
 
-def start_capture(camera, *args, stdin=None, wait=True):
-    """Starts vigil-capture; with wait, returns once its ring exists."""
-    remove_ring(camera) if not args or "--keep" not in args else None
+def start_capture(camera, *args, stdin=None, wait=True, keep=False):
+    """Starts vigil-capture; with wait, returns once its ring exists.  A
+    leftover ring of the same name is removed first unless keep is set
+    (a restart test keeps it, to see the takeover)."""
+    if not keep:
+        remove_ring(camera)
     d = start([CAPTURE, "--camera", camera] + list(args), stdin=stdin,
               name=f"capture-{camera}")
     if wait:

@@ -42,7 +42,7 @@ static int load(const char *path, struct jpeg *j)
 	long n;
 
 	if (f == NULL || fseek(f, 0, SEEK_END) < 0 || (n = ftell(f)) <= 0 ||
-	    fseek(f, 0, SEEK_SET) < 0 || (j->data = malloc((size_t)n)) == NULL ||
+	    fseek(f, 0, SEEK_SET) < 0 || (j->data = tjAlloc((int)n)) == NULL ||
 	    fread(j->data, 1, (size_t)n, f) != (size_t)n) {
 		fprintf(stderr, "ringfeed: cannot read '%s'\n", path);
 		return -1;
@@ -183,5 +183,8 @@ int main(int argc, char **argv)
 		}
 	}
 	ring_writer_close(w);
+	/* Every picture came from tjAlloc (loaded) or TurboJPEG (rendered). */
+	while (nj > 0)
+		tjFree(jpegs[--nj].data);
 	return 0;
 }
