@@ -32,13 +32,13 @@ for src in tests/fuzz/fuzz_*.c; do
 	fi
 	mkdir -p "$out/corpus-$short" "tests/fuzz/corpus/$short"
 	if "$out/$name" -max_total_time="$secs" -timeout=5 -rss_limit_mb=1024 \
-		-print_final_stats=1 "$out/corpus-$short" "tests/fuzz/corpus/$short" \
+		-print_final_stats=1 -artifact_prefix="$out/" "$out/corpus-$short" "tests/fuzz/corpus/$short" \
 		>"$out/$name.log" 2>&1; then
 		runs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$out/$name.log" | grep -oE '[0-9]+$')
 		cov=$(grep -oE 'cov: [0-9]+' "$out/$name.log" | tail -1)
 		echo "ok $n - $name: ${runs:-?} runs in ${secs}s, $cov, no crash"
 	else
-		echo "not ok $n - $name found a crash (see $out/$name.log)"
+		echo "not ok $n - $name found a crash (see $out/$name.log; the input is in $out/)"
 		grep -E 'ERROR|SUMMARY|Test unit written' "$out/$name.log" | head -10 | sed 's/^/# /'
 		fail=$((fail + 1))
 	fi
