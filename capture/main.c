@@ -24,6 +24,7 @@
 #include "camera.h"
 #include "encode.h"
 #include "log.h"
+#include "parse.h"
 #include "pipeline.h"
 #include "probe.h"
 #include "ring.h"
@@ -122,14 +123,11 @@ usage_error(const char *fmt, ...)
 	exit(EXIT_USAGE);
 }
 
-static long parse_long(const char *opt, const char *s, long min, long max)
+static long flag_long(const char *opt, const char *s, long min, long max)
 {
-	char *end;
 	long v;
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
+	if (parse_long(s, min, max, &v, NULL) < 0)
 		usage_error("invalid %s '%s': expected a number from %ld to %ld",
 			    opt, s, min, max);
 	return v;
@@ -137,16 +135,14 @@ static long parse_long(const char *opt, const char *s, long min, long max)
 
 static void parse_size(const char *s, int *w, int *h)
 {
-	char *end, *end2;
+	const char *end;
 	long lw, lh;
 
-	errno = 0;
-	lw = strtol(s, &end, 10);
-	if (errno != 0 || end == s || (*end != 'x' && *end != 'X'))
-		goto bad;
-	lh = strtol(end + 1, &end2, 10);
-	if (errno != 0 || end2 == end + 1 || *end2 != '\0')
-		goto bad;
+	if (parse_long(s, 0, LONG_MAX, &lw, &end) < 0 ||
+	    (*end != 'x' && *end != 'X') ||
+	    parse_long(end + 1, 0, LONG_MAX, &lh, NULL) < 0)
+		usage_error("invalid --size '%s': expected WIDTHxHEIGHT, e.g. "
+			    "1280x720", s);
 	if (lw < CAPTURE_DIM_MIN || lw > CAPTURE_WIDTH_MAX ||
 	    lh < CAPTURE_DIM_MIN || lh > CAPTURE_HEIGHT_MAX)
 		usage_error("invalid --size '%s': from %dx%d to %dx%d", s,
@@ -154,10 +150,6 @@ static void parse_size(const char *s, int *w, int *h)
 			    CAPTURE_WIDTH_MAX, CAPTURE_HEIGHT_MAX);
 	*w = (int)lw;
 	*h = (int)lh;
-	return;
-bad:
-	usage_error("invalid --size '%s': expected WIDTHxHEIGHT, e.g. 1280x720",
-		    s);
 }
 
 static uint32_t parse_bytes(const char *s)
@@ -276,14 +268,14 @@ static void parse_options(int argc, char **argv, struct options *o)
 			parse_size(optarg, &o->width, &o->height);
 			break;
 		case OPT_FPS:
-			o->fps = (int)parse_long("--fps", optarg, 1,
+			o->fps = (int)flag_long("--fps", optarg, 1,
 						 CAPTURE_FPS_MAX);
 			break;
 		case OPT_QUALITY:
-			o->quality = (int)parse_long("--quality", optarg, 1, 100);
+			o->quality = (int)flag_long("--quality", optarg, 1, 100);
 			break;
 		case OPT_ROTATE:
-			o->rotate = (int)parse_long("--rotate", optarg, 0, 270);
+			o->rotate = (int)flag_long("--rotate", optarg, 0, 270);
 			if (o->rotate % 90 != 0)
 				usage_error("invalid --rotate '%s': expected 0, "
 					    "90, 180 or 270", optarg);
@@ -302,7 +294,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 			o->overlay_set = 1;
 			break;
 		case OPT_SLOTS:
-			o->slots = (uint32_t)parse_long("--slots", optarg,
+			o->slots = (uint32_t)flag_long("--slots", optarg,
 							RING_SLOTS_MIN,
 							RING_SLOTS_MAX);
 			break;

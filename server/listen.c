@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "parse.h"
 
 struct listener {
 	struct evconnlistener *lev;
@@ -48,7 +49,6 @@ static int parse(const char *addr, union sa *out, socklen_t *len,
 	const char *colon, *port_s, *h;
 	size_t hlen;
 	long port;
-	char *end;
 
 	memset(out, 0, sizeof(*out));
 	if (strncmp(addr, "unix:", 5) == 0) {
@@ -85,10 +85,7 @@ static int parse(const char *addr, union sa *out, socklen_t *len,
 		goto bad;
 	memcpy(host, h, hlen);
 	host[hlen] = '\0';
-	errno = 0;
-	port = strtol(port_s, &end, 10);
-	if (*port_s < '0' || *port_s > '9' || *end != '\0' || errno != 0 ||
-	    port < 1 || port > 65535)
+	if (parse_long(port_s, 1, 65535, &port, NULL) < 0)
 		goto bad;
 	if (inet_pton(AF_INET, host, &out->in.sin_addr) == 1 && addr[0] != '[') {
 		out->in.sin_family = AF_INET;

@@ -23,6 +23,7 @@
 #include "feed.h"
 #include "listen.h"
 #include "log.h"
+#include "parse.h"
 #include "metrics.h"
 #include "ring.h"
 #include "routes.h"
@@ -103,8 +104,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{NULL, 0, NULL, 0},
 	};
 	char name[RING_NAME_MAX], err[256];
-	unsigned long v;
-	char *end;
+	long v;
 	int ch, i, loopback;
 
 	memset(o, 0, sizeof(*o));
@@ -122,10 +122,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 			o->listen[o->nlisten++] = optarg;
 			break;
 		case 'm':
-			errno = 0;
-			v = strtoul(optarg, &end, 10);
-			if (optarg[0] < '0' || optarg[0] > '9' || *end != '\0' ||
-			    errno != 0 || v < 1 || v > SERVER_MAX_CLIENTS_MAX)
+			if (parse_long(optarg, 1, SERVER_MAX_CLIENTS_MAX, &v,
+				       NULL) < 0)
 				bad_usage("bad --max-clients '%s': want 1..%u", optarg,
 					  SERVER_MAX_CLIENTS_MAX);
 			o->max_clients = (unsigned)v;

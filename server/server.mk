@@ -9,7 +9,7 @@ WWW_FILES := $(shell find www -type f ! -name '.*' ! -name '*~' 2>/dev/null)
 
 BINS += $(BUILD)/vigil-server
 
-$(BUILD)/vigil-server: $(SERVER_OBJ) $(BUILD)/obj/common/ring.o $(BUILD)/obj/common/log.o
+$(BUILD)/vigil-server: $(SERVER_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SERVER_LIBS)
 
@@ -25,7 +25,7 @@ $(BUILD)/obj/gen/www.o: $(BUILD)/gen/www.c server/www.h
 UNIT_TESTS += $(BUILD)/tests/test_frame $(BUILD)/tests/test_listen \
 	$(BUILD)/tests/test_offline
 $(BUILD)/tests/test_frame: $(BUILD)/obj/server/frame.o
-$(BUILD)/tests/test_listen: $(BUILD)/obj/server/listen.o $(BUILD)/obj/common/log.o
+$(BUILD)/tests/test_listen: $(BUILD)/obj/server/listen.o $(BUILD)/obj/common/log.o $(BUILD)/obj/common/parse.o
 TEST_LIBS_test_listen := $(call pkg_libs,libevent)
 $(BUILD)/tests/test_offline: $(BUILD)/obj/server/offline.o
 TEST_LIBS_test_offline := $(call pkg_libs,libturbojpeg)

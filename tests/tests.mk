@@ -11,3 +11,6 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o
 
 UNIT_TESTS += $(BUILD)/tests/test_ring
 $(BUILD)/tests/test_ring: $(BUILD)/obj/common/ring.o
+
+UNIT_TESTS += $(BUILD)/tests/test_parse
+$(BUILD)/tests/test_parse: $(BUILD)/obj/common/parse.o
