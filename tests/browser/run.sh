@@ -39,7 +39,11 @@ if [ ! -d node_modules/playwright-core ] ||
 		fail "npm ci failed: $(tail -3 "$VIGIL_ROOT/build/test-logs/browser-npm-ci.log" | tr '\n' ' ')"
 fi
 
-# Node 20 has WebSocket (for Firefox's WebDriver BiDi) behind a flag.
+# Node 20 has WebSocket (for Firefox's WebDriver BiDi) behind a flag; Node 18
+# has none (the Firefox checks then skip, saying so).
 ws=()
-[ "$(node -p 'typeof WebSocket' 2>/dev/null)" = function ] || ws=(--experimental-websocket --no-warnings)
+if [ "$(node -p 'typeof WebSocket' 2>/dev/null)" != function ] &&
+	[ "$(node --experimental-websocket --no-warnings -p 'typeof WebSocket' 2>/dev/null)" = function ]; then
+	ws=(--experimental-websocket --no-warnings)
+fi
 exec node "${ws[@]}" "$here/viewer.test.js"
