@@ -9,12 +9,8 @@
 #include <turbojpeg.h>
 
 #include "encode.h"
+#include "testimg.h"
 #include "transform.h"
-
-struct img {
-	struct picture pic;
-	uint8_t *mem;
-};
 
 /* I420 with the Y plane padded to even dimensions (encode.h's contract),
  * filled with smooth gradients and a few sharp edges. */
@@ -22,20 +18,8 @@ static void img_make(struct img *im, int w, int h)
 {
 	int pw = (w + 1) & ~1, ph = (h + 1) & ~1;
 	int cw = pw / 2, ch = ph / 2;
-	size_t ys = (size_t)pw * ph, cs = (size_t)cw * ch;
 
-	memset(im, 0, sizeof(*im));
-	im->mem = malloc(ys + 2 * cs);
-	assert_non_null(im->mem);
-	im->pic.kind = PICTURE_I420;
-	im->pic.width = w;
-	im->pic.height = h;
-	im->pic.planes[0] = im->mem;
-	im->pic.planes[1] = im->mem + ys;
-	im->pic.planes[2] = im->mem + ys + cs;
-	im->pic.strides[0] = pw;
-	im->pic.strides[1] = cw;
-	im->pic.strides[2] = cw;
+	img_alloc_i420(im, w, h, ph, pw, cw);
 	for (int y = 0; y < ph; y++)
 		for (int x = 0; x < pw; x++)
 			im->mem[y * pw + x] = (uint8_t)(

@@ -8,31 +8,16 @@
 #include <time.h>
 
 #include "overlay.h"
-
-struct img {
-	struct picture pic;
-	uint8_t *mem;
-};
+#include "testimg.h"
 
 static void img_alloc(struct img *im, int w, int h, uint8_t y, uint8_t c)
 {
-	int cw = (w + 1) / 2, ch = (h + 1) / 2;
-	size_t ys = (size_t)w * h, cs = (size_t)cw * ch;
+	int cw = (w + 1) / 2;
+	size_t ys = (size_t)w * h;
 
-	memset(im, 0, sizeof(*im));
-	im->mem = malloc(ys + 2 * cs);
-	assert_non_null(im->mem);
+	img_alloc_i420(im, w, h, h, w, cw);
 	memset(im->mem, y, ys);
-	memset(im->mem + ys, c, 2 * cs);
-	im->pic.kind = PICTURE_I420;
-	im->pic.width = w;
-	im->pic.height = h;
-	im->pic.planes[0] = im->mem;
-	im->pic.planes[1] = im->mem + ys;
-	im->pic.planes[2] = im->mem + ys + cs;
-	im->pic.strides[0] = w;
-	im->pic.strides[1] = cw;
-	im->pic.strides[2] = cw;
+	memset(im->mem + ys, c, 2 * (size_t)cw * ((h + 1) / 2));
 }
 
 static uint8_t Y(struct img *im, int x, int y)

@@ -5,31 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "testimg.h"
 #include "transform.h"
 
 /* A picture with its own buffers, strides wider than the rows (and odd). */
-struct img {
-	struct picture pic;
-	uint8_t *mem;
-};
-
 static void img_alloc(struct img *im, int w, int h)
 {
-	int cw = (w + 1) / 2, ch = (h + 1) / 2;
-	int ys = w + 3, cs = cw + 5;
-
-	memset(im, 0, sizeof(*im));
-	im->mem = calloc(1, (size_t)ys * h + 2 * (size_t)cs * ch);
-	assert_non_null(im->mem);
-	im->pic.kind = PICTURE_I420;
-	im->pic.width = w;
-	im->pic.height = h;
-	im->pic.planes[0] = im->mem;
-	im->pic.planes[1] = im->mem + (size_t)ys * h;
-	im->pic.planes[2] = im->pic.planes[1] + (size_t)cs * ch;
-	im->pic.strides[0] = ys;
-	im->pic.strides[1] = cs;
-	im->pic.strides[2] = cs;
+	img_alloc_i420(im, w, h, h, w + 3, (w + 1) / 2 + 5);
 }
 
 static int pw(const struct picture *p, int i)
