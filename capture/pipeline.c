@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 #include "transform.h"
 
@@ -30,13 +31,6 @@ void pipeline_free(struct pipeline *p)
 	free(p->tbuf);
 	p->tbuf = NULL;
 	p->tbuf_cap = 0;
-}
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 /* Lays out I420 planes for w x h in p->tbuf, the Y plane padded to even
@@ -90,7 +84,7 @@ static int publish_raw(struct pipeline *p, struct picture *pic,
 {
 	struct picture i420, out;
 	const struct pipeline_config *c = &p->cfg;
-	int64_t t0 = mono_ns();
+	int64_t t0 = clock_mono_ns();
 	uint8_t *slot;
 	long n;
 
@@ -131,7 +125,7 @@ static int publish_raw(struct pipeline *p, struct picture *pic,
 		errno = saved;
 		return -1;
 	}
-	p->encode_ns += mono_ns() - t0;
+	p->encode_ns += clock_mono_ns() - t0;
 	return ring_writer_commit(w, (size_t)n, RING_FRAME_KEY,
 				  (uint32_t)out.width, (uint32_t)out.height,
 				  pic->realtime_ns, pic->monotonic_ns);

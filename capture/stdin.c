@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "jpegsplit.h"
+#include "clock.h"
 #include "log.h"
 #include "source.h"
 
@@ -184,13 +185,6 @@ static void log_summary(const struct pipesrc *s)
 		 (unsigned long long)st->rescans_refused);
 }
 
-static int64_t now_ns(clockid_t clock)
-{
-	struct timespec ts;
-	clock_gettime(clock, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static enum source_result pipesrc_next(struct source *src, struct picture *pic)
 {
 	struct pipesrc *s = PIPESRC(src);
@@ -213,8 +207,8 @@ static enum source_result pipesrc_next(struct source *src, struct picture *pic)
 				pic->len = f.len;
 				pic->width = f.width;
 				pic->height = f.height;
-				pic->realtime_ns = now_ns(CLOCK_REALTIME);
-				pic->monotonic_ns = now_ns(CLOCK_MONOTONIC);
+				pic->realtime_ns = clock_ns(CLOCK_REALTIME);
+				pic->monotonic_ns = clock_ns(CLOCK_MONOTONIC);
 				return SOURCE_FRAME;
 			}
 			continue;

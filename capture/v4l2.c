@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "camera.h"
+#include "clock.h"
 #include "convert.h"
 #include "jpegfix.h"
 #include "log.h"
@@ -80,14 +81,6 @@ static int64_t now_ms(clockid_t clock)
 
 	clock_gettime(clock, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t now_ns(clockid_t clock)
-{
-	struct timespec ts;
-
-	clock_gettime(clock, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 static void fourcc_str(uint32_t f, char out[5])
@@ -970,8 +963,8 @@ static enum source_result v4l2_next(struct source *s, struct picture *pic)
 			       (int64_t)b.timestamp.tv_usec * 1000;
 
 		pic->monotonic_ns = mono;
-		pic->realtime_ns = now_ns(CLOCK_REALTIME) -
-				   (now_ns(CLOCK_MONOTONIC) - mono);
+		pic->realtime_ns = clock_ns(CLOCK_REALTIME) -
+				   (clock_ns(CLOCK_MONOTONIC) - mono);
 	}
 	return SOURCE_FRAME;
 }

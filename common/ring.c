@@ -20,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
+
 /* glibc keeps POSIX shared memory in this tmpfs; the rename trick needs it. */
 #define RING_SHM_DIR "/dev/shm"
 #define RING_LOCK_SUFFIX ".lock"
@@ -114,14 +116,6 @@ uint32_t ring_now_ms(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint32_t)((uint64_t)ts.tv_sec * 1000u +
 			  (uint64_t)ts.tv_nsec / 1000000u);
-}
-
-static int64_t ring_clock_ns(clockid_t clock)
-{
-	struct timespec ts;
-
-	clock_gettime(clock, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 static long ring_futex(const _Atomic uint32_t *word, int op, uint32_t val,
@@ -472,9 +466,9 @@ int ring_writer_commit(struct ring_writer *w, size_t length, uint32_t flags,
 	s->length = (uint32_t)length;
 	s->width = width;
 	s->height = height;
-	s->realtime_ns = realtime_ns ? realtime_ns : ring_clock_ns(CLOCK_REALTIME);
+	s->realtime_ns = realtime_ns ? realtime_ns : clock_ns(CLOCK_REALTIME);
 	s->monotonic_ns = monotonic_ns ? monotonic_ns
-				       : ring_clock_ns(CLOCK_MONOTONIC);
+				       : clock_ns(CLOCK_MONOTONIC);
 	lock = atomic_load_explicit(&s->lock, memory_order_relaxed);
 	/* Even again: everything above happens-before a reader that loads
 	 * this value with acquire. */

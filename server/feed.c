@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "offline.h"
 #include "ring.h"
@@ -56,22 +57,6 @@ struct feed {
 	int64_t fps_ns[FEED_FPS_WINDOW];
 	unsigned fps_count, fps_next;
 };
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int64_t real_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 const char *feed_status_name(enum feed_status status)
 {
@@ -235,8 +220,8 @@ static void send_offline(struct feed *feed, int64_t now_ms)
 	f->generation = feed->generation;
 	f->width = feed->offline_w;
 	f->height = feed->offline_h;
-	f->realtime_ns = real_ns();
-	f->monotonic_ns = mono_ns();
+	f->realtime_ns = clock_real_ns();
+	f->monotonic_ns = clock_mono_ns();
 	frame_seal(f);
 	feed->cb(f, feed->arg);
 	frame_unref(f);
@@ -311,7 +296,7 @@ static void feed_pull(struct feed *feed)
 		record_fps(feed, rf.monotonic_ns);
 		frame_unref(feed->latest);
 		feed->latest = f; /* takes our reference */
-		now = mono_ns();
+		now = clock_mono_ns();
 		if (!frame_fresh(feed, f, now))
 			return; /* an old frame found at attach: snapshot only */
 		if (feed->status != FEED_ONLINE)
@@ -408,7 +393,7 @@ static void feed_try_open(struct feed *feed)
 
 static void feed_check(struct feed *feed)
 {
-	int64_t now = mono_ns();
+	int64_t now = clock_mono_ns();
 	struct waiter *w = feed->waiter;
 
 	feed_reap(feed, 0);
@@ -544,7 +529,7 @@ struct frame *feed_latest(const struct feed *feed)
 
 void feed_describe(const struct feed *feed, struct metrics_feed *out)
 {
-	int64_t now = mono_ns();
+	int64_t now = clock_mono_ns();
 
 	memset(out, 0, sizeof(*out));
 	out->camera = feed->camera;

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 #include "www.h"
 
@@ -369,14 +370,6 @@ static void stream(struct routes *r, struct evhttp_request *req,
 
 /* ------------------------------------------------------------ deadline */
 
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static struct head_slot *head_slot(struct routes *r, int fd, uint64_t *ino)
 {
 	struct stat st;
@@ -397,7 +390,7 @@ static void head_arm(struct routes *r, struct bufferevent *bev, int forever)
 		return;
 	h->ino = ino;
 	h->deadline_ns = forever ? 0
-				 : mono_ns() + (int64_t)ROUTES_HEAD_DEADLINE_S *
+				 : clock_mono_ns() + (int64_t)ROUTES_HEAD_DEADLINE_S *
 							1000000000;
 }
 
@@ -420,11 +413,11 @@ static void on_input(struct evbuffer *buf, const struct evbuffer_cb_info *info,
 	if (h->ino != ino) {
 		/* First bytes on a new connection. */
 		h->ino = ino;
-		h->deadline_ns = mono_ns() + (int64_t)ROUTES_HEAD_DEADLINE_S *
+		h->deadline_ns = clock_mono_ns() + (int64_t)ROUTES_HEAD_DEADLINE_S *
 						     1000000000;
 		return;
 	}
-	if (h->deadline_ns != 0 && mono_ns() > h->deadline_ns) {
+	if (h->deadline_ns != 0 && clock_mono_ns() > h->deadline_ns) {
 		log_debug("request head not complete in %d s: closing",
 			  ROUTES_HEAD_DEADLINE_S);
 		h->deadline_ns = 0;

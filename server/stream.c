@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 
 struct client {
@@ -47,14 +48,6 @@ static const char stream_head[] =
 	"Connection: close\r\n"
 	"\r\n";
 static const char stream_open[] = "--" FRAME_BOUNDARY "\r\n";
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 struct stream *stream_create(struct event_base *base, struct metrics *metrics)
 {
@@ -173,7 +166,7 @@ static int client_send(struct client *c, struct frame *f, int64_t now)
 
 void stream_publish(struct stream *s, struct frame *f)
 {
-	int64_t now = mono_ns();
+	int64_t now = clock_mono_ns();
 	struct client *c;
 
 	frame_ref(f);
@@ -206,7 +199,7 @@ static void on_write(struct bufferevent *bev, void *arg)
 	 * skipped meanwhile. */
 	bufferevent_disable(bev, EV_WRITE);
 	if (f != NULL && f->id != c->sent_id)
-		client_send(c, f, mono_ns());
+		client_send(c, f, clock_mono_ns());
 }
 
 static void on_read(struct bufferevent *bev, void *arg)
@@ -246,7 +239,7 @@ int stream_add_client(struct stream *s, struct evhttp_request *req,
 	c->bev = bev;
 	if (fps > 0) {
 		c->interval_ns = 1000000000 / (int64_t)fps;
-		c->next_due_ns = mono_ns();
+		c->next_due_ns = clock_mono_ns();
 	}
 	c->closing = head_only;
 	/* Fails on unix sockets, where there is no Nagle to turn off. */
@@ -279,7 +272,7 @@ int stream_add_client(struct stream *s, struct evhttp_request *req,
 	s->m->clients_total++;
 	evbuffer_add(bufferevent_get_output(bev), stream_open,
 		     sizeof(stream_open) - 1);
-	if (s->latest == NULL || !client_send(c, s->latest, mono_ns()))
+	if (s->latest == NULL || !client_send(c, s->latest, clock_mono_ns()))
 		client_push(c);
 	return 0;
 }
