@@ -89,7 +89,8 @@ static void make_picture(enum picture_kind kind, int w, int h,
 		pic->strides[0] = 4 * cw;
 		for (int y = 0; y < h; y++)
 			for (int x = 0; x < w; x++) {
-				uint8_t *m = p + (size_t)y * 4 * cw + 4 * (x / 2);
+				uint8_t *m = p + (size_t)y * 4 * cw +
+					     4 * (x / 2);
 
 				scene(x, y, w, h, px);
 				m[(x & 1) ? 2 : 0] = px[0];
@@ -118,7 +119,8 @@ static void make_picture(enum picture_kind kind, int w, int h,
 				continue;
 			if (kind == PICTURE_NV12) {
 				pic->planes[1][(y / 2) * 2 * cw + x] = px[1];
-				pic->planes[1][(y / 2) * 2 * cw + x + 1] = px[2];
+				pic->planes[1][(y / 2) * 2 * cw + x + 1] =
+					px[2];
 			} else {
 				pic->planes[1][(y / 2) * cw + x / 2] = px[1];
 				pic->planes[2][(y / 2) * cw + x / 2] = px[2];
@@ -139,7 +141,8 @@ static void row(enum picture_kind kind, const char *name, int w, int h,
 	long len = 0;
 	int n = 0;
 
-	if (out == NULL || encoder_create(&enc, ENCODE_QUALITY_DEFAULT, 0) < 0) {
+	if (out == NULL ||
+	    encoder_create(&enc, ENCODE_QUALITY_DEFAULT, 0) < 0) {
 		fprintf(stderr, "convert_bench: cannot set up the encoder\n");
 		exit(1);
 	}
@@ -154,7 +157,8 @@ static void row(enum picture_kind kind, const char *name, int w, int h,
 		len = encoder_encode(enc, &i420, out, cap);
 		t2 = now_s();
 		if (len < 0) {
-			fprintf(stderr, "convert_bench: %s\n", encoder_error(enc));
+			fprintf(stderr, "convert_bench: %s\n",
+				encoder_error(enc));
 			exit(1);
 		}
 		convt[n] = t1 - t0;

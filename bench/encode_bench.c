@@ -57,7 +57,8 @@ static void testsrc_frame(struct source **src, struct picture *pic, int w,
 	if (testsrc_ops.open(src, &cfg) < 0)
 		die("testsrc");
 	for (;;) {
-		struct pollfd p = { .fd = testsrc_ops.fd(*src), .events = POLLIN };
+		struct pollfd p = {.fd = testsrc_ops.fd(*src),
+				   .events = POLLIN};
 		poll(&p, 1, 1000);
 		if (testsrc_ops.next(*src, pic) == SOURCE_FRAME)
 			break;
@@ -69,8 +70,8 @@ static void testsrc_frame(struct source **src, struct picture *pic, int w,
 static void write_ppm(const char *path, const struct picture *pic)
 {
 	tjhandle tj = tjInitDecompress();
-	const unsigned char *planes[3] = { pic->planes[0], pic->planes[1],
-					   pic->planes[2] };
+	const unsigned char *planes[3] = {pic->planes[0], pic->planes[1],
+					  pic->planes[2]};
 	size_t n = (size_t)pic->width * pic->height * 3;
 	uint8_t *rgb = malloc(n);
 	FILE *f;
@@ -130,7 +131,8 @@ int main(int argc, char **argv)
 	log_init("encode_bench", LOG_LEVEL_WARNING);
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (!strcmp(a, "--size") && v && sscanf(v, "%dx%d", &w, &h) == 2)
+		if (!strcmp(a, "--size") && v &&
+		    sscanf(v, "%dx%d", &w, &h) == 2)
 			i++;
 		else if (!strcmp(a, "--quality") && v)
 			quality = atoi(argv[++i]);
@@ -143,7 +145,8 @@ int main(int argc, char **argv)
 		else if (!strcmp(a, "--write-ppm") && v)
 			ppm = argv[++i];
 		else {
-			fprintf(stderr, "usage: encode_bench [--size WxH] "
+			fprintf(stderr,
+				"usage: encode_bench [--size WxH] "
 				"[--quality Q] [--dct fast|accurate] "
 				"[--seconds S] [--ring] [--write-ppm FILE]\n");
 			return 2;
@@ -163,7 +166,8 @@ int main(int argc, char **argv)
 		memset(&rc, 0, sizeof(rc));
 		snprintf(cam, sizeof(cam), "bench%d", (int)getpid());
 		rc.camera = cam;
-		rc.slot_size = (uint32_t)((cap + RING_SLOT_HEADER_SIZE + 63) & ~63u);
+		rc.slot_size = (uint32_t)((cap + RING_SLOT_HEADER_SIZE + 63) &
+					  ~63u);
 		rc.gid = (gid_t)-1;
 		rc.width = (uint32_t)w;
 		rc.height = (uint32_t)h;
@@ -185,7 +189,8 @@ int main(int argc, char **argv)
 		n = encoder_encode(enc, &pic, dst,
 				   ring ? ring_writer_capacity(ring) : cap);
 		if (n < 0) {
-			fprintf(stderr, "encode_bench: %s\n", encoder_error(enc));
+			fprintf(stderr, "encode_bench: %s\n",
+				encoder_error(enc));
 			return 1;
 		}
 		if (ring)

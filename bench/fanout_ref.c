@@ -74,7 +74,8 @@ static void *waiter(void *arg)
 
 		if (st == RING_OK) {
 			last = ring_reader_seq(reader);
-			if (write(efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+			if (write(efd, &one, sizeof(one)) < 0 &&
+			    errno != EAGAIN)
 				break;
 		} else if (st != RING_TIMEOUT) {
 			break;
@@ -94,11 +95,13 @@ static void client_close(struct client *c)
 static int client_flush(struct client *c)
 {
 	while (c->b != NULL) {
-		ssize_t n = write(c->fd, c->b->data + c->off, c->b->len - c->off);
+		ssize_t n = write(c->fd, c->b->data + c->off,
+				  c->b->len - c->off);
 
 		if (n < 0) {
 			if (errno == EAGAIN) {
-				struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT,
+				struct epoll_event ev = {.events = EPOLLIN |
+								   EPOLLOUT,
 							 .data.ptr = c};
 				epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
 				return 0;
@@ -107,7 +110,8 @@ static int client_flush(struct client *c)
 		}
 		c->off += (size_t)n;
 		if (c->off == c->b->len) {
-			struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+			struct epoll_event ev = {.events = EPOLLIN,
+						 .data.ptr = c};
 
 			buf_unref(c->b);
 			c->b = NULL;
@@ -138,8 +142,9 @@ static void pull_frame(void)
 	int n;
 	size_t i;
 
-	if (b == NULL || ring_reader_read(reader, &rf, b->data + REF_HEADROOM, cap) !=
-				 RING_OK ||
+	if (b == NULL ||
+	    ring_reader_read(reader, &rf, b->data + REF_HEADROOM, cap) !=
+		    RING_OK ||
 	    rf.seq <= last_seq) {
 		free(b);
 		return;
@@ -147,8 +152,8 @@ static void pull_frame(void)
 	last_seq = rf.seq;
 	n = snprintf(hdr, sizeof(hdr),
 		     "Content-Type: image/jpeg\r\nContent-Length: %" PRIu32
-		     "\r\nX-Timestamp: %" PRId64 ".%06" PRId64 "\r\nX-Frame-Seq: %" PRIu64
-		     "\r\n\r\n",
+		     "\r\nX-Timestamp: %" PRId64 ".%06" PRId64
+		     "\r\nX-Frame-Seq: %" PRIu64 "\r\n\r\n",
 		     rf.length, rf.realtime_ns / 1000000000,
 		     rf.realtime_ns % 1000000000 / 1000, rf.seq);
 	/* Header right before the JPEG, boundary right after: one range. */
@@ -214,7 +219,8 @@ int main(int argc, char **argv)
 			return 2;
 	}
 	if (camera == NULL || port <= 0) {
-		fprintf(stderr, "usage: fanout_ref --camera NAME --port PORT\n");
+		fprintf(stderr,
+			"usage: fanout_ref --camera NAME --port PORT\n");
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
@@ -223,14 +229,16 @@ int main(int argc, char **argv)
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
 	if (ring_reader_open(&reader, camera, NULL) != RING_OK) {
-		fprintf(stderr, "fanout_ref: cannot open ring of '%s'\n", camera);
+		fprintf(stderr, "fanout_ref: cannot open ring of '%s'\n",
+			camera);
 		return 1;
 	}
 	lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	sa.sin_port = htons((uint16_t)port);
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(lfd, 4096) < 0) {
+	if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(lfd, 4096) < 0) {
 		perror("fanout_ref: listen");
 		return 1;
 	}
@@ -257,21 +265,30 @@ int main(int argc, char **argv)
 				int fd;
 
 				while ((fd = accept4(lfd, NULL, NULL,
-						     SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
-					struct client *c = calloc(1, sizeof(*c));
+						     SOCK_NONBLOCK |
+							     SOCK_CLOEXEC)) >=
+				       0) {
+					struct client *c = calloc(1,
+								  sizeof(*c));
 
-					setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
-						   sizeof(one));
+					setsockopt(fd, IPPROTO_TCP, TCP_NODELAY,
+						   &one, sizeof(one));
 					c->fd = fd;
-					if (write(fd, head, sizeof(head) - 1) < 0) {
+					if (write(fd, head, sizeof(head) - 1) <
+					    0) {
 						close(fd);
 						free(c);
 						continue;
 					}
 					if (nclients == capclients) {
-						capclients = capclients ? capclients * 2 : 1024;
-						clients = realloc(clients,
-								  capclients * sizeof(*clients));
+						capclients =
+							capclients
+								? capclients * 2
+								: 1024;
+						clients = realloc(
+							clients,
+							capclients *
+								sizeof(*clients));
 					}
 					clients[nclients++] = c;
 					ev.events = EPOLLIN;
@@ -282,15 +299,19 @@ int main(int argc, char **argv)
 				struct client *c = p;
 				char junk[4096];
 
-				if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
-					ssize_t r = read(c->fd, junk, sizeof(junk));
+				if (evs[i].events &
+				    (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+					ssize_t r = read(c->fd, junk,
+							 sizeof(junk));
 
-					if (r == 0 || (r < 0 && errno != EAGAIN)) {
+					if (r == 0 ||
+					    (r < 0 && errno != EAGAIN)) {
 						remove_client(c);
 						continue;
 					}
 				}
-				if ((evs[i].events & EPOLLOUT) && client_flush(c) < 0) {
+				if ((evs[i].events & EPOLLOUT) &&
+				    client_flush(c) < 0) {
 					remove_client(c);
 					continue;
 				}

@@ -43,11 +43,11 @@
 
 enum lg_state {
 	LG_CONNECTING,
-	LG_HEAD,      /* response head */
-	LG_OPEN,      /* "--boundary\r\n" before the first part */
-	LG_PART_HDR,  /* part headers up to the blank line */
+	LG_HEAD, /* response head */
+	LG_OPEN, /* "--boundary\r\n" before the first part */
+	LG_PART_HDR, /* part headers up to the blank line */
 	LG_BODY,
-	LG_TAIL,      /* "\r\n--boundary\r\n" after the body */
+	LG_TAIL, /* "\r\n--boundary\r\n" after the body */
 	LG_DEAD,
 };
 
@@ -62,7 +62,7 @@ struct conn {
 	size_t body_len, body_left;
 	uint8_t first[2], last[2];
 	int64_t ts_ns;
-	uint64_t frames;      /* in the measuring window */
+	uint64_t frames; /* in the measuring window */
 	uint64_t frames_all;
 	uint64_t invalid;
 };
@@ -77,7 +77,7 @@ static int32_t *lat_us;
 static size_t nlat, caplat;
 static int64_t win_start, win_end;
 static uint64_t invalid_total;
-static int nfirst;  /* connections that got their first whole part */
+static int nfirst; /* connections that got their first whole part */
 
 static int64_t now_ns(clockid_t c)
 {
@@ -106,7 +106,8 @@ static void conn_fail(struct conn *c, const char *why)
 		c->invalid++;
 		invalid_total++;
 		if (invalid_total <= 5)
-			fprintf(stderr, "loadgen: connection %d: %s\n", c->fd, why);
+			fprintf(stderr, "loadgen: connection %d: %s\n", c->fd,
+				why);
 	}
 	c->state = LG_DEAD;
 	close(c->fd);
@@ -135,7 +136,8 @@ static int parse_head(struct conn *c)
 	const char *ct, *b;
 	size_t n = 0;
 
-	if (strncmp(c->hdr, "HTTP/1.", 7) != 0 || strncmp(c->hdr + 8, " 200", 4) != 0)
+	if (strncmp(c->hdr, "HTTP/1.", 7) != 0 ||
+	    strncmp(c->hdr + 8, " 200", 4) != 0)
 		return -1;
 	if (hdr_value(c->hdr, "Transfer-Encoding") != NULL)
 		return -1;
@@ -165,7 +167,8 @@ static int parse_part(struct conn *c)
 	long long sec = 0, usec = 0;
 	char *end;
 
-	if (len == NULL || ts == NULL || hdr_value(c->hdr, "Content-Type") == NULL)
+	if (len == NULL || ts == NULL ||
+	    hdr_value(c->hdr, "Content-Type") == NULL)
 		return -1;
 	c->body_len = strtoull(len, &end, 10);
 	if (c->body_len < 4 || (*end != '\r' && *end != '\0'))
@@ -194,7 +197,8 @@ static void consume(struct conn *c, const uint8_t *p, size_t n, int64_t now)
 				}
 				c->hdr[c->hlen++] = (char)p[i];
 				if (c->hlen >= 4 &&
-				    memcmp(c->hdr + c->hlen - 4, "\r\n\r\n", 4) == 0) {
+				    memcmp(c->hdr + c->hlen - 4, "\r\n\r\n",
+					   4) == 0) {
 					done = 1;
 					i++;
 					break;
@@ -212,7 +216,8 @@ static void consume(struct conn *c, const uint8_t *p, size_t n, int64_t now)
 					return;
 				}
 				c->state = LG_OPEN;
-				c->tail_have = 2; /* the opening line lacks the CRLF */
+				c->tail_have =
+					2; /* the opening line lacks the CRLF */
 			} else {
 				if (parse_part(c) < 0) {
 					conn_fail(c, "bad part headers");
@@ -248,22 +253,26 @@ static void consume(struct conn *c, const uint8_t *p, size_t n, int64_t now)
 				if (off + i < 2)
 					c->first[off + i] = p[i];
 				if (off + i >= c->body_len - 2)
-					c->last[off + i - (c->body_len - 2)] = p[i];
+					c->last[off + i - (c->body_len - 2)] =
+						p[i];
 			}
 			c->body_left -= k;
 			p += k;
 			n -= k;
 			if (c->body_left == 0) {
-				if (c->first[0] != 0xff || c->first[1] != 0xd8 ||
-				    c->last[0] != 0xff || c->last[1] != 0xd9) {
-					conn_fail(c, "not a whole JPEG (SOI/EOI)");
+				if (c->first[0] != 0xff ||
+				    c->first[1] != 0xd8 || c->last[0] != 0xff ||
+				    c->last[1] != 0xd9) {
+					conn_fail(c,
+						  "not a whole JPEG (SOI/EOI)");
 					return;
 				}
 				if (c->frames_all++ == 0)
 					nfirst++;
 				if (now >= win_start && now < win_end) {
 					c->frames++;
-					add_latency(now_ns(CLOCK_REALTIME) - c->ts_ns);
+					add_latency(now_ns(CLOCK_REALTIME) -
+						    c->ts_ns);
 				}
 				c->state = LG_TAIL;
 			}
@@ -286,7 +295,8 @@ static void on_readable(struct conn *c)
 		/* Discard the middle of a JPEG in the kernel: no copy. */
 		if (c->state == LG_BODY && c->body_len - c->body_left >= 2 &&
 		    c->body_left > 2) {
-			r = recv(c->fd, NULL, c->body_left - 2, MSG_TRUNC | MSG_DONTWAIT);
+			r = recv(c->fd, NULL, c->body_left - 2,
+				 MSG_TRUNC | MSG_DONTWAIT);
 			if (r > 0) {
 				c->body_left -= (size_t)r;
 				continue;
@@ -294,7 +304,8 @@ static void on_readable(struct conn *c)
 		} else {
 			r = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
 			if (r > 0) {
-				consume(c, buf, (size_t)r, now_ns(CLOCK_MONOTONIC));
+				consume(c, buf, (size_t)r,
+					now_ns(CLOCK_MONOTONIC));
 				continue;
 			}
 		}
@@ -343,7 +354,8 @@ static double cpu_seconds(int pid)
 
 		if (de->d_name[0] == '.')
 			continue;
-		snprintf(p2, sizeof(p2), "/proc/%d/task/%s/schedstat", pid, de->d_name);
+		snprintf(p2, sizeof(p2), "/proc/%d/task/%s/schedstat", pid,
+			 de->d_name);
 		f = fopen(p2, "r");
 		if (f == NULL)
 			continue;
@@ -416,18 +428,28 @@ int main(int argc, char **argv)
 		case 'c':
 			if (ntargets == LG_TARGETS_MAX ||
 			    parse_target(optarg, &targets[ntargets++]) < 0) {
-				fprintf(stderr, "loadgen: bad --connect '%s'\n", optarg);
+				fprintf(stderr, "loadgen: bad --connect '%s'\n",
+					optarg);
 				return 2;
 			}
 			break;
-		case 'n': nclients = atoi(optarg); break;
-		case 'w': warmup = atof(optarg); break;
-		case 'd': duration = atof(optarg); break;
-		case 'p': path = optarg; break;
+		case 'n':
+			nclients = atoi(optarg);
+			break;
+		case 'w':
+			warmup = atof(optarg);
+			break;
+		case 'd':
+			duration = atof(optarg);
+			break;
+		case 'p':
+			path = optarg;
+			break;
 		case 'P': {
 			char *s = optarg, *tok;
 
-			while ((tok = strsep(&s, ",")) != NULL && npids < LG_PIDS_MAX)
+			while ((tok = strsep(&s, ",")) != NULL &&
+			       npids < LG_PIDS_MAX)
 				if (*tok)
 					pids[npids++] = atoi(tok);
 			break;
@@ -437,7 +459,8 @@ int main(int argc, char **argv)
 		}
 	}
 	if (ntargets == 0 || nclients < 1) {
-		fprintf(stderr, "usage: loadgen --connect HOST:PORT... --clients N "
+		fprintf(stderr,
+			"usage: loadgen --connect HOST:PORT... --clients N "
 			"[--warmup S] [--duration S] [--path P] [--pids P,P]\n");
 		return 2;
 	}
@@ -450,7 +473,8 @@ int main(int argc, char **argv)
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	if (conns == NULL || fps == NULL || ep < 0)
 		return 1;
-	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: localhost\r\n\r\n", path);
+	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: localhost\r\n\r\n",
+		 path);
 	/* The window opens warmup seconds after every viewer has its first
 	 * frame (connection storms settle first), or after LG_SETTLE_MAX_S. */
 	start = now_ns(CLOCK_MONOTONIC);
@@ -461,13 +485,15 @@ int main(int argc, char **argv)
 		struct epoll_event ev = {.events = EPOLLOUT, .data.ptr = c};
 		const struct target *t = &targets[i % ntargets];
 
-		c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		c->fd = socket(AF_INET,
+			       SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (c->fd < 0) {
 			perror("loadgen: socket");
 			return 1;
 		}
 		c->state = LG_CONNECTING;
-		if (connect(c->fd, (const struct sockaddr *)&t->sa, sizeof(t->sa)) < 0 &&
+		if (connect(c->fd, (const struct sockaddr *)&t->sa,
+			    sizeof(t->sa)) < 0 &&
 		    errno != EINPROGRESS) {
 			conn_fail(c, strerror(errno));
 			continue;
@@ -492,8 +518,12 @@ int main(int argc, char **argv)
 		}
 		if (now >= win_end)
 			break;
-		timeout = win_start == INT64_MAX ? 100 :
-			  (int)(((measuring ? win_end : win_start) - now) / 1000000) + 1;
+		timeout = win_start == INT64_MAX
+				  ? 100
+				  : (int)(((measuring ? win_end : win_start) -
+					   now) /
+					  1000000) +
+					    1;
 		n = epoll_wait(ep, evs, LG_EVENTS, timeout);
 		for (i = 0; i < n; i++) {
 			struct conn *c = evs[i].data.ptr;
@@ -501,12 +531,16 @@ int main(int argc, char **argv)
 			if (c->state == LG_CONNECTING) {
 				int err = 0;
 				socklen_t len = sizeof(err);
-				struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+				struct epoll_event ev = {.events = EPOLLIN,
+							 .data.ptr = c};
 
-				getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
-				if (err != 0 || send(c->fd, req, strlen(req), MSG_NOSIGNAL) !=
+				getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err,
+					   &len);
+				if (err != 0 || send(c->fd, req, strlen(req),
+						     MSG_NOSIGNAL) !=
 							(ssize_t)strlen(req)) {
-					conn_fail(c, err ? strerror(err) : "send");
+					conn_fail(c,
+						  err ? strerror(err) : "send");
 					continue;
 				}
 				c->state = LG_HEAD;
@@ -533,14 +567,17 @@ int main(int argc, char **argv)
 	qsort(fps, (size_t)nclients, sizeof(*fps), cmp_double);
 	qsort(lat_us, nlat, sizeof(*lat_us), cmp_i32);
 	{
-		double lg_cpu = (double)(ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec +
-					 ru1.ru_stime.tv_sec - ru0.ru_stime.tv_sec) +
-				(double)(ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec +
-					 ru1.ru_stime.tv_usec - ru0.ru_stime.tv_usec) / 1e6;
+		double lg_cpu =
+			(double)(ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec +
+				 ru1.ru_stime.tv_sec - ru0.ru_stime.tv_sec) +
+			(double)(ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec +
+				 ru1.ru_stime.tv_usec - ru0.ru_stime.tv_usec) /
+				1e6;
 
 		printf("clients=%d connected=%d alive=%d frames=%" PRIu64
 		       " fps_min=%.2f fps_med=%.2f lat_p50_ms=%.3f lat_p99_ms=%.3f"
-		       " lat_max_ms=%.3f invalid=%" PRIu64 " cpu_pct=%.1f rss_kb=%ld"
+		       " lat_max_ms=%.3f invalid=%" PRIu64
+		       " cpu_pct=%.1f rss_kb=%ld"
 		       " loadgen_cpu_pct=%.1f\n",
 		       nclients, connected, alive, frames_total, fps[0],
 		       fps[nclients / 2],

@@ -62,7 +62,8 @@ int main(int argc, char **argv)
 		if (st != RING_OK)
 			return 0;
 		last = ring_reader_seq(r);
-		if (ring_reader_read(r, &f, buf, ring_reader_capacity(r)) != RING_OK ||
+		if (ring_reader_read(r, &f, buf, ring_reader_capacity(r)) !=
+			    RING_OK ||
 		    f.seq <= last_seq)
 			continue;
 		last_seq = f.seq;
@@ -70,7 +71,8 @@ int main(int argc, char **argv)
 		memcpy(rec + 4, &f.length, 4);
 		memcpy(rec + 8, &f.realtime_ns, 8);
 		memcpy(rec + 16, &f.seq, 8);
-		if (write_all(rec, sizeof(rec)) < 0 || write_all(buf, f.length) < 0)
+		if (write_all(rec, sizeof(rec)) < 0 ||
+		    write_all(buf, f.length) < 0)
 			return 0;
 	}
 }

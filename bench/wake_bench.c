@@ -66,10 +66,13 @@ int main(int argc, char **argv)
 	int readers = argc > 1 ? atoi(argv[1]) : 1;
 	int frames = argc > 2 ? atoi(argv[2]) : 1000;
 	int period_us = argc > 3 ? atoi(argv[3]) : 2000;
-	struct ring_writer_config cfg = { .slot_count = 4, .slot_size = 65536,
-					  .gid = (gid_t)-1, .width = 16,
-					  .height = 16, .fps_num = 500,
-					  .fps_den = 1 };
+	struct ring_writer_config cfg = {.slot_count = 4,
+					 .slot_size = 65536,
+					 .gid = (gid_t)-1,
+					 .width = 16,
+					 .height = 16,
+					 .fps_num = 500,
+					 .fps_den = 1};
 	struct ring_writer *w;
 	char camera[32];
 	int i, total = 0, *counts;
@@ -79,7 +82,8 @@ int main(int argc, char **argv)
 	static uint8_t frame[1024];
 
 	if (readers < 1 || frames < 1 || period_us < 100) {
-		fprintf(stderr, "usage: wake_bench READERS FRAMES [PERIOD_US]\n");
+		fprintf(stderr,
+			"usage: wake_bench READERS FRAMES [PERIOD_US]\n");
 		return 2;
 	}
 	snprintf(camera, sizeof(camera), "bench%d", (int)getpid());
@@ -91,7 +95,8 @@ int main(int argc, char **argv)
 	lat = mmap(NULL, sizeof(*lat) * (size_t)readers * (size_t)frames,
 		   PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	counts = mmap(NULL, sizeof(*counts) * (size_t)readers,
-		      PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		      PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1,
+		      0);
 	if (lat == MAP_FAILED || counts == MAP_FAILED)
 		return 1;
 	pids = calloc((size_t)readers, sizeof(*pids));

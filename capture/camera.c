@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 static const char *const awb_names[] = {
 	[CAMERA_AWB_AUTO] = "auto",
 	[CAMERA_AWB_INCANDESCENT] = "incandescent",
@@ -21,10 +20,8 @@ static const char *const awb_names[] = {
 #define AWB_COUNT (int)(sizeof(awb_names) / sizeof(awb_names[0]))
 
 static const char *const format_names[] = {
-	[CAMERA_FORMAT_AUTO] = "auto",
-	[CAMERA_FORMAT_MJPEG] = "mjpeg",
-	[CAMERA_FORMAT_YUYV] = "yuyv",
-	[CAMERA_FORMAT_NV12] = "nv12",
+	[CAMERA_FORMAT_AUTO] = "auto", [CAMERA_FORMAT_MJPEG] = "mjpeg",
+	[CAMERA_FORMAT_YUYV] = "yuyv", [CAMERA_FORMAT_NV12] = "nv12",
 	[CAMERA_FORMAT_YU12] = "yu12",
 };
 
@@ -52,7 +49,7 @@ const char *camera_awb_name(enum camera_awb awb)
 const char *camera_profile_name(enum camera_profile profile)
 {
 	return (unsigned)profile <= CAMERA_PROFILE_AUTO ? profile_names[profile]
-						       : "unset";
+							: "unset";
 }
 
 /* A finite number within [lo, hi], the whole string. */
@@ -111,24 +108,26 @@ int camera_parse_control(struct camera_controls *c, const char *name,
 				c->awb = (enum camera_awb)i;
 				return 1;
 			}
-		snprintf(why, size,
-			 "--awb takes auto, incandescent, tungsten, fluorescent, "
-			 "indoor, daylight or cloudy, not '%s'",
-			 value);
+		snprintf(
+			why, size,
+			"--awb takes auto, incandescent, tungsten, fluorescent, "
+			"indoor, daylight or cloudy, not '%s'",
+			value);
 		return -1;
 	}
 	if (strcmp(name, "brightness") == 0) {
 		if (parse_number(value, -1.0, 1.0, &c->brightness) < 0) {
 			snprintf(why, size,
-				 "--brightness takes -1.0..1.0, not '%s'", value);
+				 "--brightness takes -1.0..1.0, not '%s'",
+				 value);
 			return -1;
 		}
 		c->brightness_set = 1;
 		return 1;
 	}
 	if (strcmp(name, "contrast") == 0) {
-		if (parse_number(value, 0.0, CAMERA_CONTRAST_MAX, &c->contrast) <
-		    0) {
+		if (parse_number(value, 0.0, CAMERA_CONTRAST_MAX,
+				 &c->contrast) < 0) {
 			snprintf(why, size, "--contrast takes 0..%g, not '%s'",
 				 CAMERA_CONTRAST_MAX, value);
 			return -1;
@@ -152,8 +151,8 @@ int camera_parse_control(struct camera_controls *c, const char *name,
 				c->profile = (enum camera_profile)i;
 				return 1;
 			}
-		snprintf(why, size, "--profile takes day, night or auto, not '%s'",
-			 value);
+		snprintf(why, size,
+			 "--profile takes day, night or auto, not '%s'", value);
 		return -1;
 	}
 	if (strcmp(name, "format") == 0) {
@@ -162,9 +161,10 @@ int camera_parse_control(struct camera_controls *c, const char *name,
 				c->format = (enum camera_format)i;
 				return 1;
 			}
-		snprintf(why, size,
-			 "--format takes auto, mjpeg, yuyv, nv12 or yu12, not '%s'",
-			 value);
+		snprintf(
+			why, size,
+			"--format takes auto, mjpeg, yuyv, nv12 or yu12, not '%s'",
+			value);
 		return -1;
 	}
 	return 0;
@@ -198,9 +198,8 @@ const char *camera_controls_help(void)
 	       "  --list-sources         print every camera found and exit\n";
 }
 
-int64_t camera_map_range(double value, double low, double neutral,
-			 double high, int64_t min, int64_t def, int64_t max,
-			 int64_t step)
+int64_t camera_map_range(double value, double low, double neutral, double high,
+			 int64_t min, int64_t def, int64_t max, int64_t step)
 {
 	double v;
 	int64_t r;
@@ -214,7 +213,8 @@ int64_t camera_map_range(double value, double low, double neutral,
 	if (step < 1)
 		step = 1;
 	if (value <= neutral) {
-		double f = neutral > low ? (value - low) / (neutral - low) : 1.0;
+		double f = neutral > low ? (value - low) / (neutral - low)
+					 : 1.0;
 
 		f = f < 0 ? 0 : f;
 		v = (double)min + f * (double)(def - min);

@@ -56,16 +56,16 @@ enum camera_format {
 
 /* Each field has an "unset" value: the camera's default then stays. */
 struct camera_controls {
-	int exposure_set;      /* --exposure given */
-	int64_t exposure_us;   /* 0: automatic exposure, else fixed, in us */
-	double gain;           /* 0: unset/automatic; analogue gain, 1.0 up */
+	int exposure_set; /* --exposure given */
+	int64_t exposure_us; /* 0: automatic exposure, else fixed, in us */
+	double gain; /* 0: unset/automatic; analogue gain, 1.0 up */
 	enum camera_awb awb;
 	int brightness_set;
-	double brightness;     /* -1.0 .. 1.0, 0 neutral */
+	double brightness; /* -1.0 .. 1.0, 0 neutral */
 	int contrast_set;
-	double contrast;       /* 0 .. 32, 1.0 neutral */
+	double contrast; /* 0 .. 32, 1.0 neutral */
 	int sharpness_set;
-	double sharpness;      /* 0 .. 16, 1.0 neutral, 0 none */
+	double sharpness; /* 0 .. 16, 1.0 neutral, 0 none */
 	enum camera_profile profile;
 	enum camera_format format;
 };
@@ -95,8 +95,7 @@ const char *camera_profile_name(enum camera_profile profile);
  * spread up to max at "high".  Result clamped to [min, max] and rounded to
  * step from min.
  */
-int64_t camera_map_range(double value, double low, double neutral,
-			 double high, int64_t min, int64_t def, int64_t max,
-			 int64_t step);
+int64_t camera_map_range(double value, double low, double neutral, double high,
+			 int64_t min, int64_t def, int64_t max, int64_t step);
 
 #endif

@@ -47,7 +47,8 @@ static void convert_nv12(const struct picture *src, struct picture *dst)
 	int cw = (src->width + 1) / 2, ch = (src->height + 1) / 2;
 
 	for (int y = 0; y < ch; y++) {
-		const uint8_t *uv = src->planes[1] + (size_t)y * src->strides[1];
+		const uint8_t *uv = src->planes[1] +
+				    (size_t)y * src->strides[1];
 		uint8_t *u = dst->planes[1] + (size_t)y * dst->strides[1];
 		uint8_t *v = dst->planes[2] + (size_t)y * dst->strides[2];
 
@@ -60,9 +61,9 @@ static void convert_nv12(const struct picture *src, struct picture *dst)
 
 /* One pair of YUYV rows (the second may be the first again, for an odd
  * last row) into two Y rows and one row of U and V. */
-static void convert_yuyv_rows(const uint8_t *s0, const uint8_t *s1,
-			      uint8_t *y0, uint8_t *y1, uint8_t *u,
-			      uint8_t *v, int width, int two)
+static void convert_yuyv_rows(const uint8_t *s0, const uint8_t *s1, uint8_t *y0,
+			      uint8_t *y1, uint8_t *u, uint8_t *v, int width,
+			      int two)
 {
 	int pairs = width / 2;
 
@@ -95,14 +96,16 @@ static void convert_yuyv(const struct picture *src, struct picture *dst)
 
 	for (int y = 0; y < h; y += 2) {
 		int two = y + 1 < h;
-		const uint8_t *s0 = src->planes[0] + (size_t)y * src->strides[0];
+		const uint8_t *s0 = src->planes[0] +
+				    (size_t)y * src->strides[0];
 		const uint8_t *s1 = two ? s0 + src->strides[0] : s0;
 		uint8_t *y0 = dst->planes[0] + (size_t)y * dst->strides[0];
 
-		convert_yuyv_rows(s0, s1, y0, y0 + dst->strides[0],
-				  dst->planes[1] + (size_t)(y / 2) * dst->strides[1],
-				  dst->planes[2] + (size_t)(y / 2) * dst->strides[2],
-				  src->width, two);
+		convert_yuyv_rows(
+			s0, s1, y0, y0 + dst->strides[0],
+			dst->planes[1] + (size_t)(y / 2) * dst->strides[1],
+			dst->planes[2] + (size_t)(y / 2) * dst->strides[2],
+			src->width, two);
 	}
 }
 
@@ -123,7 +126,8 @@ static void convert_pad_y(struct picture *dst)
 
 	if (w & 1)
 		for (int y = 0; y < h; y++) {
-			uint8_t *row = dst->planes[0] + (size_t)y * dst->strides[0];
+			uint8_t *row = dst->planes[0] +
+				       (size_t)y * dst->strides[0];
 
 			row[w] = row[w - 1];
 		}

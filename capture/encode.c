@@ -72,11 +72,10 @@ uint64_t encoder_bounced(const struct encoder *e)
 	return e->bounced;
 }
 
-static long compress(struct encoder *e, const struct picture *pic,
-		     uint8_t *dst)
+static long compress(struct encoder *e, const struct picture *pic, uint8_t *dst)
 {
-	const unsigned char *planes[3] = { pic->planes[0], pic->planes[1],
-					   pic->planes[2] };
+	const unsigned char *planes[3] = {pic->planes[0], pic->planes[1],
+					  pic->planes[2]};
 	unsigned char *out = dst;
 	unsigned long size = 0;
 
@@ -85,7 +84,8 @@ static long compress(struct encoder *e, const struct picture *pic,
 	if (tjCompressFromYUVPlanes(e->tj, planes, pic->width, pic->strides,
 				    pic->height, TJSAMP_420, &out, &size,
 				    e->quality, e->flags) != 0) {
-		snprintf(e->error, sizeof(e->error), "%s", tjGetErrorStr2(e->tj));
+		snprintf(e->error, sizeof(e->error), "%s",
+			 tjGetErrorStr2(e->tj));
 		errno = EIO;
 		return -1;
 	}

@@ -14,6 +14,7 @@
  * BITS (the number of codes of each length 1..16), HUFFVAL.
  * Length field: 2 + 4 * 17 + 12 + 12 + 162 + 162 = 418 = 0x01a2.
  */
+/* clang-format off */
 static const uint8_t jpegfix_dht_segment[JPEGFIX_DHT_SIZE] = {
 	0xff, 0xc4, 0x01, 0xa2,
 	/* Table K.3: luminance DC */
@@ -79,6 +80,7 @@ static const uint8_t jpegfix_dht_segment[JPEGFIX_DHT_SIZE] = {
 	0xea, 0xf2, 0xf3, 0xf4, 0xf5, 0xf6, 0xf7, 0xf8,
 	0xf9, 0xfa,
 };
+/* clang-format on */
 
 const uint8_t *jpegfix_dht(void)
 {

@@ -15,9 +15,9 @@
 #define JPEGFIX_DHT_SIZE 420u
 
 enum jpegfix_result {
-	JPEGFIX_OK,      /* the JPEG has its Huffman tables: publish as is */
-	JPEGFIX_NEEDED,  /* no DHT before the first SOS: jpegfix_insert it */
-	JPEGFIX_BAD,     /* not a JPEG, or its headers are truncated/corrupt */
+	JPEGFIX_OK, /* the JPEG has its Huffman tables: publish as is */
+	JPEGFIX_NEEDED, /* no DHT before the first SOS: jpegfix_insert it */
+	JPEGFIX_BAD, /* not a JPEG, or its headers are truncated/corrupt */
 };
 
 /*

@@ -5,15 +5,15 @@
 #include <string.h>
 
 enum {
-	JS_SEEK,       /* outside a frame */
-	JS_SEEK_FF,    /* outside, after FF */
-	JS_SEEK_FFD8,  /* outside, after FF D8: the next FF confirms SOI */
-	JS_MARK,       /* inside, a marker (FF) must come */
-	JS_MCODE,      /* inside, after FF: the marker code */
-	JS_LEN1,       /* segment length, high byte */
-	JS_LEN2,       /* segment length, low byte */
-	JS_SKIP,       /* segment payload */
-	JS_ENTROPY,    /* entropy-coded data after SOS */
+	JS_SEEK, /* outside a frame */
+	JS_SEEK_FF, /* outside, after FF */
+	JS_SEEK_FFD8, /* outside, after FF D8: the next FF confirms SOI */
+	JS_MARK, /* inside, a marker (FF) must come */
+	JS_MCODE, /* inside, after FF: the marker code */
+	JS_LEN1, /* segment length, high byte */
+	JS_LEN2, /* segment length, low byte */
+	JS_SKIP, /* segment payload */
+	JS_ENTROPY, /* entropy-coded data after SOS */
 	JS_ENTROPY_FF, /* entropy-coded data, after FF */
 };
 
@@ -148,7 +148,7 @@ static int is_sof(uint8_t m)
 /* third: the FF after FF D8, just consumed. */
 static void start_frame(struct jpegsplit *js, const uint8_t *third)
 {
-	static const uint8_t soi[3] = { 0xff, M_SOI, 0xff };
+	static const uint8_t soi[3] = {0xff, M_SOI, 0xff};
 
 	js->oversize = 0;
 	js->scanned = 0;
@@ -281,8 +281,7 @@ static int segment_check(struct jpegsplit *js)
 	if (is_sof(js->marker)) {
 		/* One frame header per JPEG; P, Y, X, Nf, then 3 bytes per
 		 * component. */
-		if (js->sof || n < 6 || p[5] == 0 ||
-		    n != 6 + 3 * (size_t)p[5])
+		if (js->sof || n < 6 || p[5] == 0 || n != 6 + 3 * (size_t)p[5])
 			return -1;
 		js->height = p[1] << 8 | p[2];
 		js->width = p[3] << 8 | p[4];

@@ -37,14 +37,14 @@
 #include <stdint.h>
 
 struct jpegsplit_stats {
-	uint64_t frames;        /* complete frames returned */
+	uint64_t frames; /* complete frames returned */
 	uint64_t garbage_bytes; /* bytes outside any frame */
-	uint64_t garbage_runs;  /* runs of such bytes (one per gap) */
-	uint64_t truncated;     /* a new SOI, or the end, before EOI */
-	uint64_t oversize;      /* longer than the buffer */
-	uint64_t corrupt;       /* broken marker structure, or a header that
+	uint64_t garbage_runs; /* runs of such bytes (one per gap) */
+	uint64_t truncated; /* a new SOI, or the end, before EOI */
+	uint64_t oversize; /* longer than the buffer */
+	uint64_t corrupt; /* broken marker structure, or a header that
 				 * swallowed the start of another JPEG */
-	uint64_t rescanned;     /* kept bytes looked at again or moved down
+	uint64_t rescanned; /* kept bytes looked at again or moved down
 				 * in the buffer (segment payloads skipped
 				 * over are not looked at) */
 	uint64_t rescans_refused; /* broken frames not scanned again: the
@@ -57,7 +57,7 @@ struct jpegsplit_stats {
 struct jpegsplit_frame {
 	const uint8_t *data;
 	size_t len;
-	int width;  /* from the SOFn segment; 0 when there was none */
+	int width; /* from the SOFn segment; 0 when there was none */
 	int height;
 };
 
@@ -67,21 +67,21 @@ struct jpegsplit {
 	uint8_t *buf;
 	size_t cap;
 	size_t base, flen; /* buf[base..flen): the current frame's bytes */
-	size_t rp, rend;  /* buf[rp..rend): kept bytes to scan again */
-	int inplace;      /* the bytes being scanned are buf[flen..] */
+	size_t rp, rend; /* buf[rp..rend): kept bytes to scan again */
+	int inplace; /* the bytes being scanned are buf[flen..] */
 	unsigned replays; /* scans again set up so far */
-	int64_t credit;   /* work budget left for scanning again, in bytes */
+	int64_t credit; /* work budget left for scanning again, in bytes */
 	int state;
-	int pending;      /* SOI prefix bytes seen in the seek states */
-	int oversize;     /* the current frame no longer fits */
-	int in_garbage;   /* inside a run of garbage (for garbage_runs) */
-	uint8_t marker;   /* the segment being read */
-	uint32_t remain;  /* segment bytes still to skip */
+	int pending; /* SOI prefix bytes seen in the seek states */
+	int oversize; /* the current frame no longer fits */
+	int in_garbage; /* inside a run of garbage (for garbage_runs) */
+	uint8_t marker; /* the segment being read */
+	uint32_t remain; /* segment bytes still to skip */
 	size_t seg_start; /* offset of the segment's payload from base */
-	size_t hdr_end;   /* offset of the first SOS from base */
-	int scanned;      /* an SOS was seen in this frame */
-	int sof;          /* a frame header (SOFn) was seen */
-	int ncomp;        /* its component ids (0: more than 4, unchecked) */
+	size_t hdr_end; /* offset of the first SOS from base */
+	int scanned; /* an SOS was seen in this frame */
+	int sof; /* a frame header (SOFn) was seen */
+	int ncomp; /* its component ids (0: more than 4, unchecked) */
 	uint8_t comp_ids[4];
 	int width, height;
 	struct jpegsplit_stats stats;

@@ -65,7 +65,7 @@
 #define VIGIL_LC_ORIENTATION 0
 #endif
 
-#define VIGIL_LC_VERSION(a, b) \
+#define VIGIL_LC_VERSION(a, b)            \
 	(LIBCAMERA_VERSION_MAJOR > (a) || \
 	 (LIBCAMERA_VERSION_MAJOR == (a) && LIBCAMERA_VERSION_MINOR >= (b)))
 
@@ -78,20 +78,23 @@ namespace lc = libcamera;
 
 /* camera_awb is declared in libcamera's AwbModeEnum order. */
 static_assert((int)CAMERA_AWB_AUTO == lc::controls::AwbAuto &&
-		      (int)CAMERA_AWB_INCANDESCENT == lc::controls::AwbIncandescent &&
+		      (int)CAMERA_AWB_INCANDESCENT ==
+			      lc::controls::AwbIncandescent &&
 		      (int)CAMERA_AWB_TUNGSTEN == lc::controls::AwbTungsten &&
-		      (int)CAMERA_AWB_FLUORESCENT == lc::controls::AwbFluorescent &&
+		      (int)CAMERA_AWB_FLUORESCENT ==
+			      lc::controls::AwbFluorescent &&
 		      (int)CAMERA_AWB_INDOOR == lc::controls::AwbIndoor &&
 		      (int)CAMERA_AWB_DAYLIGHT == lc::controls::AwbDaylight &&
 		      (int)CAMERA_AWB_CLOUDY == lc::controls::AwbCloudy,
 	      "camera_awb follows AwbModeEnum");
 
-namespace {
+namespace
+{
 
-constexpr int LC_STALL_MS = 5000;        /* no frame this long: give up */
+constexpr int LC_STALL_MS = 5000; /* no frame this long: give up */
 constexpr unsigned LC_BUFFERS_MIN = 4;
-constexpr int LC_PROFILE_SWITCH_S = 10;  /* auto profile hysteresis */
-constexpr double LC_NIGHT_GAIN = 6.0;    /* AE this far up: it is dark */
+constexpr int LC_PROFILE_SWITCH_S = 10; /* auto profile hysteresis */
+constexpr double LC_NIGHT_GAIN = 6.0; /* AE this far up: it is dark */
 
 #define LC_STR2(x) #x
 #define LC_STR(x) LC_STR2(x)
@@ -141,8 +144,7 @@ std::shared_ptr<lc::Camera> first_camera(lc::CameraManager &cm)
 }
 
 /* "libcamera", "libcamera:N", "libcamera:<id>" -> the camera, or null. */
-std::shared_ptr<lc::Camera> find_camera(lc::CameraManager &cm,
-					const char *spec)
+std::shared_ptr<lc::Camera> find_camera(lc::CameraManager &cm, const char *spec)
 {
 	auto cams = cm.cameras();
 	const char *arg = std::strchr(spec, ':');
@@ -189,15 +191,15 @@ struct source {
 	unsigned stride = 0;
 	enum picture_kind kind = PICTURE_I420;
 
-	int epfd = -1;    /* what capture polls */
-	int evfd = -1;    /* written by libcamera's thread */
+	int epfd = -1; /* what capture polls */
+	int evfd = -1; /* written by libcamera's thread */
 	int timerfd = -1; /* stall watchdog */
-	std::mutex lock;  /* guards done and gone */
+	std::mutex lock; /* guards done and gone */
 	std::deque<lc::Request *> done;
 	bool gone = false;
 
 	lc::Request *held = nullptr; /* lent to capture in a picture */
-	int held_fd = -1;            /* its dmabuf, for the end of CPU access */
+	int held_fd = -1; /* its dmabuf, for the end of CPU access */
 	int64_t last_frame_ns = 0;
 	uint64_t skipped = 0;
 
@@ -206,7 +208,9 @@ struct source {
 	bool night = false;
 	int64_t profile_since_ns = 0;
 
-	source() : pending(lc::controls::controls) {}
+	source() : pending(lc::controls::controls)
+	{
+	}
 
 	void on_request(lc::Request *r)
 	{
@@ -235,7 +239,8 @@ struct source {
 	}
 };
 
-namespace {
+namespace
+{
 
 void buffer_sync(int fd, uint64_t flags)
 {
@@ -371,7 +376,8 @@ void profile_update(struct source *s, const lc::ControlList &meta)
 		s->profile_since_ns = now;
 		return;
 	}
-	if (now - s->profile_since_ns < (int64_t)LC_PROFILE_SWITCH_S * 1000000000)
+	if (now - s->profile_since_ns <
+	    (int64_t)LC_PROFILE_SWITCH_S * 1000000000)
 		return;
 	s->night = want;
 	s->profile_since_ns = 0;
@@ -417,7 +423,8 @@ int configure(struct source *s)
 		if (status == lc::CameraConfiguration::Invalid ||
 		    sc.pixelFormat != lc::formats::NV12) {
 			log_warnx("camera '%s' offers neither YUV420 nor NV12 "
-				  "(it offers %s)", s->spec.c_str(),
+				  "(it offers %s)",
+				  s->spec.c_str(),
 				  sc.pixelFormat.toString().c_str());
 			return -1;
 		}
@@ -443,7 +450,8 @@ int map_buffers(struct source *s)
 {
 	s->allocator = std::make_unique<lc::FrameBufferAllocator>(s->camera);
 	if (s->allocator->allocate(s->stream) < 0) {
-		log_warnx("camera '%s': cannot allocate buffers", s->spec.c_str());
+		log_warnx("camera '%s': cannot allocate buffers",
+			  s->spec.c_str());
 		return -1;
 	}
 	for (const auto &buf : s->allocator->buffers(s->stream)) {
@@ -514,8 +522,8 @@ int fill_picture(struct source *s, lc::FrameBuffer *buf, struct picture *pic)
 		if (planes.size() == 1) {
 			/* One plane holding the whole picture. */
 			fd = planes[0].fd.get();
-			off = planes[0].offset + (i == 0 ? 0
-						  : ysize + (i - 1) * csize);
+			off = planes[0].offset +
+			      (i == 0 ? 0 : ysize + (i - 1) * csize);
 		} else if (i < planes.size()) {
 			fd = planes[i].fd.get();
 			off = planes[i].offset;
@@ -544,7 +552,8 @@ void requeue(struct source *s, lc::Request *r)
 		s->pending.clear();
 	}
 	if (s->camera->queueRequest(r) < 0)
-		log_warnx("camera '%s': cannot queue a request", s->spec.c_str());
+		log_warnx("camera '%s': cannot queue a request",
+			  s->spec.c_str());
 }
 
 /* ------------------------------------------------------------ ops */
@@ -583,13 +592,15 @@ int lc_open(struct source **out, const struct source_config *cfg)
 	s->height = cfg->height > 0 ? cfg->height : 720;
 	s->fps = cfg->fps > 0 ? cfg->fps : 24;
 	if (cfg->extra != nullptr)
-		s->ctl = *static_cast<const struct camera_controls *>(cfg->extra);
+		s->ctl = *static_cast<const struct camera_controls *>(
+			cfg->extra);
 	else
 		camera_controls_init(&s->ctl);
 
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
 	s->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	s->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	s->timerfd = timerfd_create(CLOCK_MONOTONIC,
+				    TFD_NONBLOCK | TFD_CLOEXEC);
 	if (s->epfd < 0 || s->evfd < 0 || s->timerfd < 0)
 		goto fail_errno;
 	ev.events = EPOLLIN;
@@ -610,7 +621,8 @@ int lc_open(struct source **out, const struct source_config *cfg)
 	s->camera = find_camera(*s->cm, cfg->spec);
 	if (!s->camera) {
 		log_warnx("no libcamera camera for '%s' (%zu camera(s) found; "
-			  "see --list-sources)", cfg->spec, s->cm->cameras().size());
+			  "see --list-sources)",
+			  cfg->spec, s->cm->cameras().size());
 		errno = ENODEV;
 		goto fail;
 	}
@@ -762,8 +774,8 @@ uint64_t lc_skipped(const struct source *s)
 extern "C" {
 
 const struct source_ops libcamera_source_ops = {
-	"libcamera", lc_match, lc_open, lc_fd, lc_next, lc_release, lc_skipped,
-	lc_close,
+	"libcamera", lc_match,	 lc_open,    lc_fd,
+	lc_next,     lc_release, lc_skipped, lc_close,
 };
 
 const char *libcamera_built_version(void)
@@ -783,7 +795,8 @@ int libcamera_list(FILE *out)
 		return 0;
 	}
 	for (const auto &cam : cm->cameras()) {
-		std::vector<lc::StreamRole> roles{lc::StreamRole::VideoRecording};
+		std::vector<lc::StreamRole> roles{
+			lc::StreamRole::VideoRecording};
 		auto cfg = cam->generateConfiguration(roles);
 		const auto &info = cam->controls();
 		auto fdl = info.find(&lc::controls::FrameDurationLimits);
@@ -803,10 +816,12 @@ int libcamera_list(FILE *out)
 				auto sizes = f.sizes(pf);
 				if (sizes.empty()) {
 					lc::SizeRange r = f.range(pf);
-					fprintf(out, " %s", r.toString().c_str());
+					fprintf(out, " %s",
+						r.toString().c_str());
 				}
 				for (const auto &sz : sizes)
-					fprintf(out, " %ux%u", sz.width, sz.height);
+					fprintf(out, " %ux%u", sz.width,
+						sz.height);
 				fputc('\n', out);
 			}
 		}
@@ -814,7 +829,8 @@ int libcamera_list(FILE *out)
 			int64_t min_us = fdl->second.min().get<int64_t>();
 
 			if (min_us > 0)
-				fprintf(out, "    up to %.4g fps\n", 1e6 / (double)min_us);
+				fprintf(out, "    up to %.4g fps\n",
+					1e6 / (double)min_us);
 		}
 		n++;
 	}

@@ -22,7 +22,8 @@ static int none_open(struct source **out, const struct source_config *cfg)
 	(void)out;
 	(void)cfg;
 	log_warnx("cannot open '%s': this vigil-capture was built without "
-		  "libcamera (install libcamera-dev and rebuild)", cfg->spec);
+		  "libcamera (install libcamera-dev and rebuild)",
+		  cfg->spec);
 	errno = ENOTSUP;
 	return -1;
 }

@@ -69,40 +69,41 @@ struct options {
 static void usage(FILE *f)
 {
 	fprintf(f,
-"usage: " PROG " [options]\n"
-"Publishes a camera's pictures as JPEGs into the shared-memory ring\n"
-"/vigil.<camera> that vigil-server reads.\n"
-"\n"
-"  --camera NAME      ring name, [A-Za-z0-9_-]{1,32} (default " CAPTURE_CAMERA_DEFAULT ")\n"
-"  --source SRC       where pictures come from (default %s):\n"
-"                       testsrc     a moving test picture\n"
-"                       stdin       concatenated JPEGs on standard input\n"
-"                       fifo:PATH   concatenated JPEGs from a named pipe\n"
-"                       auto        the first libcamera camera, else the\n"
-"                                   first V4L2 capture device, else testsrc\n"
-"                       v4l2:/dev/videoN (or v4l2:N)  a USB webcam\n"
-"                       libcamera[:N|:ID]  a Pi camera module\n"
-"                     JPEG sources are published byte for byte.\n"
-"  --size WxH         picture size (default %dx%d)\n"
-"  --fps N            frames per second, 1..%d (default %d)\n"
-"  --quality Q        JPEG quality, 1..100 (default %d)\n"
-"  --rotate DEG       0, 90, 180 or 270 degrees clockwise (default 0)\n"
-"  --hflip, --vflip   mirror left-right / upside-down (before rotating)\n"
-"  --overlay FMT      strftime(3) text burned into the top-left corner\n"
-"                     (default \"%s\"; '' for none)\n"
-"  --slots N          ring slots, %u..%u (default %u)\n"
-"  --slot-size BYTES  bytes per slot, %u..%u, suffixes k and M (default:\n"
-"                     TurboJPEG's worst case for the size, at least 2M)\n"
-"  --group G          group (name or number) that may read the ring\n"
-"  --follow           fifo: wait for the next writer at end of input\n"
-"  -v, --verbose      log debug messages\n"
-"  -h, --help         this help\n"
-"  --version          print the version\n"
-"\n"
-"Rotation, flips and overlay apply to raw pictures (testsrc, cameras), not\n"
-"to JPEG sources.  SIGTERM, SIGINT or SIGHUP stop capture and close the\n"
-"ring.\n"
-"Exit status: 0 stopped or end of input, 1 run-time error, 2 bad usage.\n",
+		"usage: " PROG " [options]\n"
+		"Publishes a camera's pictures as JPEGs into the shared-memory ring\n"
+		"/vigil.<camera> that vigil-server reads.\n"
+		"\n"
+		"  --camera NAME      ring name, [A-Za-z0-9_-]{1,32} (default " CAPTURE_CAMERA_DEFAULT
+		")\n"
+		"  --source SRC       where pictures come from (default %s):\n"
+		"                       testsrc     a moving test picture\n"
+		"                       stdin       concatenated JPEGs on standard input\n"
+		"                       fifo:PATH   concatenated JPEGs from a named pipe\n"
+		"                       auto        the first libcamera camera, else the\n"
+		"                                   first V4L2 capture device, else testsrc\n"
+		"                       v4l2:/dev/videoN (or v4l2:N)  a USB webcam\n"
+		"                       libcamera[:N|:ID]  a Pi camera module\n"
+		"                     JPEG sources are published byte for byte.\n"
+		"  --size WxH         picture size (default %dx%d)\n"
+		"  --fps N            frames per second, 1..%d (default %d)\n"
+		"  --quality Q        JPEG quality, 1..100 (default %d)\n"
+		"  --rotate DEG       0, 90, 180 or 270 degrees clockwise (default 0)\n"
+		"  --hflip, --vflip   mirror left-right / upside-down (before rotating)\n"
+		"  --overlay FMT      strftime(3) text burned into the top-left corner\n"
+		"                     (default \"%s\"; '' for none)\n"
+		"  --slots N          ring slots, %u..%u (default %u)\n"
+		"  --slot-size BYTES  bytes per slot, %u..%u, suffixes k and M (default:\n"
+		"                     TurboJPEG's worst case for the size, at least 2M)\n"
+		"  --group G          group (name or number) that may read the ring\n"
+		"  --follow           fifo: wait for the next writer at end of input\n"
+		"  -v, --verbose      log debug messages\n"
+		"  -h, --help         this help\n"
+		"  --version          print the version\n"
+		"\n"
+		"Rotation, flips and overlay apply to raw pictures (testsrc, cameras), not\n"
+		"to JPEG sources.  SIGTERM, SIGINT or SIGHUP stop capture and close the\n"
+		"ring.\n"
+		"Exit status: 0 stopped or end of input, 1 run-time error, 2 bad usage.\n",
 		source_default(), CAPTURE_WIDTH_DEFAULT, CAPTURE_HEIGHT_DEFAULT,
 		CAPTURE_FPS_MAX, CAPTURE_FPS_DEFAULT, ENCODE_QUALITY_DEFAULT,
 		CAPTURE_OVERLAY_DEFAULT, RING_SLOTS_MIN, RING_SLOTS_MAX,
@@ -128,8 +129,9 @@ static long flag_long(const char *opt, const char *s, long min, long max)
 	long v;
 
 	if (parse_long(s, min, max, &v, NULL) < 0)
-		usage_error("invalid %s '%s': expected a number from %ld to %ld",
-			    opt, s, min, max);
+		usage_error(
+			"invalid %s '%s': expected a number from %ld to %ld",
+			opt, s, min, max);
 	return v;
 }
 
@@ -142,12 +144,13 @@ static void parse_size(const char *s, int *w, int *h)
 	    (*end != 'x' && *end != 'X') ||
 	    parse_long(end + 1, 0, LONG_MAX, &lh, NULL) < 0)
 		usage_error("invalid --size '%s': expected WIDTHxHEIGHT, e.g. "
-			    "1280x720", s);
+			    "1280x720",
+			    s);
 	if (lw < CAPTURE_DIM_MIN || lw > CAPTURE_WIDTH_MAX ||
 	    lh < CAPTURE_DIM_MIN || lh > CAPTURE_HEIGHT_MAX)
 		usage_error("invalid --size '%s': from %dx%d to %dx%d", s,
-			    CAPTURE_DIM_MIN, CAPTURE_DIM_MIN,
-			    CAPTURE_WIDTH_MAX, CAPTURE_HEIGHT_MAX);
+			    CAPTURE_DIM_MIN, CAPTURE_DIM_MIN, CAPTURE_WIDTH_MAX,
+			    CAPTURE_HEIGHT_MAX);
 	*w = (int)lw;
 	*h = (int)lh;
 }
@@ -175,7 +178,8 @@ static uint32_t parse_bytes(const char *s)
 	return (uint32_t)v;
 bad:
 	usage_error("invalid --slot-size '%s': expected %u to %u bytes "
-		    "(suffixes k, M)", s, RING_SLOT_SIZE_MIN, RING_SLOT_SIZE_MAX);
+		    "(suffixes k, M)",
+		    s, RING_SLOT_SIZE_MIN, RING_SLOT_SIZE_MAX);
 }
 
 static gid_t parse_group(const char *s)
@@ -198,43 +202,55 @@ static gid_t parse_group(const char *s)
 static void parse_options(int argc, char **argv, struct options *o)
 {
 	enum {
-		OPT_CAMERA = 256, OPT_SOURCE, OPT_SIZE, OPT_FPS, OPT_QUALITY,
-		OPT_ROTATE, OPT_HFLIP, OPT_VFLIP, OPT_OVERLAY, OPT_SLOTS,
-		OPT_SLOT_SIZE, OPT_GROUP, OPT_FOLLOW, OPT_VERSION,
-		OPT_LIST_SOURCES, OPT_CAMCTL, /* OPT_CAMCTL + i: camctl[i] */
+		OPT_CAMERA = 256,
+		OPT_SOURCE,
+		OPT_SIZE,
+		OPT_FPS,
+		OPT_QUALITY,
+		OPT_ROTATE,
+		OPT_HFLIP,
+		OPT_VFLIP,
+		OPT_OVERLAY,
+		OPT_SLOTS,
+		OPT_SLOT_SIZE,
+		OPT_GROUP,
+		OPT_FOLLOW,
+		OPT_VERSION,
+		OPT_LIST_SOURCES,
+		OPT_CAMCTL, /* OPT_CAMCTL + i: camctl[i] */
 	};
 	/* Camera controls, parsed by camera.c. */
 	static const char *const camctl[] = {
-		"exposure", "gain", "awb", "brightness", "contrast",
-		"sharpness", "profile", "format",
+		"exposure", "gain",	 "awb",	    "brightness",
+		"contrast", "sharpness", "profile", "format",
 	};
 	static const struct option longopts[] = {
-		{ "camera", required_argument, NULL, OPT_CAMERA },
-		{ "source", required_argument, NULL, OPT_SOURCE },
-		{ "size", required_argument, NULL, OPT_SIZE },
-		{ "fps", required_argument, NULL, OPT_FPS },
-		{ "quality", required_argument, NULL, OPT_QUALITY },
-		{ "rotate", required_argument, NULL, OPT_ROTATE },
-		{ "hflip", no_argument, NULL, OPT_HFLIP },
-		{ "vflip", no_argument, NULL, OPT_VFLIP },
-		{ "overlay", required_argument, NULL, OPT_OVERLAY },
-		{ "slots", required_argument, NULL, OPT_SLOTS },
-		{ "slot-size", required_argument, NULL, OPT_SLOT_SIZE },
-		{ "group", required_argument, NULL, OPT_GROUP },
-		{ "follow", no_argument, NULL, OPT_FOLLOW },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, OPT_VERSION },
-		{ "list-sources", no_argument, NULL, OPT_LIST_SOURCES },
-		{ "exposure", required_argument, NULL, OPT_CAMCTL + 0 },
-		{ "gain", required_argument, NULL, OPT_CAMCTL + 1 },
-		{ "awb", required_argument, NULL, OPT_CAMCTL + 2 },
-		{ "brightness", required_argument, NULL, OPT_CAMCTL + 3 },
-		{ "contrast", required_argument, NULL, OPT_CAMCTL + 4 },
-		{ "sharpness", required_argument, NULL, OPT_CAMCTL + 5 },
-		{ "profile", required_argument, NULL, OPT_CAMCTL + 6 },
-		{ "format", required_argument, NULL, OPT_CAMCTL + 7 },
-		{ NULL, 0, NULL, 0 },
+		{"camera", required_argument, NULL, OPT_CAMERA},
+		{"source", required_argument, NULL, OPT_SOURCE},
+		{"size", required_argument, NULL, OPT_SIZE},
+		{"fps", required_argument, NULL, OPT_FPS},
+		{"quality", required_argument, NULL, OPT_QUALITY},
+		{"rotate", required_argument, NULL, OPT_ROTATE},
+		{"hflip", no_argument, NULL, OPT_HFLIP},
+		{"vflip", no_argument, NULL, OPT_VFLIP},
+		{"overlay", required_argument, NULL, OPT_OVERLAY},
+		{"slots", required_argument, NULL, OPT_SLOTS},
+		{"slot-size", required_argument, NULL, OPT_SLOT_SIZE},
+		{"group", required_argument, NULL, OPT_GROUP},
+		{"follow", no_argument, NULL, OPT_FOLLOW},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, OPT_VERSION},
+		{"list-sources", no_argument, NULL, OPT_LIST_SOURCES},
+		{"exposure", required_argument, NULL, OPT_CAMCTL + 0},
+		{"gain", required_argument, NULL, OPT_CAMCTL + 1},
+		{"awb", required_argument, NULL, OPT_CAMCTL + 2},
+		{"brightness", required_argument, NULL, OPT_CAMCTL + 3},
+		{"contrast", required_argument, NULL, OPT_CAMCTL + 4},
+		{"sharpness", required_argument, NULL, OPT_CAMCTL + 5},
+		{"profile", required_argument, NULL, OPT_CAMCTL + 6},
+		{"format", required_argument, NULL, OPT_CAMCTL + 7},
+		{NULL, 0, NULL, 0},
 	};
 	char name[RING_NAME_MAX];
 	int c;
@@ -257,8 +273,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case OPT_CAMERA:
 			if (ring_name(name, sizeof(name), optarg, NULL) < 0)
 				usage_error("invalid --camera '%s': expected 1 "
-					    "to %d of A-Z a-z 0-9 _ -", optarg,
-					    RING_CAMERA_MAX);
+					    "to %d of A-Z a-z 0-9 _ -",
+					    optarg, RING_CAMERA_MAX);
 			o->camera = optarg;
 			break;
 		case OPT_SOURCE:
@@ -269,16 +285,19 @@ static void parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_FPS:
 			o->fps = (int)flag_long("--fps", optarg, 1,
-						 CAPTURE_FPS_MAX);
+						CAPTURE_FPS_MAX);
 			break;
 		case OPT_QUALITY:
-			o->quality = (int)flag_long("--quality", optarg, 1, 100);
+			o->quality = (int)flag_long("--quality", optarg, 1,
+						    100);
 			break;
 		case OPT_ROTATE:
 			o->rotate = (int)flag_long("--rotate", optarg, 0, 270);
 			if (o->rotate % 90 != 0)
-				usage_error("invalid --rotate '%s': expected 0, "
-					    "90, 180 or 270", optarg);
+				usage_error(
+					"invalid --rotate '%s': expected 0, "
+					"90, 180 or 270",
+					optarg);
 			break;
 		case OPT_HFLIP:
 			o->hflip = 1;
@@ -289,14 +308,15 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case OPT_OVERLAY:
 			if (strlen(optarg) >= OVERLAY_FMT_MAX)
 				usage_error("invalid --overlay: longer than %d "
-					    "bytes", OVERLAY_FMT_MAX - 1);
+					    "bytes",
+					    OVERLAY_FMT_MAX - 1);
 			o->overlay = optarg;
 			o->overlay_set = 1;
 			break;
 		case OPT_SLOTS:
 			o->slots = (uint32_t)flag_long("--slots", optarg,
-							RING_SLOTS_MIN,
-							RING_SLOTS_MAX);
+						       RING_SLOTS_MIN,
+						       RING_SLOTS_MAX);
 			break;
 		case OPT_SLOT_SIZE:
 			o->slot_size = parse_bytes(optarg);
@@ -319,9 +339,14 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case OPT_LIST_SOURCES:
 			o->list_sources = 1;
 			break;
-		case OPT_CAMCTL + 0: case OPT_CAMCTL + 1: case OPT_CAMCTL + 2:
-		case OPT_CAMCTL + 3: case OPT_CAMCTL + 4: case OPT_CAMCTL + 5:
-		case OPT_CAMCTL + 6: case OPT_CAMCTL + 7: {
+		case OPT_CAMCTL + 0:
+		case OPT_CAMCTL + 1:
+		case OPT_CAMCTL + 2:
+		case OPT_CAMCTL + 3:
+		case OPT_CAMCTL + 4:
+		case OPT_CAMCTL + 5:
+		case OPT_CAMCTL + 6:
+		case OPT_CAMCTL + 7: {
 			char why[200];
 
 			if (camera_parse_control(&o->controls,
@@ -331,7 +356,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 			break;
 		}
 		case ':':
-			usage_error("option '%s' needs a value", argv[optind - 1]);
+			usage_error("option '%s' needs a value",
+				    argv[optind - 1]);
 		default:
 			if (optopt != 0)
 				usage_error("unknown option '-%c'", optopt);
@@ -457,8 +483,7 @@ int main(int argc, char **argv)
 
 	out_w = (o.rotate == 90 || o.rotate == 270) ? o.height : o.width;
 	out_h = (o.rotate == 90 || o.rotate == 270) ? o.width : o.height;
-	slot_size = o.slot_size ? o.slot_size
-				: default_slot_size(out_w, out_h);
+	slot_size = o.slot_size ? o.slot_size : default_slot_size(out_w, out_h);
 	slot_size = (slot_size + RING_SLOT_ALIGN - 1) & ~(RING_SLOT_ALIGN - 1);
 
 	memset(&scfg, 0, sizeof(scfg));
@@ -496,7 +521,8 @@ int main(int argc, char **argv)
 		if (errno == EPERM)
 			fatalx("cannot create ring '%s': Operation not permitted "
 			       "(an old segment or lock belongs to another user "
-			       "or others may write it)", ringname);
+			       "or others may write it)",
+			       ringname);
 		fatal("cannot create ring '%s'", ringname);
 	}
 
@@ -524,9 +550,9 @@ int main(int argc, char **argv)
 	st.since_ms = ring_now_ms();
 	for (;;) {
 		struct pollfd pfd[3] = {
-			{ .fd = sigfd, .events = POLLIN },
-			{ .fd = hbfd, .events = POLLIN },
-			{ .fd = ops->fd(src), .events = POLLIN },
+			{.fd = sigfd, .events = POLLIN},
+			{.fd = hbfd, .events = POLLIN},
+			{.fd = ops->fd(src), .events = POLLIN},
 		};
 		struct picture pic;
 		enum source_result r;

@@ -16,6 +16,7 @@ struct glyph {
 	char rows[OVERLAY_GLYPH_H][OVERLAY_GLYPH_W + 1];
 };
 
+/* clang-format off */
 static const struct glyph glyphs[] = {
 	{ ' ', { ".....", ".....", ".....", ".....", ".....", ".....", "....." } },
 	{ '!', { "..#..", "..#..", "..#..", "..#..", "..#..", ".....", "..#.." } },
@@ -113,6 +114,7 @@ static const struct glyph glyphs[] = {
 	{ '}', { ".#...", "..#..", "..#..", "...#.", "..#..", "..#..", ".#..." } },
 	{ '~', { ".....", ".....", ".#...", "#.#.#", "...#.", ".....", "....." } },
 };
+/* clang-format on */
 
 /* Row bitmaps indexed by character, bit 4 = leftmost column; built once. */
 static uint8_t font[128][OVERLAY_GLYPH_H];
@@ -203,7 +205,8 @@ static void draw_box(struct picture *pic, int x0, int y0, int x1, int y1)
 	for (int p = 1; p < 3; p++) {
 		int cx1 = (x1 + 1) / 2, cy1 = (y1 + 1) / 2;
 		for (int y = y0 / 2; y < cy1; y++)
-			memset(pic->planes[p] + (long)y * pic->strides[p] + x0 / 2,
+			memset(pic->planes[p] + (long)y * pic->strides[p] +
+				       x0 / 2,
 			       OVERLAY_CHROMA_NEUTRAL, (size_t)(cx1 - x0 / 2));
 	}
 }

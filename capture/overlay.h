@@ -14,11 +14,11 @@
 
 #include "source.h"
 
-#define OVERLAY_FMT_MAX 128  /* bytes of a format, NUL included */
+#define OVERLAY_FMT_MAX 128 /* bytes of a format, NUL included */
 #define OVERLAY_TEXT_MAX 160 /* bytes of an expanded text, NUL included */
 #define OVERLAY_GLYPH_W 5
 #define OVERLAY_GLYPH_H 7
-#define OVERLAY_CELL_W 6     /* glyph + one column of spacing */
+#define OVERLAY_CELL_W 6 /* glyph + one column of spacing */
 
 struct overlay {
 	int enabled;

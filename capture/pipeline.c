@@ -117,8 +117,8 @@ static int publish_raw(struct pipeline *p, struct picture *pic,
 		ring_writer_abort(w);
 		ring_writer_count_drop(w);
 		if (saved == EIO)
-			log_warnx("cannot encode a %dx%d picture: %s", out.width,
-				  out.height, encoder_error(p->enc));
+			log_warnx("cannot encode a %dx%d picture: %s",
+				  out.width, out.height, encoder_error(p->enc));
 		else
 			log_debug("skipped a %dx%d picture: %s", out.width,
 				  out.height, strerror(saved));
@@ -142,14 +142,15 @@ int pipeline_publish(struct pipeline *p, struct picture *pic,
 		    (!transform_is_identity(c->rotate, c->hflip, c->vflip) ||
 		     (p->overlay.enabled && c->overlay_set))) {
 			p->jpeg_raw_warned = 1;
-			log_warnx("the source gives JPEG pictures, published as "
-				  "they are: rotation, flips and overlay do "
-				  "not apply");
+			log_warnx(
+				"the source gives JPEG pictures, published as "
+				"they are: rotation, flips and overlay do "
+				"not apply");
 		}
 		r = ring_writer_publish(w, pic->data, pic->len, RING_FRAME_KEY,
 					(uint32_t)pic->width,
-					(uint32_t)pic->height,
-					pic->realtime_ns, pic->monotonic_ns);
+					(uint32_t)pic->height, pic->realtime_ns,
+					pic->monotonic_ns);
 		if (r < 0)
 			log_debug("skipped a JPEG of %zu bytes: %s", pic->len,
 				  strerror(errno));

@@ -19,12 +19,12 @@
 #include "source.h"
 
 struct pipeline_config {
-	int rotate;          /* 0, 90, 180, 270 (clockwise) */
+	int rotate; /* 0, 90, 180, 270 (clockwise) */
 	int hflip, vflip;
-	int quality;         /* 1..100 */
-	int fastdct;         /* TJFLAG_FASTDCT */
+	int quality; /* 1..100 */
+	int fastdct; /* TJFLAG_FASTDCT */
 	const char *overlay; /* strftime format; NULL or "" for none */
-	int overlay_set;     /* the user asked for it (not the default): warn
+	int overlay_set; /* the user asked for it (not the default): warn
 			      * when a JPEG source makes it impossible */
 };
 
@@ -33,12 +33,12 @@ struct pipeline {
 	struct convert conv;
 	struct overlay overlay;
 	struct encoder *enc;
-	uint8_t *tbuf;       /* transformed planes */
+	uint8_t *tbuf; /* transformed planes */
 	size_t tbuf_cap;
 	uint64_t published;
-	uint64_t dropped;    /* too big for a slot, or the encoder failed */
+	uint64_t dropped; /* too big for a slot, or the encoder failed */
 	int jpeg_raw_warned;
-	int64_t encode_ns;   /* time spent converting and encoding */
+	int64_t encode_ns; /* time spent converting and encoding */
 };
 
 /* -1 with errno (EINVAL: bad quality or overlay format; ENOMEM). */

@@ -22,8 +22,7 @@ void probe_auto_spec(char *spec, size_t size, char *why, size_t whysize)
 	}
 	if (v4l2_first_device(path, sizeof(path)) == 0) {
 		snprintf(spec, size, "v4l2:%s", path);
-		snprintf(why, whysize,
-			 "%s, the first V4L2 capture device",
+		snprintf(why, whysize, "%s, the first V4L2 capture device",
 			 libcamera_built_version() != NULL
 				 ? "no libcamera camera found"
 				 : "libcamera not built in");

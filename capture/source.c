@@ -15,12 +15,8 @@
 
 /* In the order they are asked to match; one line per source. */
 static const struct source_ops *const sources[] = {
-	&testsrc_ops,
-	&stdin_ops,
-	&fifo_ops,
-	&probe_auto_source_ops,
-	&v4l2_source_ops,
-	&libcamera_source_ops,
+	&testsrc_ops,		&stdin_ops,	  &fifo_ops,
+	&probe_auto_source_ops, &v4l2_source_ops, &libcamera_source_ops,
 };
 
 #define SOURCES_COUNT (sizeof(sources) / sizeof(sources[0]))

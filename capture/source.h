@@ -13,10 +13,10 @@
 #include <stdint.h>
 
 enum picture_kind {
-	PICTURE_JPEG,  /* data/len: a complete JPEG, SOI..EOI */
-	PICTURE_I420,  /* planes[0..2]: Y, U, V, 4:2:0 */
-	PICTURE_NV12,  /* planes[0..1]: Y, interleaved UV, 4:2:0 */
-	PICTURE_YUYV,  /* planes[0]: packed 4:2:2 */
+	PICTURE_JPEG, /* data/len: a complete JPEG, SOI..EOI */
+	PICTURE_I420, /* planes[0..2]: Y, U, V, 4:2:0 */
+	PICTURE_NV12, /* planes[0..1]: Y, interleaved UV, 4:2:0 */
+	PICTURE_YUYV, /* planes[0]: packed 4:2:2 */
 };
 
 /* A picture borrowed from the source until source_release() (or the next
@@ -28,7 +28,8 @@ struct picture {
 	enum picture_kind kind;
 	const uint8_t *data; /* PICTURE_JPEG */
 	size_t len;
-	uint8_t *planes[3];  /* raw kinds; writable so overlay can draw in place */
+	uint8_t *planes
+		[3]; /* raw kinds; writable so overlay can draw in place */
 	int strides[3];
 	int width;
 	int height;
@@ -38,14 +39,16 @@ struct picture {
 
 /* Options every source may use.  Strings are borrowed for the source's life. */
 struct source_config {
-	const char *spec;   /* "testsrc", "stdin", "fifo:PATH", "v4l2:/dev/video0" */
+	const char
+		*spec; /* "testsrc", "stdin", "fifo:PATH", "v4l2:/dev/video0" */
 	int width;
 	int height;
 	int fps;
-	int follow;         /* fifo: wait for the next writer at EOF */
-	size_t max_frame;   /* largest JPEG worth keeping (the ring slot capacity) */
+	int follow; /* fifo: wait for the next writer at EOF */
+	size_t max_frame; /* largest JPEG worth keeping (the ring slot capacity) */
 	const char *overlay;
-	const void *extra;  /* source-specific options (camera controls), or NULL */
+	const void
+		*extra; /* source-specific options (camera controls), or NULL */
 };
 
 /* After SOURCE_FRAME the capture loop calls next() again without waiting
@@ -54,10 +57,10 @@ struct source_config {
  * fd() is asked again before every wait: a source may change its fd (a
  * FIFO reopened for the next writer). */
 enum source_result {
-	SOURCE_FRAME,  /* *pic is filled */
-	SOURCE_AGAIN,  /* nothing complete yet: poll again */
-	SOURCE_EOF,    /* the input ended: stop capturing */
-	SOURCE_ERROR,  /* unrecoverable: errno set, capture exits non-zero */
+	SOURCE_FRAME, /* *pic is filled */
+	SOURCE_AGAIN, /* nothing complete yet: poll again */
+	SOURCE_EOF, /* the input ended: stop capturing */
+	SOURCE_ERROR, /* unrecoverable: errno set, capture exits non-zero */
 };
 
 struct source;
@@ -88,8 +91,8 @@ const struct source_ops *source_find(const char *spec, char *why, size_t size);
 const char *source_default(void);
 
 /* The sources, each in its own file; source.c lists them in order. */
-extern const struct source_ops testsrc_ops;  /* testsrc.c */
-extern const struct source_ops stdin_ops;    /* stdin.c: "stdin" */
-extern const struct source_ops fifo_ops;     /* stdin.c: "fifo:PATH" */
+extern const struct source_ops testsrc_ops; /* testsrc.c */
+extern const struct source_ops stdin_ops; /* stdin.c: "stdin" */
+extern const struct source_ops fifo_ops; /* stdin.c: "fifo:PATH" */
 
 #endif

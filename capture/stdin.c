@@ -23,7 +23,7 @@
 
 #define STDIN_READ_SIZE 65536
 #define STDIN_READS_PER_CALL 16 /* then let the loop look at its other fds */
-#define STDIN_FRAME_MIN 4       /* smallest buffer jpegsplit accepts */
+#define STDIN_FRAME_MIN 4 /* smallest buffer jpegsplit accepts */
 
 struct pipesrc {
 	int fd;
@@ -32,10 +32,10 @@ struct pipesrc {
 	int saved_flags; /* stdin's file status flags, restored at close */
 	char path[PATH_MAX];
 	const char *label;
-	uint8_t *frame;  /* max_frame bytes: the frame being assembled */
+	uint8_t *frame; /* max_frame bytes: the frame being assembled */
 	size_t frame_cap;
 	size_t rpos, rlen;
-	int at_eof;      /* input ended: the splitter is being finished */
+	int at_eof; /* input ended: the splitter is being finished */
 	struct jpegsplit js;
 	struct jpegsplit_stats logged; /* counters at the last log line */
 	uint8_t rbuf[STDIN_READ_SIZE];
@@ -116,13 +116,14 @@ static int pipesrc_open(struct source **out, const struct source_config *cfg,
 		s->saved_flags = fcntl(STDIN_FILENO, F_GETFL);
 		if (s->saved_flags < 0)
 			goto fail;
-		if (fcntl(STDIN_FILENO, F_SETFL, s->saved_flags | O_NONBLOCK) < 0)
+		if (fcntl(STDIN_FILENO, F_SETFL, s->saved_flags | O_NONBLOCK) <
+		    0)
 			goto fail;
 		s->fd = STDIN_FILENO;
 	}
 	*out = (struct source *)(void *)s;
 	return 0;
-fail: {
+fail : {
 	int saved = errno;
 	pipesrc_free(s);
 	errno = saved;
@@ -159,12 +160,14 @@ static void log_skips(struct pipesrc *s)
 		log_debug("%s: skipped a truncated frame", s->label);
 	if (now->oversize != was->oversize)
 		log_debug("%s: skipped a frame larger than a ring slot (%zu "
-			  "bytes)", s->label, s->frame_cap);
+			  "bytes)",
+			  s->label, s->frame_cap);
 	if (now->corrupt != was->corrupt)
 		log_debug("%s: skipped a corrupt frame", s->label);
 	if (now->rescans_refused != was->rescans_refused)
 		log_debug("%s: dropped the bytes of a broken frame unscanned "
-			  "(rescan budget spent)", s->label);
+			  "(rescan budget spent)",
+			  s->label);
 	*was = *now;
 }
 

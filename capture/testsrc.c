@@ -29,21 +29,20 @@
 
 struct testsrc {
 	int tfd;
-	int width, height;   /* picture size */
-	int pw, ph;          /* Y plane size, padded to even */
-	uint8_t *mem;        /* the three planes */
-	uint8_t *bar_rows[3];/* one prerendered row of bars per plane */
+	int width, height; /* picture size */
+	int pw, ph; /* Y plane size, padded to even */
+	uint8_t *mem; /* the three planes */
+	uint8_t *bar_rows[3]; /* one prerendered row of bars per plane */
 	struct picture pic;
-	uint64_t ticks;      /* periods elapsed since the start */
+	uint64_t ticks; /* periods elapsed since the start */
 	uint64_t frames;
 	uint64_t missed;
 };
 
 /* 75% colour bars, as R, G, B fractions. */
 static const double bars_rgb[TESTSRC_BARS][3] = {
-	{ 0.75, 0.75, 0.75 }, { 0.75, 0.75, 0 }, { 0, 0.75, 0.75 },
-	{ 0, 0.75, 0 },       { 0.75, 0, 0.75 }, { 0.75, 0, 0 },
-	{ 0, 0, 0.75 },
+	{0.75, 0.75, 0.75}, {0.75, 0.75, 0}, {0, 0.75, 0.75}, {0, 0.75, 0},
+	{0.75, 0, 0.75},    {0.75, 0, 0},    {0, 0, 0.75},
 };
 
 /* BT.601 limited range, what JPEG decoders assume for YCbCr (JFIF is full
@@ -100,9 +99,9 @@ static int testsrc_open(struct source **out, const struct source_config *cfg)
 	ysize = (size_t)ystride * (size_t)s->ph;
 	csize = (size_t)cstride * (size_t)ch;
 	/* Planes, then one row of bars per plane. */
-	s->mem = aligned_alloc(TESTSRC_ALIGN,
-			       ysize + 2 * csize + (size_t)ystride +
-				       2 * (size_t)cstride);
+	s->mem = aligned_alloc(TESTSRC_ALIGN, ysize + 2 * csize +
+						      (size_t)ystride +
+						      2 * (size_t)cstride);
 	if (s->mem == NULL)
 		goto fail;
 	s->pic.kind = PICTURE_I420;
@@ -146,7 +145,7 @@ static int testsrc_open(struct source **out, const struct source_config *cfg)
 		goto fail;
 	*out = (struct source *)(void *)s;
 	return 0;
-fail: {
+fail : {
 	int saved = errno;
 	testsrc_free(s);
 	errno = saved;
@@ -186,12 +185,15 @@ static void render(struct testsrc *s)
 			/* A ramp sliding left by 4 luma steps per frame. */
 			for (int x = 0; x < s->pw; x++)
 				row[x] = (uint8_t)(16 +
-					((unsigned)(x + y + t * 4) & 255) * 219 / 255);
+						   ((unsigned)(x + y + t * 4) &
+						    255) * 219 /
+							   255);
 		}
 	}
 	for (int p = 1; p < 3; p++)
 		for (int y = 0; y < s->ph / 2; y++) {
-			uint8_t *row = pic->planes[p] + (long)y * pic->strides[p];
+			uint8_t *row = pic->planes[p] +
+				       (long)y * pic->strides[p];
 			if (y < bars_h / 2)
 				memcpy(row, s->bar_rows[p], (size_t)s->pw / 2);
 			else
@@ -206,9 +208,11 @@ static void render(struct testsrc *s)
 			memset(pic->planes[0] + (long)y * pic->strides[0] + bx,
 			       170, (size_t)box);
 		for (int y = by / 2; y < (by + box) / 2; y++) {
-			memset(pic->planes[1] + (long)y * pic->strides[1] + bx / 2,
+			memset(pic->planes[1] + (long)y * pic->strides[1] +
+				       bx / 2,
 			       60, (size_t)box / 2);
-			memset(pic->planes[2] + (long)y * pic->strides[2] + bx / 2,
+			memset(pic->planes[2] + (long)y * pic->strides[2] +
+				       bx / 2,
 			       190, (size_t)box / 2);
 		}
 	}
@@ -221,8 +225,7 @@ static void render(struct testsrc *s)
 			  label, 1);
 }
 
-static enum source_result testsrc_next(struct source *src,
-					  struct picture *pic)
+static enum source_result testsrc_next(struct source *src, struct picture *pic)
 {
 	struct testsrc *s = TESTSRC(src);
 	uint64_t expirations;

@@ -27,8 +27,8 @@ void transform_size(int rotate, int width, int height, int *out_width,
 }
 
 /* Where the destination pixel (x, y) comes from in a w x h source. */
-static void map(int rotate, int hflip, int vflip, int w, int h, long x,
-		long y, long *sx, long *sy)
+static void map(int rotate, int hflip, int vflip, int w, int h, long x, long y,
+		long *sx, long *sy)
 {
 	long fx, fy; /* coordinates in the flipped source */
 
@@ -56,9 +56,8 @@ static void map(int rotate, int hflip, int vflip, int w, int h, long x,
 
 /* The mapping is affine: a source offset for (0,0) and a step in bytes per
  * destination column and per destination row. */
-static void plane(const uint8_t *src, int sstride, int sw, int sh,
-		  uint8_t *dst, int dstride, int dw, int dh, int rotate,
-		  int hflip, int vflip)
+static void plane(const uint8_t *src, int sstride, int sw, int sh, uint8_t *dst,
+		  int dstride, int dw, int dh, int rotate, int hflip, int vflip)
 {
 	long x0, y0, x1, y1, x2, y2;
 	long base, xstep, ystep;
@@ -100,8 +99,8 @@ static void plane(const uint8_t *src, int sstride, int sw, int sh,
 	}
 }
 
-void transform_i420(const struct picture *src, struct picture *dst,
-		    int rotate, int hflip, int vflip)
+void transform_i420(const struct picture *src, struct picture *dst, int rotate,
+		    int hflip, int vflip)
 {
 	for (int i = 0; i < 3; i++) {
 		int sw = i ? (src->width + 1) / 2 : src->width;

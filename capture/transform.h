@@ -25,7 +25,7 @@ void transform_size(int rotate, int width, int height, int *out_width,
  * set).  rotate is 0, 90, 180 or 270; anything else is treated as 0.
  * No allocation.  src and dst must not overlap.
  */
-void transform_i420(const struct picture *src, struct picture *dst,
-		    int rotate, int hflip, int vflip);
+void transform_i420(const struct picture *src, struct picture *dst, int rotate,
+		    int hflip, int vflip);
 
 #endif

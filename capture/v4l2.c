@@ -55,19 +55,19 @@ struct source {
 	char path[PATH_MAX];
 	int want_width, want_height, want_fps;
 	struct camera_controls ctl;
-	int fd;           /* the device; -1 while lost */
-	int epfd;         /* what capture polls: the device or the timer */
-	int timerfd;      /* re-open backoff, or the stall watchdog */
+	int fd; /* the device; -1 while lost */
+	int epfd; /* what capture polls: the device or the timer */
+	int timerfd; /* re-open backoff, or the stall watchdog */
 	int reconnecting; /* lost: the timer says when to try again */
 	int backoff_ms;
-	int opened_once;  /* later opens log less */
+	int opened_once; /* later opens log less */
 	uint32_t fourcc;
 	enum picture_kind kind;
 	int width, height, stride;
 	struct v4l2_map maps[V4L2_BUFFER_COUNT];
 	unsigned nmaps;
-	int held;         /* buffer lent out in a picture, or -1 */
-	uint8_t *fixbuf;  /* a frame with the Huffman tables inserted */
+	int held; /* buffer lent out in a picture, or -1 */
+	uint8_t *fixbuf; /* a frame with the Huffman tables inserted */
 	size_t fixcap;
 	int64_t last_frame_ms;
 	uint64_t skipped;
@@ -121,7 +121,7 @@ static int check_caps(const struct v4l2dev *dev, int fd,
 		return -1;
 	}
 	caps = cap->capabilities & V4L2_CAP_DEVICE_CAPS ? cap->device_caps
-							 : cap->capabilities;
+							: cap->capabilities;
 	if (!(caps & V4L2_CAP_VIDEO_CAPTURE)) {
 		*why = "not a video capture device";
 		return -1;
@@ -197,7 +197,8 @@ static int enum_sizes(const struct v4l2dev *dev, int fd, uint32_t fourcc,
 	int n = 0;
 
 	for (uint32_t i = 0; n < max; i++) {
-		struct v4l2_frmsizeenum s = {.index = i, .pixel_format = fourcc};
+		struct v4l2_frmsizeenum s = {.index = i,
+					     .pixel_format = fourcc};
 
 		if (xioctl(dev, fd, VIDIOC_ENUM_FRAMESIZES, &s) < 0)
 			break;
@@ -244,8 +245,8 @@ static struct size nearest_size(const struct size *sizes, int n,
 			 labs((long)sizes[i].h - want.h);
 
 		if (best_d < 0 || d < best_d ||
-		    (d == best_d && (long)sizes[i].w * sizes[i].h >
-					    (long)best.w * best.h)) {
+		    (d == best_d &&
+		     (long)sizes[i].w * sizes[i].h > (long)best.w * best.h)) {
 			best = sizes[i];
 			best_d = d;
 		}
@@ -266,7 +267,8 @@ static int ctrl_query(struct source *s, uint32_t id, const char *flag,
 	    (q->flags & V4L2_CTRL_FLAG_DISABLED)) {
 		if (flag != NULL && !s->opened_once)
 			log_warnx("camera '%s' has no control for %s; "
-				  "ignored", s->path, flag);
+				  "ignored",
+				  s->path, flag);
 		return -1;
 	}
 	return 0;
@@ -323,9 +325,9 @@ static int set_ctrl_mapped(struct source *s, uint32_t id, const char *flag,
 /* Colour temperatures for the AWB presets on cameras (UVC) that only
  * have a white balance temperature control. */
 static const int awb_kelvin[] = {
-	[CAMERA_AWB_AUTO] = 0,		 [CAMERA_AWB_INCANDESCENT] = 2700,
-	[CAMERA_AWB_TUNGSTEN] = 3000,	 [CAMERA_AWB_FLUORESCENT] = 4000,
-	[CAMERA_AWB_INDOOR] = 3500,	 [CAMERA_AWB_DAYLIGHT] = 5500,
+	[CAMERA_AWB_AUTO] = 0,	      [CAMERA_AWB_INCANDESCENT] = 2700,
+	[CAMERA_AWB_TUNGSTEN] = 3000, [CAMERA_AWB_FLUORESCENT] = 4000,
+	[CAMERA_AWB_INDOOR] = 3500,   [CAMERA_AWB_DAYLIGHT] = 5500,
 	[CAMERA_AWB_CLOUDY] = 6500,
 };
 
@@ -365,11 +367,13 @@ static void apply_controls(struct source *s)
 	if (c->awb == CAMERA_AWB_AUTO) {
 		if (set_ctrl_raw(s, V4L2_CID_AUTO_N_PRESET_WHITE_BALANCE, NULL,
 				 V4L2_WHITE_BALANCE_AUTO) < 0)
-			set_ctrl_raw(s, V4L2_CID_AUTO_WHITE_BALANCE, "--awb", 1);
+			set_ctrl_raw(s, V4L2_CID_AUTO_WHITE_BALANCE, "--awb",
+				     1);
 	} else if (c->awb > CAMERA_AWB_AUTO) {
 		if (set_ctrl_raw(s, V4L2_CID_AUTO_N_PRESET_WHITE_BALANCE, NULL,
 				 awb_preset[c->awb]) < 0) {
-			set_ctrl_raw(s, V4L2_CID_AUTO_WHITE_BALANCE, "--awb", 0);
+			set_ctrl_raw(s, V4L2_CID_AUTO_WHITE_BALANCE, "--awb",
+				     0);
 			set_ctrl_raw(s, V4L2_CID_WHITE_BALANCE_TEMPERATURE,
 				     "--awb", awb_kelvin[c->awb]);
 		}
@@ -408,7 +412,8 @@ static void device_stop(struct source *s)
 	/* On an unplugged camera these fail with ENODEV: nothing to do. */
 	xioctl(s->dev, s->fd, VIDIOC_STREAMOFF, &type);
 	for (unsigned i = 0; i < s->nmaps; i++)
-		s->dev->munmap(s->dev->ctx, s->maps[i].start, s->maps[i].length);
+		s->dev->munmap(s->dev->ctx, s->maps[i].start,
+			       s->maps[i].length);
 	s->nmaps = 0;
 	s->held = -1;
 	xioctl(s->dev, s->fd, VIDIOC_REQBUFS, &rb);
@@ -485,9 +490,8 @@ static void set_rate(struct source *s)
 	f = p.parm.capture.timeperframe;
 	if (!s->opened_once && f.numerator != 0 &&
 	    (double)f.denominator / f.numerator + 0.01 < s->want_fps)
-		log_info("camera '%s' runs at %.4g fps (asked for %d)",
-			 s->path, (double)f.denominator / f.numerator,
-			 s->want_fps);
+		log_info("camera '%s' runs at %.4g fps (asked for %d)", s->path,
+			 (double)f.denominator / f.numerator, s->want_fps);
 }
 
 /* Picks format and size, then S_FMT. -1 with errno: ENOTSUP when nothing
@@ -495,8 +499,8 @@ static void set_rate(struct source *s)
 static int negotiate(struct source *s)
 {
 	uint32_t offered[V4L2_FORMATS_MAX];
-	struct size sizes[V4L2_SIZES_MAX], want = {s->want_width,
-						   s->want_height}, got;
+	struct size sizes[V4L2_SIZES_MAX],
+		want = {s->want_width, s->want_height}, got;
 	struct v4l2_format f = {.type = V4L2_BUF_TYPE_VIDEO_CAPTURE};
 	int nf, ns;
 	char cc[5];
@@ -509,15 +513,18 @@ static int negotiate(struct source *s)
 
 		for (int i = 0; i < nf; i++) {
 			fourcc_str(offered[i], cc);
-			used += (size_t)snprintf(list + used, sizeof(list) - used,
-						 "%s%s", i ? ", " : "", cc);
+			used += (size_t)snprintf(list + used,
+						 sizeof(list) - used, "%s%s",
+						 i ? ", " : "", cc);
 		}
 		if (s->ctl.format != CAMERA_FORMAT_AUTO)
 			fourcc_str(wanted_format(s->ctl.format), cc);
 		log_warnx("camera '%s' offers no format vigil reads "
-			  "(%s); it offers: %s", s->path,
+			  "(%s); it offers: %s",
+			  s->path,
 			  s->ctl.format != CAMERA_FORMAT_AUTO
-				  ? cc : "MJPG, YUYV, NV12, YU12",
+				  ? cc
+				  : "MJPG, YUYV, NV12, YU12",
 			  nf ? list : "none");
 		errno = ENOTSUP;
 		return -1;
@@ -543,8 +550,8 @@ static int negotiate(struct source *s)
 	f.fmt.pix.pixelformat = s->fourcc;
 	f.fmt.pix.field = V4L2_FIELD_ANY;
 	if (xioctl(s->dev, s->fd, VIDIOC_S_FMT, &f) < 0) {
-		log_warn("camera '%s': cannot set %s %dx%d", s->path, cc,
-			 got.w, got.h);
+		log_warn("camera '%s': cannot set %s %dx%d", s->path, cc, got.w,
+			 got.h);
 		return -1;
 	}
 	if (f.fmt.pix.pixelformat != s->fourcc) {
@@ -553,8 +560,8 @@ static int negotiate(struct source *s)
 		return -1;
 	}
 	if ((int)f.fmt.pix.width != got.w || (int)f.fmt.pix.height != got.h)
-		log_warnx("camera '%s' adjusted %dx%d to %ux%u", s->path,
-			  got.w, got.h, f.fmt.pix.width, f.fmt.pix.height);
+		log_warnx("camera '%s' adjusted %dx%d to %ux%u", s->path, got.w,
+			  got.h, f.fmt.pix.width, f.fmt.pix.height);
 	s->width = (int)f.fmt.pix.width;
 	s->height = (int)f.fmt.pix.height;
 	s->stride = (int)f.fmt.pix.bytesperline;
@@ -598,12 +605,14 @@ static int map_buffers(struct source *s)
 		void *p;
 
 		if (xioctl(s->dev, s->fd, VIDIOC_QUERYBUF, &b) < 0) {
-			log_warn("camera '%s': cannot query buffer %u", s->path, i);
+			log_warn("camera '%s': cannot query buffer %u", s->path,
+				 i);
 			return -1;
 		}
 		p = s->dev->mmap(s->dev->ctx, s->fd, b.length, b.m.offset);
 		if (p == MAP_FAILED) {
-			log_warn("camera '%s': cannot map buffer %u", s->path, i);
+			log_warn("camera '%s': cannot map buffer %u", s->path,
+				 i);
 			return -1;
 		}
 		s->maps[i].start = p;
@@ -612,7 +621,8 @@ static int map_buffers(struct source *s)
 		if (b.length > maxlen)
 			maxlen = b.length;
 		if (xioctl(s->dev, s->fd, VIDIOC_QBUF, &b) < 0) {
-			log_warn("camera '%s': cannot queue buffer %u", s->path, i);
+			log_warn("camera '%s': cannot queue buffer %u", s->path,
+				 i);
 			return -1;
 		}
 	}
@@ -668,13 +678,12 @@ static int device_start(struct source *s)
 	s->last_frame_ms = now_ms(CLOCK_MONOTONIC);
 	arm_timer(s, V4L2_STALL_MS);
 	return 0;
-fail:
-	{
-		int e = errno;
+fail : {
+	int e = errno;
 
-		device_stop(s);
-		errno = e;
-	}
+	device_stop(s);
+	errno = e;
+}
 	return -1;
 }
 
@@ -750,7 +759,8 @@ static int v4l2_open(struct source **out, const struct source_config *cfg)
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (s->epfd < 0)
 		goto fail;
-	s->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	s->timerfd = timerfd_create(CLOCK_MONOTONIC,
+				    TFD_NONBLOCK | TFD_CLOEXEC);
 	if (s->timerfd < 0)
 		goto fail;
 	ev.data.fd = s->timerfd;
@@ -767,13 +777,12 @@ static int v4l2_open(struct source **out, const struct source_config *cfg)
 		goto fail;
 	*out = s;
 	return 0;
-fail:
-	{
-		int e = errno;
+fail : {
+	int e = errno;
 
-		v4l2_close(s);
-		errno = e;
-	}
+	v4l2_close(s);
+	errno = e;
+}
 	return -1;
 }
 
@@ -828,8 +837,9 @@ static int on_timer(struct source *s)
 		return 0;
 	idle = now_ms(CLOCK_MONOTONIC) - s->last_frame_ms;
 	if (idle >= V4L2_STALL_MS) {
-		log_warnx("camera '%s' sent no frame for %lld ms; re-opening it",
-			  s->path, (long long)idle);
+		log_warnx(
+			"camera '%s' sent no frame for %lld ms; re-opening it",
+			s->path, (long long)idle);
 		device_lost(s);
 		return 0;
 	}
@@ -947,7 +957,8 @@ static enum source_result v4l2_next(struct source *s, struct picture *pic)
 	if (r < 0) {
 		s->skipped++;
 		log_debug("camera '%s': skipped a corrupt or short frame "
-			  "(%u bytes, flags 0x%x)", s->path, b.bytesused, b.flags);
+			  "(%u bytes, flags 0x%x)",
+			  s->path, b.bytesused, b.flags);
 		requeue(s, b.index);
 		return SOURCE_AGAIN;
 	}
@@ -993,7 +1004,8 @@ static void describe_rates(FILE *out, const struct v4l2dev *dev, int fd,
 	const char *sep = "@";
 
 	for (uint32_t i = 0; i < 32; i++) {
-		struct v4l2_frmivalenum iv = {.index = i, .pixel_format = fourcc,
+		struct v4l2_frmivalenum iv = {.index = i,
+					      .pixel_format = fourcc,
 					      .width = (uint32_t)sz.w,
 					      .height = (uint32_t)sz.h};
 
@@ -1004,14 +1016,17 @@ static void describe_rates(FILE *out, const struct v4l2dev *dev, int fd,
 
 			if (sw->max.numerator && sw->min.numerator)
 				fprintf(out, "@%.4g-%.4g",
-					(double)sw->max.denominator / sw->max.numerator,
-					(double)sw->min.denominator / sw->min.numerator);
+					(double)sw->max.denominator /
+						sw->max.numerator,
+					(double)sw->min.denominator /
+						sw->min.numerator);
 			break;
 		}
 		if (iv.discrete.numerator == 0)
 			continue;
 		fprintf(out, "%s%.4g", sep,
-			(double)iv.discrete.denominator / iv.discrete.numerator);
+			(double)iv.discrete.denominator /
+				iv.discrete.numerator);
 		sep = ",";
 	}
 }
@@ -1047,7 +1062,8 @@ int v4l2_describe(FILE *out, const char *path)
 			continue;
 		fourcc_str(offered[i], cc);
 		fprintf(out, "    %s:", cc);
-		ns = enum_sizes(dev, fd, offered[i], sizes, V4L2_SIZES_MAX, NULL);
+		ns = enum_sizes(dev, fd, offered[i], sizes, V4L2_SIZES_MAX,
+				NULL);
 		for (int k = 0; k < ns; k++) {
 			fprintf(out, " %dx%d", sizes[k].w, sizes[k].h);
 			describe_rates(out, dev, fd, offered[i], sizes[k]);
@@ -1123,8 +1139,8 @@ int v4l2_first_device(char *path, size_t size)
 			if (fd < 0)
 				continue;
 			usable = check_caps(dev, fd, &cap, &why) == 0 &&
-				 (pass == 1 ||
-				  strcmp((const char *)cap.driver, "uvcvideo") == 0);
+				 (pass == 1 || strcmp((const char *)cap.driver,
+						      "uvcvideo") == 0);
 			dev->close(dev->ctx, fd);
 			if (usable && v4l2_describe(NULL, p) == 1) {
 				snprintf(path, size, "%s", p);

@@ -17,11 +17,11 @@
 #include "source.h"
 #include "v4l2dev.h"
 
-#define V4L2_BUFFER_COUNT 4       /* driver buffers requested */
-#define V4L2_BACKOFF_MIN_MS 250   /* first re-open attempt after a loss */
+#define V4L2_BUFFER_COUNT 4 /* driver buffers requested */
+#define V4L2_BACKOFF_MIN_MS 250 /* first re-open attempt after a loss */
 #define V4L2_BACKOFF_MAX_MS 8000
-#define V4L2_STALL_MS 5000        /* no frame this long: re-open */
-#define V4L2_DEVICE_MAX 64        /* /dev/video0 .. /dev/video63 */
+#define V4L2_STALL_MS 5000 /* no frame this long: re-open */
+#define V4L2_DEVICE_MAX 64 /* /dev/video0 .. /dev/video63 */
 
 extern const struct source_ops v4l2_source_ops;
 

@@ -62,15 +62,15 @@ static void log_vemit(enum log_level level, int with_errno, int saved_errno,
 		;
 }
 
-#define LOG_DEFINE(fn, level, with_errno)                                \
-	void fn(const char *fmt, ...)                                    \
-	{                                                                \
-		int saved = errno;                                       \
-		va_list ap;                                              \
-		va_start(ap, fmt);                                       \
-		log_vemit(level, with_errno, saved, fmt, ap);            \
-		va_end(ap);                                              \
-		errno = saved;                                           \
+#define LOG_DEFINE(fn, level, with_errno)                     \
+	void fn(const char *fmt, ...)                         \
+	{                                                     \
+		int saved = errno;                            \
+		va_list ap;                                   \
+		va_start(ap, fmt);                            \
+		log_vemit(level, with_errno, saved, fmt, ap); \
+		va_end(ap);                                   \
+		errno = saved;                                \
 	}
 
 LOG_DEFINE(log_debug, LOG_LEVEL_DEBUG, 0)

@@ -34,7 +34,7 @@ struct ring_writer {
 	int fd;
 	int lock_fd;
 	uint32_t next_slot;
-	uint32_t busy_slot;  /* slot between begin and commit/abort */
+	uint32_t busy_slot; /* slot between begin and commit/abort */
 	int busy;
 	uint64_t seq;
 	size_t capacity;
@@ -47,7 +47,7 @@ struct ring_reader {
 	const struct ring_header *hdr;
 	const uint8_t *base;
 	size_t size;
-	int mapped;          /* 1: we mmap'ed it and munmap on close */
+	int mapped; /* 1: we mmap'ed it and munmap on close */
 	uint32_t slot_count; /* validated geometry, copied at attach */
 	uint32_t slot_size;
 	uint32_t header_size;
@@ -62,16 +62,26 @@ struct ring_reader {
 const char *ring_strerror(enum ring_status status)
 {
 	switch (status) {
-	case RING_OK: return "ok";
-	case RING_TIMEOUT: return "timed out";
-	case RING_NONE: return "no frame published yet";
-	case RING_TORN: return "frame overwritten while being read";
-	case RING_STALE: return "writer stopped (no heartbeat)";
-	case RING_CLOSED: return "writer closed the ring";
-	case RING_BAD_MAGIC: return "not a vigil ring";
-	case RING_BAD_VERSION: return "ring of another layout version";
-	case RING_CORRUPT: return "ring geometry or index out of bounds";
-	case RING_ERROR: return strerror(errno);
+	case RING_OK:
+		return "ok";
+	case RING_TIMEOUT:
+		return "timed out";
+	case RING_NONE:
+		return "no frame published yet";
+	case RING_TORN:
+		return "frame overwritten while being read";
+	case RING_STALE:
+		return "writer stopped (no heartbeat)";
+	case RING_CLOSED:
+		return "writer closed the ring";
+	case RING_BAD_MAGIC:
+		return "not a vigil ring";
+	case RING_BAD_VERSION:
+		return "ring of another layout version";
+	case RING_CORRUPT:
+		return "ring geometry or index out of bounds";
+	case RING_ERROR:
+		return strerror(errno);
 	}
 	return "unknown ring status";
 }
@@ -155,7 +165,7 @@ static int ring_lock(struct ring_writer *w, const char *camera,
 		     pid_t *holder_pid, uint32_t *last_generation)
 {
 	char name[RING_NAME_MAX], text[RING_LOCK_TEXT_MAX];
-	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
 	unsigned long pid = 0, gen = 0;
 	ssize_t n;
 
@@ -217,7 +227,8 @@ static struct ring_header *ring_map_old(int fd, uint32_t *generation)
 		munmap(old, sizeof(*old));
 		return NULL;
 	}
-	uint32_t g = atomic_load_explicit(&old->generation, memory_order_relaxed);
+	uint32_t g = atomic_load_explicit(&old->generation,
+					  memory_order_relaxed);
 	if (g > *generation)
 		*generation = g;
 	return old;
@@ -319,8 +330,8 @@ int ring_writer_create(struct ring_writer **out,
 
 	/* We hold the lock, so a leftover ".new" is a crashed start's. */
 	shm_unlink(tmp);
-	w->fd = shm_open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-			 0600);
+	w->fd = shm_open(
+		tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (w->fd < 0)
 		goto fail_old;
 	/* Reserve the pages now: a full /dev/shm is an error here, not a
@@ -412,9 +423,8 @@ void *ring_writer_begin(struct ring_writer *w)
 		ring_writer_abort(w);
 	w->busy_slot = w->next_slot;
 	w->busy = 1;
-	s = (struct ring_slot_header *)ring_slot(w->hdr, RING_HEADER_SIZE,
-						 w->hdr->slot_size,
-						 w->busy_slot);
+	s = (struct ring_slot_header *)ring_slot(
+		w->hdr, RING_HEADER_SIZE, w->hdr->slot_size, w->busy_slot);
 	lock = atomic_load_explicit(&s->lock, memory_order_relaxed);
 	/* Odd: a reader that copies while we write sees a changed word. The
 	 * release fence orders this store before the payload stores. */
@@ -430,9 +440,8 @@ void ring_writer_abort(struct ring_writer *w)
 
 	if (!w->busy)
 		return;
-	s = (struct ring_slot_header *)ring_slot(w->hdr, RING_HEADER_SIZE,
-						 w->hdr->slot_size,
-						 w->busy_slot);
+	s = (struct ring_slot_header *)ring_slot(
+		w->hdr, RING_HEADER_SIZE, w->hdr->slot_size, w->busy_slot);
 	/* The slot's old contents may be half overwritten: leave the word
 	 * moved on (even), so any reader of the old frame sees it changed. */
 	lock = atomic_load_explicit(&s->lock, memory_order_relaxed);
@@ -573,7 +582,8 @@ static enum ring_status ring_validate(struct ring_reader *r, const void *mem,
 	    r->slot_size > RING_SLOT_SIZE_MAX ||
 	    r->slot_size % RING_SLOT_ALIGN != 0)
 		return RING_CORRUPT;
-	need = (uint64_t)r->header_size + (uint64_t)r->slot_count * r->slot_size;
+	need = (uint64_t)r->header_size +
+	       (uint64_t)r->slot_count * r->slot_size;
 	if (need > size || need > RING_SEGMENT_MAX)
 		return RING_CORRUPT;
 	r->capacity = r->slot_size - RING_SLOT_HEADER_SIZE;
@@ -738,7 +748,8 @@ enum ring_status ring_reader_read(const struct ring_reader *r,
 	struct ring_slot_header copy;
 	uint32_t index, l1, l2;
 
-	index = atomic_load_explicit(&r->hdr->latest_slot, memory_order_acquire);
+	index = atomic_load_explicit(&r->hdr->latest_slot,
+				     memory_order_acquire);
 	if (index >= r->slot_count)
 		return RING_CORRUPT;
 	s = (const struct ring_slot_header *)ring_slot(r->hdr, r->header_size,
@@ -786,7 +797,8 @@ enum ring_status ring_reader_health(const struct ring_reader *r,
 {
 	uint32_t beat, age;
 
-	beat = atomic_load_explicit(&r->hdr->heartbeat_ms, memory_order_acquire);
+	beat = atomic_load_explicit(&r->hdr->heartbeat_ms,
+				    memory_order_acquire);
 	age = ring_now_ms() - beat;
 	/* A beat "from the future" is a race with the writer: age 0. */
 	if (age > UINT32_MAX / 2)

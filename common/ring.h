@@ -61,57 +61,60 @@
 #define RING_SLOT_SIZE_MIN 4096u
 #define RING_SLOT_SIZE_MAX (64u << 20)
 #define RING_SLOT_SIZE_DEFAULT (2u << 20)
-#define RING_SEGMENT_MAX ((uint64_t)1 << 30) /* readers refuse anything larger */
+#define RING_SEGMENT_MAX \
+	((uint64_t)1 << 30) /* readers refuse anything larger */
 
 #define RING_HEARTBEAT_MS 200u /* writer refreshes at least this often */
-#define RING_STALE_MS 1000u    /* no heartbeat for this long: writer gone */
+#define RING_STALE_MS 1000u /* no heartbeat for this long: writer gone */
 
 enum ring_state {
-	RING_STATE_LIVE = 1,   /* a writer owns the segment */
+	RING_STATE_LIVE = 1, /* a writer owns the segment */
 	RING_STATE_CLOSED = 2, /* the writer exited cleanly or was replaced */
 };
 
 enum ring_frame_flag {
-	RING_FRAME_KEY = 1u << 0, /* reserved: every JPEG is a key frame today */
+	RING_FRAME_KEY = 1u
+			 << 0, /* reserved: every JPEG is a key frame today */
 	RING_FRAME_MOTION = 1u << 1, /* reserved for motion detection */
 };
 
 /* The segment layout.  Fixed-width fields, explicit padding, asserted below. */
 struct ring_header {
-	uint64_t magic;           /* RING_MAGIC */
-	uint32_t version;         /* RING_VERSION */
-	uint32_t header_size;     /* RING_HEADER_SIZE: offset of slot 0 */
-	uint32_t slot_count;      /* RING_SLOTS_MIN..RING_SLOTS_MAX */
-	uint32_t slot_size;       /* bytes per slot, slot header included */
-	uint64_t segment_size;    /* header_size + slot_count * slot_size */
-	uint32_t width;           /* picture format as configured */
+	uint64_t magic; /* RING_MAGIC */
+	uint32_t version; /* RING_VERSION */
+	uint32_t header_size; /* RING_HEADER_SIZE: offset of slot 0 */
+	uint32_t slot_count; /* RING_SLOTS_MIN..RING_SLOTS_MAX */
+	uint32_t slot_size; /* bytes per slot, slot header included */
+	uint64_t segment_size; /* header_size + slot_count * slot_size */
+	uint32_t width; /* picture format as configured */
 	uint32_t height;
-	uint32_t fps_num;         /* frame rate = fps_num / fps_den */
+	uint32_t fps_num; /* frame rate = fps_num / fps_den */
 	uint32_t fps_den;
-	uint32_t writer_pid;      /* for messages only */
+	uint32_t writer_pid; /* for messages only */
 	uint32_t reserved0;
 	char camera[RING_CAMERA_MAX + 1];
 	uint8_t reserved1[7];
 	/* Written by the writer while live; 32-bit atomics (see above). */
-	_Atomic uint32_t generation;    /* changes each time a capture starts */
-	_Atomic uint32_t state;         /* enum ring_state */
-	_Atomic uint32_t heartbeat_ms;  /* CLOCK_MONOTONIC ms, wraps */
-	_Atomic uint32_t latest_slot;   /* index of the newest complete frame */
-	_Atomic uint32_t seq;           /* low 32 bits of newest sequence; futex */
-	_Atomic uint32_t frames_dropped;/* frames the writer skipped (too big..) */
+	_Atomic uint32_t generation; /* changes each time a capture starts */
+	_Atomic uint32_t state; /* enum ring_state */
+	_Atomic uint32_t heartbeat_ms; /* CLOCK_MONOTONIC ms, wraps */
+	_Atomic uint32_t latest_slot; /* index of the newest complete frame */
+	_Atomic uint32_t seq; /* low 32 bits of newest sequence; futex */
+	_Atomic uint32_t
+		frames_dropped; /* frames the writer skipped (too big..) */
 	uint8_t reserved2[RING_HEADER_SIZE - 120];
 };
 
 struct ring_slot_header {
-	_Atomic uint32_t lock;    /* seqlock: odd while the writer is in here */
-	uint32_t flags;           /* enum ring_frame_flag */
-	uint64_t seq;             /* frame sequence number, 1, 2, ... */
-	uint32_t length;          /* payload bytes */
-	uint32_t width;           /* picture size of this frame */
+	_Atomic uint32_t lock; /* seqlock: odd while the writer is in here */
+	uint32_t flags; /* enum ring_frame_flag */
+	uint64_t seq; /* frame sequence number, 1, 2, ... */
+	uint32_t length; /* payload bytes */
+	uint32_t width; /* picture size of this frame */
 	uint32_t height;
 	uint32_t reserved0;
-	int64_t realtime_ns;      /* capture time, CLOCK_REALTIME */
-	int64_t monotonic_ns;     /* capture time, CLOCK_MONOTONIC */
+	int64_t realtime_ns; /* capture time, CLOCK_REALTIME */
+	int64_t monotonic_ns; /* capture time, CLOCK_MONOTONIC */
 	uint8_t reserved1[16];
 };
 
@@ -138,15 +141,15 @@ struct ring_frame {
 /* Outcomes with more than two values (STYLE.md: a named enum). */
 enum ring_status {
 	RING_OK = 0,
-	RING_TIMEOUT,      /* wait: nothing new before the timeout */
-	RING_NONE,         /* read: no frame published yet */
-	RING_TORN,         /* read: the writer overwrote the slot mid-copy */
-	RING_STALE,        /* no heartbeat for RING_STALE_MS: writer gone */
-	RING_CLOSED,       /* the writer closed or replaced the segment */
-	RING_BAD_MAGIC,    /* not a vigil ring */
-	RING_BAD_VERSION,  /* a vigil ring of another layout version */
-	RING_CORRUPT,      /* geometry or an index/length out of bounds */
-	RING_ERROR,        /* system call failed, see errno */
+	RING_TIMEOUT, /* wait: nothing new before the timeout */
+	RING_NONE, /* read: no frame published yet */
+	RING_TORN, /* read: the writer overwrote the slot mid-copy */
+	RING_STALE, /* no heartbeat for RING_STALE_MS: writer gone */
+	RING_CLOSED, /* the writer closed or replaced the segment */
+	RING_BAD_MAGIC, /* not a vigil ring */
+	RING_BAD_VERSION, /* a vigil ring of another layout version */
+	RING_CORRUPT, /* geometry or an index/length out of bounds */
+	RING_ERROR, /* system call failed, see errno */
 };
 
 const char *ring_strerror(enum ring_status status);
@@ -164,10 +167,10 @@ uint32_t ring_now_ms(void);
 struct ring_writer;
 
 struct ring_writer_config {
-	const char *camera;   /* required */
-	uint32_t slot_count;  /* 0: RING_SLOTS_DEFAULT */
-	uint32_t slot_size;   /* 0: RING_SLOT_SIZE_DEFAULT; rounded up to 64 */
-	gid_t gid;            /* group that may read; (gid_t)-1: leave as is */
+	const char *camera; /* required */
+	uint32_t slot_count; /* 0: RING_SLOTS_DEFAULT */
+	uint32_t slot_size; /* 0: RING_SLOT_SIZE_DEFAULT; rounded up to 64 */
+	gid_t gid; /* group that may read; (gid_t)-1: leave as is */
 	uint32_t width, height, fps_num, fps_den;
 };
 

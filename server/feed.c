@@ -40,10 +40,10 @@ struct feed {
 	int efd;
 	struct event *ev_wake;
 	struct event *ev_tick;
-	struct waiter *waiter;   /* current attachment, or NULL */
-	struct waiter *retired;  /* stopped, waiting to be joined */
+	struct waiter *waiter; /* current attachment, or NULL */
+	struct waiter *retired; /* stopped, waiting to be joined */
 	struct frame_pool *pool;
-	struct frame *latest;    /* newest live frame (a reference), or NULL */
+	struct frame *latest; /* newest live frame (a reference), or NULL */
 	enum feed_status status;
 	char reason[192];
 	int have_generation;
@@ -140,7 +140,8 @@ static void feed_detach(struct feed *feed)
 /* ------------------------------------------------------------ status */
 
 static void feed_set_status(struct feed *feed, enum feed_status status,
-			    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+			    const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 static void feed_set_status(struct feed *feed, enum feed_status status,
 			    const char *fmt, ...)
@@ -155,8 +156,9 @@ static void feed_set_status(struct feed *feed, enum feed_status status,
 		return;
 	if (status == FEED_ONLINE)
 		log_info("camera '%s' online: generation %" PRIu32 ", %" PRIu32
-			 "x%" PRIu32, feed->camera, feed->generation,
-			 feed->width, feed->height);
+			 "x%" PRIu32,
+			 feed->camera, feed->generation, feed->width,
+			 feed->height);
 	else
 		log_warnx("camera '%s' %s: %s", feed->camera,
 			  feed_status_name(status), reason);
@@ -328,13 +330,16 @@ static void feed_attach(struct feed *feed, struct ring_reader *r)
 	feed->generation = gen;
 	ring_reader_format(r, &feed->width, &feed->height, &feed->fps_num,
 			   &feed->fps_den);
-	if (feed->width >= OFFLINE_SIZE_MIN && feed->height >= OFFLINE_SIZE_MIN &&
-	    feed->width <= OFFLINE_SIZE_MAX && feed->height <= OFFLINE_SIZE_MAX &&
-	    (feed->width != feed->offline_w || feed->height != feed->offline_h) &&
+	if (feed->width >= OFFLINE_SIZE_MIN &&
+	    feed->height >= OFFLINE_SIZE_MIN &&
+	    feed->width <= OFFLINE_SIZE_MAX &&
+	    feed->height <= OFFLINE_SIZE_MAX &&
+	    (feed->width != feed->offline_w ||
+	     feed->height != feed->offline_h) &&
 	    render_offline(feed, feed->width, feed->height) < 0)
 		log_warn("cannot render the offline picture");
-	frame_pool_set_capacity(feed->pool,
-				cap > feed->offline_len ? cap : feed->offline_len);
+	frame_pool_set_capacity(
+		feed->pool, cap > feed->offline_len ? cap : feed->offline_len);
 	feed->last_seq = 0;
 	w->reader = r;
 	w->efd = feed->efd;
@@ -349,8 +354,9 @@ static void feed_attach(struct feed *feed, struct ring_reader *r)
 		return;
 	}
 	feed->waiter = w;
-	log_info("attached to ring '%s': generation %" PRIu32 ", %" PRIu32 "x%"
-		 PRIu32 " at %" PRIu32 "/%" PRIu32 " fps, %zu bytes per frame",
+	log_info("attached to ring '%s': generation %" PRIu32 ", %" PRIu32
+		 "x%" PRIu32 " at %" PRIu32 "/%" PRIu32
+		 " fps, %zu bytes per frame",
 		 feed->ring_name, gen, feed->width, feed->height, feed->fps_num,
 		 feed->fps_den, cap);
 	feed_pull(feed);
@@ -405,23 +411,28 @@ static void feed_check(struct feed *feed)
 			if (frame_fresh(feed, feed->latest, now))
 				feed_set_status(feed, FEED_ONLINE, "%s", "");
 			else if (feed->latest == NULL)
-				feed_set_status(feed, FEED_STALLED,
-						"capture running, no frame yet");
+				feed_set_status(
+					feed, FEED_STALLED,
+					"capture running, no frame yet");
 			else
-				feed_set_status(feed, FEED_STALLED,
-						"no frame for %" PRId64 " ms",
-						(now - feed->latest->monotonic_ns) /
-							1000000);
-		} else if (st == RING_OK || ring_reader_replaced(w->reader) != 0) {
+				feed_set_status(
+					feed, FEED_STALLED,
+					"no frame for %" PRId64 " ms",
+					(now - feed->latest->monotonic_ns) /
+						1000000);
+		} else if (st == RING_OK ||
+			   ring_reader_replaced(w->reader) != 0) {
 			/* A new capture (or none) under the name: re-attach.
 			 * (A waiter that ended on a live ring hit an error.) */
 			feed_detach(feed);
 		} else if (st == RING_CLOSED) {
 			feed_set_status(feed, FEED_OFFLINE, "capture stopped");
 		} else {
-			feed_set_status(feed, FEED_OFFLINE,
-					"capture not responding (no heartbeat for %"
-					PRIu32 " ms)", age);
+			feed_set_status(
+				feed, FEED_OFFLINE,
+				"capture not responding (no heartbeat for %" PRIu32
+				" ms)",
+				age);
 		}
 	}
 	if (feed->waiter == NULL)
@@ -470,18 +481,20 @@ struct feed *feed_create(struct event_base *base, const char *camera,
 	feed->arg = arg;
 	feed->status = FEED_OFFLINE;
 	snprintf(feed->camera, sizeof(feed->camera), "%s", camera);
-	if (ring_name(feed->ring_name, sizeof(feed->ring_name), camera, NULL) < 0)
+	if (ring_name(feed->ring_name, sizeof(feed->ring_name), camera, NULL) <
+	    0)
 		goto fail;
 	feed->pool = frame_pool_create(RING_SLOT_SIZE_DEFAULT);
 	if (feed->pool == NULL)
 		goto fail;
-	if (render_offline(feed, OFFLINE_WIDTH_DEFAULT, OFFLINE_HEIGHT_DEFAULT) < 0)
+	if (render_offline(feed, OFFLINE_WIDTH_DEFAULT,
+			   OFFLINE_HEIGHT_DEFAULT) < 0)
 		goto fail;
 	feed->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (feed->efd < 0)
 		goto fail;
-	feed->ev_wake = event_new(base, feed->efd, EV_READ | EV_PERSIST, on_wake,
-				  feed);
+	feed->ev_wake = event_new(base, feed->efd, EV_READ | EV_PERSIST,
+				  on_wake, feed);
 	feed->ev_tick = event_new(base, -1, EV_PERSIST, on_tick, feed);
 	if (feed->ev_wake == NULL || feed->ev_tick == NULL ||
 	    event_add(feed->ev_wake, NULL) < 0 ||
@@ -545,7 +558,8 @@ void feed_describe(const struct feed *feed, struct metrics_feed *out)
 	out->frame_age_ms = -1;
 	if (feed->latest != NULL) {
 		out->seq = feed->latest->seq;
-		out->frame_age_ms = (now - feed->latest->monotonic_ns) / 1000000;
+		out->frame_age_ms = (now - feed->latest->monotonic_ns) /
+				    1000000;
 		out->frame_realtime_ns = feed->latest->realtime_ns;
 	}
 	out->buffers = frame_pool_buffers(feed->pool);

@@ -21,19 +21,19 @@
 #include "frame.h"
 #include "metrics.h"
 
-#define FEED_TICK_MS 250           /* health check / re-attach period */
-#define FEED_WAIT_MS 100           /* waiter thread's futex timeout */
-#define FEED_STALL_MS 2000         /* no frame for this long: stalled... */
-#define FEED_STALL_FRAMES 4        /* ...or for this many frame intervals */
+#define FEED_TICK_MS 250 /* health check / re-attach period */
+#define FEED_WAIT_MS 100 /* waiter thread's futex timeout */
+#define FEED_STALL_MS 2000 /* no frame for this long: stalled... */
+#define FEED_STALL_FRAMES 4 /* ...or for this many frame intervals */
 #define FEED_OFFLINE_REPEAT_MS 1000
-#define FEED_READ_RETRIES 4        /* torn reads in a row before giving up */
-#define FEED_FPS_WINDOW 32         /* frames in the measured-fps window */
+#define FEED_READ_RETRIES 4 /* torn reads in a row before giving up */
+#define FEED_FPS_WINDOW 32 /* frames in the measured-fps window */
 
 struct event_base;
 struct feed;
 
 enum feed_status {
-	FEED_ONLINE,  /* fresh frames */
+	FEED_ONLINE, /* fresh frames */
 	FEED_STALLED, /* the writer is alive but no frame came for a while */
 	FEED_OFFLINE, /* no ring, writer gone, or a ring we cannot read */
 };

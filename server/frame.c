@@ -9,10 +9,10 @@
 #include <sys/mman.h>
 
 struct frame_pool {
-	size_t capacity;     /* JPEG bytes a buffer holds */
-	struct frame *free;  /* free list */
+	size_t capacity; /* JPEG bytes a buffer holds */
+	struct frame *free; /* free list */
 	unsigned nfree;
-	unsigned nlive;      /* buffers mapped (free or held) */
+	unsigned nlive; /* buffers mapped (free or held) */
 	uint64_t next_id;
 	int dying;
 };

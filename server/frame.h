@@ -25,11 +25,11 @@
 #include <stdint.h>
 
 #define FRAME_BOUNDARY "vigilframe"
-#define FRAME_HEADROOM 256u  /* room for the part header */
+#define FRAME_HEADROOM 256u /* room for the part header */
 #define FRAME_TRAILER "\r\n--" FRAME_BOUNDARY "\r\n"
 #define FRAME_TRAILER_LEN (sizeof(FRAME_TRAILER) - 1)
 #define FRAME_POOL_PREALLOC 4u /* buffers made at start (no page touched) */
-#define FRAME_POOL_KEEP 8u     /* free buffers kept for reuse, beyond: unmapped */
+#define FRAME_POOL_KEEP 8u /* free buffers kept for reuse, beyond: unmapped */
 
 struct frame_pool;
 
@@ -37,18 +37,18 @@ struct frame {
 	struct frame_pool *pool;
 	struct frame *next_free;
 	unsigned refs;
-	uint8_t *mem;        /* mmap'd, size bytes */
+	uint8_t *mem; /* mmap'd, size bytes */
 	size_t size;
-	size_t head;         /* offset of the part header (set by frame_seal) */
-	size_t jpeg_len;     /* JPEG at mem + FRAME_HEADROOM */
-	size_t end;          /* end of the trailer */
-	uint64_t id;         /* pool-wide counter: a later frame has a larger id */
-	uint64_t seq;        /* ring sequence; 0 for the "camera offline" picture */
+	size_t head; /* offset of the part header (set by frame_seal) */
+	size_t jpeg_len; /* JPEG at mem + FRAME_HEADROOM */
+	size_t end; /* end of the trailer */
+	uint64_t id; /* pool-wide counter: a later frame has a larger id */
+	uint64_t seq; /* ring sequence; 0 for the "camera offline" picture */
 	uint32_t generation;
 	uint32_t width, height;
 	int64_t realtime_ns;
 	int64_t monotonic_ns;
-	int offline;         /* the "camera offline" picture */
+	int offline; /* the "camera offline" picture */
 };
 
 /* A pool of buffers holding JPEGs up to capacity bytes.  NULL on ENOMEM. */

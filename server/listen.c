@@ -42,8 +42,8 @@ union sa {
 	struct sockaddr_un un;
 };
 
-static int parse(const char *addr, union sa *out, socklen_t *len,
-		 char *err, size_t errsize)
+static int parse(const char *addr, union sa *out, socklen_t *len, char *err,
+		 size_t errsize)
 {
 	char host[64];
 	const char *colon, *port_s, *h;
@@ -54,10 +54,13 @@ static int parse(const char *addr, union sa *out, socklen_t *len,
 	if (strncmp(addr, "unix:", 5) == 0) {
 		const char *path = addr + 5;
 
-		if (path[0] != '/' || strlen(path) >= sizeof(out->un.sun_path)) {
-			snprintf(err, errsize,
-				 "bad unix socket address '%s': want unix:/absolute/path "
-				 "(under %zu bytes)", addr, sizeof(out->un.sun_path));
+		if (path[0] != '/' ||
+		    strlen(path) >= sizeof(out->un.sun_path)) {
+			snprintf(
+				err, errsize,
+				"bad unix socket address '%s': want unix:/absolute/path "
+				"(under %zu bytes)",
+				addr, sizeof(out->un.sun_path));
 			return -1;
 		}
 		out->un.sun_family = AF_UNIX;
@@ -87,13 +90,15 @@ static int parse(const char *addr, union sa *out, socklen_t *len,
 	host[hlen] = '\0';
 	if (parse_long(port_s, 1, 65535, &port, NULL) < 0)
 		goto bad;
-	if (inet_pton(AF_INET, host, &out->in.sin_addr) == 1 && addr[0] != '[') {
+	if (inet_pton(AF_INET, host, &out->in.sin_addr) == 1 &&
+	    addr[0] != '[') {
 		out->in.sin_family = AF_INET;
 		out->in.sin_port = htons((uint16_t)port);
 		*len = sizeof(out->in);
 		return 0;
 	}
-	if (inet_pton(AF_INET6, host, &out->in6.sin6_addr) == 1 && addr[0] == '[') {
+	if (inet_pton(AF_INET6, host, &out->in6.sin6_addr) == 1 &&
+	    addr[0] == '[') {
 		out->in6.sin6_family = AF_INET6;
 		out->in6.sin6_port = htons((uint16_t)port);
 		*len = sizeof(out->in6);
@@ -102,7 +107,8 @@ static int parse(const char *addr, union sa *out, socklen_t *len,
 bad:
 	snprintf(err, errsize,
 		 "bad listen address '%s': want 127.0.0.1:PORT, [::1]:PORT or "
-		 "unix:/path (numeric addresses only)", addr);
+		 "unix:/path (numeric addresses only)",
+		 addr);
 	return -1;
 }
 
@@ -159,7 +165,8 @@ int listen_bind(const char *addr, uid_t uid, gid_t gid)
 		errno = EINVAL;
 		return -1;
 	}
-	fd = socket(a.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = socket(a.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    0);
 	if (fd < 0)
 		return -1;
 	if (a.sa.sa_family == AF_UNIX) {
@@ -178,10 +185,12 @@ int listen_bind(const char *addr, uid_t uid, gid_t gid)
 				goto fail;
 		}
 	} else {
-		if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
+		if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
+			       sizeof(one)) < 0)
 			goto fail;
 		if (a.sa.sa_family == AF_INET6 &&
-		    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
+		    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
+			       sizeof(one)) < 0)
 			goto fail;
 	}
 	if (bind(fd, &a.sa, len) < 0)
@@ -224,13 +233,12 @@ static void on_backoff(evutil_socket_t fd, short what, void *arg)
  */
 static int shed_pending(struct listener *l)
 {
-	static const char busy[] =
-		"HTTP/1.1 503 Service Unavailable\r\n"
-		"Content-Type: text/plain; charset=utf-8\r\n"
-		"Retry-After: " LISTEN_RETRY_AFTER_S "\r\n"
-		"Content-Length: 29\r\n"
-		"Connection: close\r\n\r\n"
-		"server busy, try again later\n";
+	static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
+				   "Content-Type: text/plain; charset=utf-8\r\n"
+				   "Retry-After: " LISTEN_RETRY_AFTER_S "\r\n"
+				   "Content-Length: 29\r\n"
+				   "Connection: close\r\n\r\n"
+				   "server busy, try again later\n";
 	char junk[4096];
 	int n = 0, fd;
 
@@ -320,9 +328,9 @@ struct listener *listen_start(struct event_base *base, struct evhttp *http,
 		l->unix_ino = st.st_ino;
 	}
 	l->backoff = evtimer_new(base, on_backoff, l);
-	l->lev = evconnlistener_new(base, NULL, NULL,
-				    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
-				    -1, fd);
+	l->lev = evconnlistener_new(
+		base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
+		-1, fd);
 	if (l->lev == NULL)
 		close(fd);
 	if (l->backoff == NULL || l->lev == NULL ||

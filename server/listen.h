@@ -16,11 +16,11 @@
 
 #include "metrics.h"
 
-#define LISTEN_MAX 8           /* --listen given at most this many times */
-#define LISTEN_BACKLOG 4096    /* viewers reconnect all at once after a restart */
+#define LISTEN_MAX 8 /* --listen given at most this many times */
+#define LISTEN_BACKLOG 4096 /* viewers reconnect all at once after a restart */
 #define LISTEN_BACKOFF_MS 100
-#define LISTEN_UNIX_MODE 0660  /* nginx's group connects */
-#define LISTEN_SHED_MAX 256    /* 503s answered per accept error */
+#define LISTEN_UNIX_MODE 0660 /* nginx's group connects */
+#define LISTEN_SHED_MAX 256 /* 503s answered per accept error */
 #define LISTEN_RETRY_AFTER_S "1"
 
 struct evhttp;

@@ -34,9 +34,9 @@
 #define SERVER_LISTEN_DEFAULT "127.0.0.1:8081"
 #define SERVER_MAX_CLIENTS_DEFAULT 1024u
 #define SERVER_MAX_CLIENTS_MAX 100000u
-#define SERVER_HEADERS_MAX 8192    /* request line + headers, bytes */
-#define SERVER_BODY_MAX 1024       /* request bodies: we take none */
-#define SERVER_TIMEOUT_S 10        /* non-stream requests: read/write/idle */
+#define SERVER_HEADERS_MAX 8192 /* request line + headers, bytes */
+#define SERVER_BODY_MAX 1024 /* request bodies: we take none */
+#define SERVER_TIMEOUT_S 10 /* non-stream requests: read/write/idle */
 #define SERVER_MMAP_THRESHOLD (128 * 1024)
 #define SERVER_TRIM_PAD (256 * 1024)
 #define SERVER_HOUSEKEEPING_S 1
@@ -68,9 +68,11 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: " SERVER_NAME " [--camera NAME] [--listen ADDR]... "
 		"[--max-clients N] [--user USER] [--public] [-v]\n"
-		"  --camera NAME     camera whose ring to serve (default " SERVER_CAMERA_DEFAULT ")\n"
+		"  --camera NAME     camera whose ring to serve (default " SERVER_CAMERA_DEFAULT
+		")\n"
 		"  --listen ADDR     127.0.0.1:PORT, [::1]:PORT or unix:/path; repeatable,\n"
-		"                    up to %d (default " SERVER_LISTEN_DEFAULT ")\n"
+		"                    up to %d (default " SERVER_LISTEN_DEFAULT
+		")\n"
 		"  --max-clients N   stream viewers at once; more get 503 (default %u)\n"
 		"  --user USER       drop to USER after binding (start as root)\n"
 		"  --public          allow non-loopback addresses (nginx is the front door)\n"
@@ -79,7 +81,8 @@ static void usage(FILE *f)
 		LISTEN_MAX, SERVER_MAX_CLIENTS_DEFAULT);
 }
 
-static void __attribute__((noreturn, format(printf, 1, 2))) bad_usage(const char *fmt, ...)
+static void __attribute__((noreturn, format(printf, 1, 2)))
+bad_usage(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -118,14 +121,15 @@ static void parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'l':
 			if (o->nlisten == LISTEN_MAX)
-				bad_usage("too many --listen (at most %d)", LISTEN_MAX);
+				bad_usage("too many --listen (at most %d)",
+					  LISTEN_MAX);
 			o->listen[o->nlisten++] = optarg;
 			break;
 		case 'm':
 			if (parse_long(optarg, 1, SERVER_MAX_CLIENTS_MAX, &v,
 				       NULL) < 0)
-				bad_usage("bad --max-clients '%s': want 1..%u", optarg,
-					  SERVER_MAX_CLIENTS_MAX);
+				bad_usage("bad --max-clients '%s': want 1..%u",
+					  optarg, SERVER_MAX_CLIENTS_MAX);
 			o->max_clients = (unsigned)v;
 			break;
 		case 'u':
@@ -141,7 +145,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 			usage(stdout);
 			exit(0);
 		case ':':
-			bad_usage("option '%s' needs a value", argv[optind - 1]);
+			bad_usage("option '%s' needs a value",
+				  argv[optind - 1]);
 		default:
 			bad_usage("unknown option '%s'", argv[optind - 1]);
 		}
@@ -157,8 +162,10 @@ static void parse_options(int argc, char **argv, struct options *o)
 		if (listen_check(o->listen[i], &loopback, err, sizeof(err)) < 0)
 			bad_usage("%s", err);
 		if (!loopback && !o->public)
-			bad_usage("refusing to listen on non-loopback '%s' without "
-				  "--public (put nginx in front)", o->listen[i]);
+			bad_usage(
+				"refusing to listen on non-loopback '%s' without "
+				"--public (put nginx in front)",
+				o->listen[i]);
 	}
 }
 
@@ -204,7 +211,8 @@ static void raise_fd_limit(unsigned max_clients)
 		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
 			log_warn("cannot raise the open file limit");
 	}
-	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)max_clients + 64)
+	if (rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur < (rlim_t)max_clients + 64)
 		log_warnx("open file limit %llu is below --max-clients %u: "
 			  "viewers beyond it wait in the backlog",
 			  (unsigned long long)rl.rlim_cur, max_clients);
@@ -269,8 +277,8 @@ int main(int argc, char **argv)
 		errno = 0;
 		pw = getpwnam(o.user);
 		if (pw == NULL)
-			fatalx("unknown user '%s'%s%s", o.user, errno ? ": " : "",
-			       errno ? strerror(errno) : "");
+			fatalx("unknown user '%s'%s%s", o.user,
+			       errno ? ": " : "", errno ? strerror(errno) : "");
 		if (geteuid() != 0)
 			fatalx("--user '%s' needs root to start", o.user);
 		uid = pw->pw_uid;
@@ -294,10 +302,11 @@ int main(int argc, char **argv)
 	evhttp_set_timeout(srv.http, SERVER_TIMEOUT_S);
 	/* Every method reaches our callback, which answers 405 with Allow
 	 * (evhttp would answer 501 for the ones it does not let through). */
-	evhttp_set_allowed_methods(srv.http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
-		EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-		EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT |
-		EVHTTP_REQ_PATCH);
+	evhttp_set_allowed_methods(
+		srv.http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+				  EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+				  EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
+				  EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
 	for (i = 0; i < o.nlisten; i++) {
 		srv.listeners[i] = listen_start(srv.base, srv.http, fds[i],
 						o.listen[i], &srv.metrics);
@@ -317,7 +326,8 @@ int main(int argc, char **argv)
 	srv.routes = srv.stream ? routes_create(srv.http, &rc) : NULL;
 	if (srv.routes == NULL)
 		fatalx("out of memory");
-	srv.feed = feed_create(srv.base, o.camera, &srv.metrics, on_frame, &srv);
+	srv.feed = feed_create(srv.base, o.camera, &srv.metrics, on_frame,
+			       &srv);
 	if (srv.feed == NULL)
 		fatal("cannot set up the feed of camera '%s'", o.camera);
 	routes_set_feed(srv.routes, srv.feed);
@@ -325,14 +335,16 @@ int main(int argc, char **argv)
 	srv.sigterm = evsignal_new(srv.base, SIGTERM, on_signal, &srv);
 	srv.sigint = evsignal_new(srv.base, SIGINT, on_signal, &srv);
 	if (srv.sigterm == NULL || srv.sigint == NULL ||
-	    evsignal_add(srv.sigterm, NULL) < 0 || evsignal_add(srv.sigint, NULL) < 0)
+	    evsignal_add(srv.sigterm, NULL) < 0 ||
+	    evsignal_add(srv.sigint, NULL) < 0)
 		fatalx("cannot set up signal handling");
 	srv.housekeeping = event_new(srv.base, -1, EV_PERSIST, on_housekeeping,
 				     &srv);
 	if (srv.housekeeping == NULL || event_add(srv.housekeeping, &hk) < 0)
 		fatalx("cannot set up the housekeeping timer");
 
-	log_info("serving camera '%s' (max %u viewers)", o.camera, o.max_clients);
+	log_info("serving camera '%s' (max %u viewers)", o.camera,
+		 o.max_clients);
 	if (event_base_dispatch(srv.base) < 0)
 		log_warnx("event loop failed");
 

@@ -11,15 +11,21 @@
 static int put_u64(struct evbuffer *out, const char *name, const char *type,
 		   const char *help, uint64_t v)
 {
-	return evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s %s\n%s %" PRIu64 "\n",
-				   name, help, name, type, name, v) < 0 ? -1 : 0;
+	return evbuffer_add_printf(
+		       out, "# HELP %s %s\n# TYPE %s %s\n%s %" PRIu64 "\n",
+		       name, help, name, type, name, v) < 0
+		       ? -1
+		       : 0;
 }
 
 static int put_f(struct evbuffer *out, const char *name, const char *help,
 		 double v)
 {
-	return evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s gauge\n%s %.3f\n",
-				   name, help, name, name, v) < 0 ? -1 : 0;
+	return evbuffer_add_printf(out,
+				   "# HELP %s %s\n# TYPE %s gauge\n%s %.3f\n",
+				   name, help, name, name, v) < 0
+		       ? -1
+		       : 0;
 }
 
 int metrics_render(struct evbuffer *out, const struct metrics *m,
@@ -30,29 +36,34 @@ int metrics_render(struct evbuffer *out, const struct metrics *m,
 	int rc = 0;
 	size_t i;
 
-	rc |= evbuffer_add_printf(out,
-		"# HELP vigil_camera_status Camera status as seen by this server (1 for the current one).\n"
-		"# TYPE vigil_camera_status gauge\n") < 0;
+	rc |= evbuffer_add_printf(
+		      out,
+		      "# HELP vigil_camera_status Camera status as seen by this server (1 for the current one).\n"
+		      "# TYPE vigil_camera_status gauge\n") < 0;
 	for (i = 0; i < sizeof(states) / sizeof(states[0]); i++)
-		rc |= evbuffer_add_printf(out,
-			"vigil_camera_status{camera=\"%s\",status=\"%s\"} %d\n",
-			f->camera, states[i],
-			strcmp(f->status, states[i]) == 0 ? 1 : 0) < 0;
+		rc |= evbuffer_add_printf(
+			      out,
+			      "vigil_camera_status{camera=\"%s\",status=\"%s\"} %d\n",
+			      f->camera, states[i],
+			      strcmp(f->status, states[i]) == 0 ? 1 : 0) < 0;
 	rc |= put_u64(out, "vigil_frames_received_total", c,
 		      "Frames copied out of the ring.", m->frames_received);
-	rc |= put_u64(out, "vigil_frames_torn_total", c,
-		      "Ring reads discarded because the writer overwrote the slot.",
-		      m->frames_torn);
+	rc |= put_u64(
+		out, "vigil_frames_torn_total", c,
+		"Ring reads discarded because the writer overwrote the slot.",
+		m->frames_torn);
 	rc |= put_u64(out, "vigil_frames_sent_total", c,
 		      "Frames queued to stream clients.", m->frames_sent);
-	rc |= put_u64(out, "vigil_frames_skipped_total", c,
-		      "Frames a slow stream client skipped (it gets the newest when ready).",
-		      m->frames_skipped);
+	rc |= put_u64(
+		out, "vigil_frames_skipped_total", c,
+		"Frames a slow stream client skipped (it gets the newest when ready).",
+		m->frames_skipped);
 	rc |= put_u64(out, "vigil_offline_frames_sent_total", c,
 		      "Camera offline pictures queued to stream clients.",
 		      m->offline_sent);
 	rc |= put_u64(out, "vigil_bytes_sent_total", c,
-		      "Stream and snapshot bytes queued to clients.", m->bytes_sent);
+		      "Stream and snapshot bytes queued to clients.",
+		      m->bytes_sent);
 	rc |= put_u64(out, "vigil_stream_clients", g,
 		      "Stream clients connected now.", m->clients);
 	rc |= put_u64(out, "vigil_stream_clients_total", c,
@@ -67,22 +78,27 @@ int metrics_render(struct evbuffer *out, const struct metrics *m,
 	rc |= put_u64(out, "vigil_accept_errors_total", c,
 		      "Failed accept() calls (out of descriptors...).",
 		      m->accept_errors);
-	rc |= put_u64(out, "vigil_ring_generation", g,
-		      "Generation of the ring (changes with each capture start).",
-		      f->generation);
-	rc |= put_u64(out, "vigil_ring_generation_changes_total", c,
-		      "Capture restarts (new ring segments) this server followed.", m->generation_changes);
+	rc |= put_u64(
+		out, "vigil_ring_generation", g,
+		"Generation of the ring (changes with each capture start).",
+		f->generation);
+	rc |= put_u64(
+		out, "vigil_ring_generation_changes_total", c,
+		"Capture restarts (new ring segments) this server followed.",
+		m->generation_changes);
 	rc |= put_u64(out, "vigil_ring_sequence", g,
 		      "Sequence number of the newest frame.", f->seq);
 	rc |= put_f(out, "vigil_ring_age_seconds",
 		    "Age of the newest frame (-1: none).",
-		    f->frame_age_ms < 0 ? -1.0 : (double)f->frame_age_ms / 1000.0);
-	rc |= put_f(out, "vigil_source_fps", "Frame rate the capture is configured for.",
-		    f->source_fps);
-	rc |= put_f(out, "vigil_measured_fps", "Frame rate measured at this server.",
-		    f->measured_fps);
+		    f->frame_age_ms < 0 ? -1.0
+					: (double)f->frame_age_ms / 1000.0);
+	rc |= put_f(out, "vigil_source_fps",
+		    "Frame rate the capture is configured for.", f->source_fps);
+	rc |= put_f(out, "vigil_measured_fps",
+		    "Frame rate measured at this server.", f->measured_fps);
 	rc |= put_u64(out, "vigil_frame_buffers", g,
-		      "Frame buffers mapped (shared by all clients).", f->buffers);
+		      "Frame buffers mapped (shared by all clients).",
+		      f->buffers);
 	return rc ? -1 : 0;
 }
 
@@ -107,16 +123,23 @@ int metrics_render_state(struct evbuffer *out, const struct metrics *m,
 
 	iso8601(when, sizeof(when), f->frame_realtime_ns);
 	/* The camera name is [A-Za-z0-9_-] and the reason is ours: no escaping. */
-	return evbuffer_add_printf(out,
-		"{\"camera\":\"%s\",\"status\":\"%s\",\"reason\":\"%s\","
-		"\"width\":%" PRIu32 ",\"height\":%" PRIu32 ",\"fps\":%.2f,"
-		"\"measured_fps\":%.2f,\"clients\":%" PRIu32 ",\"generation\":%" PRIu32
-		",\"seq\":%" PRIu64 ",\"frame_age_ms\":%" PRId64 ",\"time\":%s%s%s,"
-		"\"frames_sent\":%" PRIu64 ",\"frames_skipped\":%" PRIu64 "}\n",
-		f->camera, f->status, f->reason, f->width, f->height, f->source_fps,
-		f->measured_fps, m->clients, f->generation, f->seq,
-		f->frame_age_ms, f->frame_realtime_ns > 0 ? "\"" : "",
-		f->frame_realtime_ns > 0 ? when : "null",
-		f->frame_realtime_ns > 0 ? "\"" : "", m->frames_sent,
-		m->frames_skipped) < 0 ? -1 : 0;
+	return evbuffer_add_printf(
+		       out,
+		       "{\"camera\":\"%s\",\"status\":\"%s\",\"reason\":\"%s\","
+		       "\"width\":%" PRIu32 ",\"height\":%" PRIu32
+		       ",\"fps\":%.2f,"
+		       "\"measured_fps\":%.2f,\"clients\":%" PRIu32
+		       ",\"generation\":%" PRIu32 ",\"seq\":%" PRIu64
+		       ",\"frame_age_ms\":%" PRId64 ",\"time\":%s%s%s,"
+		       "\"frames_sent\":%" PRIu64 ",\"frames_skipped\":%" PRIu64
+		       "}\n",
+		       f->camera, f->status, f->reason, f->width, f->height,
+		       f->source_fps, f->measured_fps, m->clients,
+		       f->generation, f->seq, f->frame_age_ms,
+		       f->frame_realtime_ns > 0 ? "\"" : "",
+		       f->frame_realtime_ns > 0 ? when : "null",
+		       f->frame_realtime_ns > 0 ? "\"" : "", m->frames_sent,
+		       m->frames_skipped) < 0
+		       ? -1
+		       : 0;
 }

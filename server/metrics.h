@@ -11,34 +11,34 @@
 struct evbuffer;
 
 struct metrics {
-	uint64_t frames_received;    /* frames copied out of the ring */
-	uint64_t frames_torn;        /* reads discarded: overwritten mid-copy */
-	uint64_t frames_sent;        /* parts queued to stream clients */
-	uint64_t frames_skipped;     /* frames a slow client did not get */
-	uint64_t offline_sent;       /* "camera offline" parts queued */
-	uint64_t bytes_sent;         /* stream and snapshot bytes queued */
-	uint64_t clients_total;      /* stream clients accepted */
-	uint64_t clients_rejected;   /* stream clients refused (--max-clients) */
-	uint64_t snapshots;          /* snapshots served */
-	uint64_t requests;           /* HTTP requests handled */
-	uint64_t accept_errors;      /* accept() failures (EMFILE...) */
+	uint64_t frames_received; /* frames copied out of the ring */
+	uint64_t frames_torn; /* reads discarded: overwritten mid-copy */
+	uint64_t frames_sent; /* parts queued to stream clients */
+	uint64_t frames_skipped; /* frames a slow client did not get */
+	uint64_t offline_sent; /* "camera offline" parts queued */
+	uint64_t bytes_sent; /* stream and snapshot bytes queued */
+	uint64_t clients_total; /* stream clients accepted */
+	uint64_t clients_rejected; /* stream clients refused (--max-clients) */
+	uint64_t snapshots; /* snapshots served */
+	uint64_t requests; /* HTTP requests handled */
+	uint64_t accept_errors; /* accept() failures (EMFILE...) */
 	uint64_t generation_changes; /* new capture generations followed */
-	uint32_t clients;            /* stream clients now */
+	uint32_t clients; /* stream clients now */
 };
 
 /* What /metrics and /state need from the feed (filled by the caller). */
 struct metrics_feed {
 	const char *camera;
-	const char *status;          /* "online", "stalled", "offline" */
-	const char *reason;          /* why not online, or "" */
+	const char *status; /* "online", "stalled", "offline" */
+	const char *reason; /* why not online, or "" */
 	uint32_t width, height;
 	double source_fps;
 	double measured_fps;
 	uint32_t generation;
 	uint64_t seq;
-	int64_t frame_age_ms;        /* -1: no frame */
-	int64_t frame_realtime_ns;   /* 0: no frame */
-	uint32_t buffers;            /* frame buffers mapped */
+	int64_t frame_age_ms; /* -1: no frame */
+	int64_t frame_realtime_ns; /* 0: no frame */
+	uint32_t buffers; /* frame buffers mapped */
 };
 
 /* Appends the Prometheus text format (version 0.0.4).  0, or -1 on ENOMEM. */

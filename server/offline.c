@@ -12,6 +12,7 @@
 #define OFFLINE_QUALITY 80
 
 /* Upper-case letters, 5x7, one byte per row, bit 4 = leftmost column. */
+/* clang-format off */
 static const uint8_t font_upper[26][GLYPH_H] = {
 	{0x0e, 0x11, 0x11, 0x1f, 0x11, 0x11, 0x11}, /* A */
 	{0x1e, 0x11, 0x11, 0x1e, 0x11, 0x11, 0x1e}, /* B */
@@ -40,6 +41,7 @@ static const uint8_t font_upper[26][GLYPH_H] = {
 	{0x11, 0x11, 0x0a, 0x04, 0x04, 0x04, 0x04}, /* Y */
 	{0x1f, 0x01, 0x02, 0x04, 0x08, 0x10, 0x1f}, /* Z */
 };
+/* clang-format on */
 
 /* Draws text centred horizontally with its top at y; cell = glyph pixel. */
 static void draw_text(uint8_t *gray, int w, int h, const char *text, int y,
@@ -62,11 +64,15 @@ static void draw_text(uint8_t *gray, int w, int h, const char *text, int y,
 					continue;
 				for (dy = 0; dy < cell; dy++)
 					for (dx = 0; dx < cell; dx++) {
-						int x = x0 + i * adv + col * cell + dx;
+						int x = x0 + i * adv +
+							col * cell + dx;
 						int yy = y + row * cell + dy;
 
-						if (x >= 0 && x < w && yy >= 0 && yy < h)
-							gray[(size_t)yy * (size_t)w + (size_t)x] = value;
+						if (x >= 0 && x < w &&
+						    yy >= 0 && yy < h)
+							gray[(size_t)yy *
+								     (size_t)w +
+							     (size_t)x] = value;
 					}
 			}
 	}

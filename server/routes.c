@@ -27,9 +27,9 @@
 #define CACHE_IMMUTABLE "public, max-age=31536000, immutable"
 #define CACHE_FAVICON "public, max-age=86400"
 #define ALLOWED "GET, HEAD"
-#define PAGE_CSP                                                              \
-	"default-src 'self'; img-src 'self' blob: data:; style-src 'self'; "  \
-	"script-src 'self'; connect-src 'self'; frame-ancestors 'none'; "     \
+#define PAGE_CSP                                                             \
+	"default-src 'self'; img-src 'self' blob: data:; style-src 'self'; " \
+	"script-src 'self'; connect-src 'self'; frame-ancestors 'none'; "    \
 	"base-uri 'none'; form-action 'self'"
 
 struct routes;
@@ -90,7 +90,8 @@ static void reply(struct evhttp_request *req, int code, const char *ctype,
 		add_header(req, "Content-Type", ctype);
 	if (cache != NULL)
 		add_header(req, "Cache-Control", cache);
-	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD && body != NULL) {
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD &&
+	    body != NULL) {
 		snprintf(len, sizeof(len), "%zu", evbuffer_get_length(body));
 		add_header(req, "Content-Length", len);
 		evbuffer_drain(body, evbuffer_get_length(body));
@@ -134,7 +135,8 @@ static void reply_snapshot(struct routes *r, struct evhttp_request *req,
 				   frame_evbuffer_cleanup, f) < 0)
 		frame_unref(f);
 	snprintf(ts, sizeof(ts), "%" PRId64 ".%06" PRId64,
-		 f->realtime_ns / 1000000000, f->realtime_ns % 1000000000 / 1000);
+		 f->realtime_ns / 1000000000,
+		 f->realtime_ns % 1000000000 / 1000);
 	snprintf(seq, sizeof(seq), "%" PRIu64, f->seq);
 	add_header(req, "X-Timestamp", ts);
 	add_header(req, "X-Frame-Seq", seq);
@@ -191,8 +193,8 @@ static void snapshot(struct routes *r, struct evhttp_request *req)
 		return;
 	}
 	w = calloc(1, sizeof(*w));
-	if (w == NULL || (w->timer = evtimer_new(r->cfg.base, on_snap_timeout,
-						 w)) == NULL) {
+	if (w == NULL ||
+	    (w->timer = evtimer_new(r->cfg.base, on_snap_timeout, w)) == NULL) {
 		free(w);
 		evhttp_send_error(req, HTTP_INTERNAL, NULL);
 		return;
@@ -225,7 +227,8 @@ static const struct www_file *www_find(const char *name, int by_url)
 	size_t i;
 
 	for (i = 0; i < www_file_count; i++)
-		if (strcmp(by_url ? www_files[i].url : www_files[i].name, name) == 0)
+		if (strcmp(by_url ? www_files[i].url : www_files[i].name,
+			   name) == 0)
 			return &www_files[i];
 	return NULL;
 }
@@ -234,12 +237,24 @@ static void add_escaped(struct evbuffer *b, const char *s)
 {
 	for (; *s != '\0'; s++) {
 		switch (*s) {
-		case '&': evbuffer_add(b, "&amp;", 5); break;
-		case '<': evbuffer_add(b, "&lt;", 4); break;
-		case '>': evbuffer_add(b, "&gt;", 4); break;
-		case '"': evbuffer_add(b, "&quot;", 6); break;
-		case '\'': evbuffer_add(b, "&#39;", 5); break;
-		default: evbuffer_add(b, s, 1); break;
+		case '&':
+			evbuffer_add(b, "&amp;", 5);
+			break;
+		case '<':
+			evbuffer_add(b, "&lt;", 4);
+			break;
+		case '>':
+			evbuffer_add(b, "&gt;", 4);
+			break;
+		case '"':
+			evbuffer_add(b, "&quot;", 6);
+			break;
+		case '\'':
+			evbuffer_add(b, "&#39;", 5);
+			break;
+		default:
+			evbuffer_add(b, s, 1);
+			break;
 		}
 	}
 }
@@ -262,7 +277,8 @@ static void page(struct routes *r, struct evhttp_request *req)
 	}
 	p = (const char *)f->data;
 	end = p + f->len;
-	while ((hit = memmem(p, (size_t)(end - p), mark, sizeof(mark) - 1)) != NULL) {
+	while ((hit = memmem(p, (size_t)(end - p), mark, sizeof(mark) - 1)) !=
+	       NULL) {
 		evbuffer_add(b, p, (size_t)(hit - p));
 		add_escaped(b, r->cfg.camera);
 		p = hit + sizeof(mark) - 1;
@@ -360,7 +376,8 @@ static void stream(struct routes *r, struct evhttp_request *req,
 	if (r->cfg.max_clients > 0 &&
 	    stream_client_count(r->cfg.stream) >= r->cfg.max_clients) {
 		r->cfg.metrics->clients_rejected++;
-		log_debug("stream client refused: %u clients", r->cfg.max_clients);
+		log_debug("stream client refused: %u clients",
+			  r->cfg.max_clients);
 		reply_busy(req, "too many viewers, try again later");
 		return;
 	}
@@ -390,8 +407,9 @@ static void head_arm(struct routes *r, struct bufferevent *bev, int forever)
 		return;
 	h->ino = ino;
 	h->deadline_ns = forever ? 0
-				 : clock_mono_ns() + (int64_t)ROUTES_HEAD_DEADLINE_S *
-							1000000000;
+				 : clock_mono_ns() +
+					   (int64_t)ROUTES_HEAD_DEADLINE_S *
+						   1000000000;
 }
 
 static void on_input(struct evbuffer *buf, const struct evbuffer_cb_info *info,
@@ -413,8 +431,8 @@ static void on_input(struct evbuffer *buf, const struct evbuffer_cb_info *info,
 	if (h->ino != ino) {
 		/* First bytes on a new connection. */
 		h->ino = ino;
-		h->deadline_ns = clock_mono_ns() + (int64_t)ROUTES_HEAD_DEADLINE_S *
-						     1000000000;
+		h->deadline_ns = clock_mono_ns() +
+				 (int64_t)ROUTES_HEAD_DEADLINE_S * 1000000000;
 		return;
 	}
 	if (h->deadline_ns != 0 && clock_mono_ns() > h->deadline_ns) {
@@ -445,7 +463,8 @@ static int framing_suspect(struct evhttp_request *req)
 	struct evkeyval *kv;
 	int lengths = 0, te = 0;
 
-	TAILQ_FOREACH(kv, h, next) {
+	TAILQ_FOREACH(kv, h, next)
+	{
 		if (strcasecmp(kv->key, "Content-Length") == 0)
 			lengths++;
 		else if (strcasecmp(kv->key, "Transfer-Encoding") == 0)
@@ -483,7 +502,8 @@ static void dispatch(struct evhttp_request *req, void *arg)
 		/* The next request on this connection gets a fresh window; a
 		 * stream client sends nothing more that matters. */
 		if (bev != NULL)
-			head_arm(r, bev, path != NULL &&
+			head_arm(r, bev,
+				 path != NULL &&
 					 strcmp(path, "/stream.mjpg") == 0);
 	}
 	if (framing_suspect(req)) {
@@ -536,7 +556,8 @@ static void dispatch(struct evhttp_request *req, void *arg)
 	evhttp_clear_headers(&query);
 }
 
-struct routes *routes_create(struct evhttp *http, const struct routes_config *cfg)
+struct routes *routes_create(struct evhttp *http,
+			     const struct routes_config *cfg)
 {
 	struct routes *r = calloc(1, sizeof(*r));
 	struct rlimit rl;
@@ -546,8 +567,8 @@ struct routes *routes_create(struct evhttp *http, const struct routes_config *cf
 	r->cfg = *cfg;
 	r->index = www_find("index.html", 0);
 	r->favicon = www_find("favicon.ico", 0);
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-	    rl.rlim_cur <= ROUTES_FDS_MAX)
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+	    rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur <= ROUTES_FDS_MAX)
 		r->nheads = (size_t)rl.rlim_cur;
 	else
 		r->nheads = ROUTES_FDS_MAX;

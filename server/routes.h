@@ -24,7 +24,7 @@
 #define ROUTES_SNAPSHOT_WAIT_MS 1000
 #define ROUTES_RETRY_AFTER_S "1"
 #define ROUTES_HEAD_DEADLINE_S 10 /* a request head must be complete in this */
-#define ROUTES_FDS_MAX 1048576u   /* descriptors the head deadline tracks */
+#define ROUTES_FDS_MAX 1048576u /* descriptors the head deadline tracks */
 
 struct evhttp;
 struct event_base;
@@ -32,7 +32,7 @@ struct routes;
 
 struct routes_config {
 	struct event_base *base;
-	struct feed *feed;         /* set after routes_create via routes_set_feed */
+	struct feed *feed; /* set after routes_create via routes_set_feed */
 	struct stream *stream;
 	struct metrics *metrics;
 	const char *camera;
@@ -40,7 +40,8 @@ struct routes_config {
 };
 
 /* Registers the generic callback on http.  NULL on ENOMEM. */
-struct routes *routes_create(struct evhttp *http, const struct routes_config *cfg);
+struct routes *routes_create(struct evhttp *http,
+			     const struct routes_config *cfg);
 void routes_set_feed(struct routes *r, struct feed *feed);
 
 /* A new live frame: answers the snapshot requests waiting for one. */

@@ -22,10 +22,10 @@ struct client {
 	struct client *prev, *next;
 	struct evhttp_connection *evcon;
 	struct bufferevent *bev;
-	uint64_t sent_id;     /* frame id of the last part queued */
-	int64_t interval_ns;  /* ?fps cap: 0 for none */
+	uint64_t sent_id; /* frame id of the last part queued */
+	int64_t interval_ns; /* ?fps cap: 0 for none */
 	int64_t next_due_ns;
-	int closing;          /* head sent, close once it is written */
+	int closing; /* head sent, close once it is written */
 };
 
 struct stream {
@@ -40,7 +40,8 @@ struct stream {
  * The boundary is unquoted (Safari) and the body opens with it (ffmpeg). */
 static const char stream_head[] =
 	"HTTP/1.1 200 OK\r\n"
-	"Content-Type: multipart/x-mixed-replace;boundary=" FRAME_BOUNDARY "\r\n"
+	"Content-Type: multipart/x-mixed-replace;boundary=" FRAME_BOUNDARY
+	"\r\n"
 	"Cache-Control: no-store, no-cache, must-revalidate, max-age=0\r\n"
 	"Pragma: no-cache\r\n"
 	"Expires: 0\r\n"
@@ -152,7 +153,8 @@ static int client_send(struct client *c, struct frame *f, int64_t now)
 			return 0;
 		}
 		if (tried)
-			bufferevent_enable(c->bev, EV_WRITE); /* socket is full */
+			bufferevent_enable(c->bev,
+					   EV_WRITE); /* socket is full */
 		else
 			client_push(c);
 	}
@@ -224,7 +226,8 @@ int stream_add_client(struct stream *s, struct evhttp_request *req,
 		      unsigned fps, int head_only)
 {
 	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-	struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon)
+	struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(
+						  evcon)
 					: NULL;
 	struct timeval wto = {STREAM_WRITE_TIMEOUT_S, 0};
 	struct client *c;

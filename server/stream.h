@@ -23,10 +23,12 @@
 #include "frame.h"
 #include "metrics.h"
 
-#define STREAM_FPS_MAX 1000        /* ?fps=N accepts 1..STREAM_FPS_MAX */
-#define STREAM_WRITE_TIMEOUT_S 30  /* a client that takes nothing for this long is closed */
+#define STREAM_FPS_MAX 1000 /* ?fps=N accepts 1..STREAM_FPS_MAX */
+#define STREAM_WRITE_TIMEOUT_S \
+	30 /* a client that takes nothing for this long is closed */
 #define STREAM_FPS_SLACK_NS 5000000 /* early tolerance of the ?fps pacing */
-#define STREAM_WRITE_MAX (64u << 20) /* bytes per write when the socket is slow */
+#define STREAM_WRITE_MAX \
+	(64u << 20) /* bytes per write when the socket is slow */
 
 struct event_base;
 struct evhttp_request;

@@ -11,10 +11,10 @@
 #include <stddef.h>
 
 struct www_file {
-	const char *name;          /* file name in www/, e.g. "vigil.js" */
-	const char *url;           /* "/static/vigil.<hash>.js"; "/index.html" */
+	const char *name; /* file name in www/, e.g. "vigil.js" */
+	const char *url; /* "/static/vigil.<hash>.js"; "/index.html" */
 	const char *content_type;
-	const char *hash;          /* first 8 hex digits of the SHA-256 */
+	const char *hash; /* first 8 hex digits of the SHA-256 */
 	const unsigned char *data;
 	size_t len;
 };

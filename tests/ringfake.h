@@ -16,9 +16,10 @@ static inline size_t ringfake_size(uint32_t slots, uint32_t slot_size)
 	return RING_HEADER_SIZE + (size_t)slots * slot_size;
 }
 
-static inline struct ring_slot_header *
-ringfake_init(uint8_t *mem, uint32_t slots, uint32_t slot_size,
-	      uint32_t length)
+static inline struct ring_slot_header *ringfake_init(uint8_t *mem,
+						     uint32_t slots,
+						     uint32_t slot_size,
+						     uint32_t length)
 {
 	struct ring_header *h = (struct ring_header *)mem;
 	struct ring_slot_header *s;

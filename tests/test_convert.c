@@ -11,9 +11,18 @@
 
 /* Deterministic picture: Y a diagonal ramp, U and V slow ramps, so a JPEG
  * round trip stays close to it. */
-static uint8_t pic_y(int x, int y) { return (uint8_t)(16 + (x + 2 * y) % 200); }
-static uint8_t pic_u(int x, int y) { return (uint8_t)(64 + (x + y) / 4 % 128); }
-static uint8_t pic_v(int x, int y) { return (uint8_t)(192 - (x / 2 + y) / 4 % 128); }
+static uint8_t pic_y(int x, int y)
+{
+	return (uint8_t)(16 + (x + 2 * y) % 200);
+}
+static uint8_t pic_u(int x, int y)
+{
+	return (uint8_t)(64 + (x + y) / 4 % 128);
+}
+static uint8_t pic_v(int x, int y)
+{
+	return (uint8_t)(192 - (x / 2 + y) / 4 % 128);
+}
 
 /* A YUYV picture whose chroma differs between the two rows of each pair,
  * so the vertical averaging is visible.  stride may exceed the minimum. */
@@ -60,11 +69,15 @@ static void check_yuyv(int w, int h, int stride)
 	for (int y = 0; y < ch; y++)
 		for (int x = 0; x < cw; x++) {
 			int y1 = 2 * y + 1 < h ? 2 * y + 1 : 2 * y;
-			int u = (pic_u(2 * x, 2 * y) + pic_u(2 * x, y1) + 1) / 2;
-			int v = (pic_v(2 * x, 2 * y) + pic_v(2 * x, y1) + 1) / 2;
+			int u = (pic_u(2 * x, 2 * y) + pic_u(2 * x, y1) + 1) /
+				2;
+			int v = (pic_v(2 * x, 2 * y) + pic_v(2 * x, y1) + 1) /
+				2;
 
-			assert_int_equal(out.planes[1][y * out.strides[1] + x], u);
-			assert_int_equal(out.planes[2][y * out.strides[2] + x], v);
+			assert_int_equal(out.planes[1][y * out.strides[1] + x],
+					 u);
+			assert_int_equal(out.planes[2][y * out.strides[2] + x],
+					 v);
 		}
 	convert_free(&c);
 	free(src);
@@ -212,7 +225,8 @@ static void jpeg_round_trip(enum picture_kind kind, int w, int h)
 	unsigned char *dplanes[3];
 	const unsigned char *cplanes[3];
 	/* libjpeg-turbo writes whole MCU rows: size the planes its way. */
-	int pw = tjPlaneWidth(0, w, TJSAMP_420), ph = tjPlaneHeight(0, h, TJSAMP_420);
+	int pw = tjPlaneWidth(0, w, TJSAMP_420),
+	    ph = tjPlaneHeight(0, h, TJSAMP_420);
 	int dstrides[3] = {pw, cw, cw};
 	double err_y = 0, err_c = 0;
 
@@ -233,7 +247,8 @@ static void jpeg_round_trip(enum picture_kind kind, int w, int h)
 		for (int y = 0; y < ch; y++)
 			for (int x = 0; x < cw; x++) {
 				uvp[y * 2 * cw + 2 * x] = pic_u(2 * x, 2 * y);
-				uvp[y * 2 * cw + 2 * x + 1] = pic_v(2 * x, 2 * y);
+				uvp[y * 2 * cw + 2 * x + 1] = pic_v(2 * x,
+								    2 * y);
 			}
 		in.planes[0] = yp;
 		in.planes[1] = uvp;
@@ -244,9 +259,9 @@ static void jpeg_round_trip(enum picture_kind kind, int w, int h)
 	cplanes[0] = out.planes[0];
 	cplanes[1] = out.planes[1];
 	cplanes[2] = out.planes[2];
-	assert_int_equal(tjCompressFromYUVPlanes(
-				 tj, cplanes, w,
-				 out.strides, h, TJSAMP_420, &jpeg, &jlen, 90, 0),
+	assert_int_equal(tjCompressFromYUVPlanes(tj, cplanes, w, out.strides, h,
+						 TJSAMP_420, &jpeg, &jlen, 90,
+						 0),
 			 0);
 
 	assert_int_equal(tjPlaneWidth(1, w, TJSAMP_420), cw);
@@ -265,14 +280,18 @@ static void jpeg_round_trip(enum picture_kind kind, int w, int h)
 			 0);
 	for (int y = 0; y < h; y++)
 		for (int x = 0; x < w; x++)
-			err_y += abs(dy[y * pw + x] - out.planes[0][y * out.strides[0] + x]);
+			err_y += abs(dy[y * pw + x] -
+				     out.planes[0][y * out.strides[0] + x]);
 	for (int y = 0; y < ch; y++)
 		for (int x = 0; x < cw; x++) {
-			err_c += abs(du[y * cw + x] - out.planes[1][y * out.strides[1] + x]);
-			err_c += abs(dv[y * cw + x] - out.planes[2][y * out.strides[2] + x]);
+			err_c += abs(du[y * cw + x] -
+				     out.planes[1][y * out.strides[1] + x]);
+			err_c += abs(dv[y * cw + x] -
+				     out.planes[2][y * out.strides[2] + x]);
 		}
 	err_y /= (double)w * h;
-	print_message("# %dx%d kind %d: mean error y %.2f c %.2f\n", w, h, (int)kind, err_y, err_c / (2.0 * cw * ch));
+	print_message("# %dx%d kind %d: mean error y %.2f c %.2f\n", w, h,
+		      (int)kind, err_y, err_c / (2.0 * cw * ch));
 	err_c /= 2.0 * cw * ch;
 	/* Quality 90 on smooth ramps: mean error well under 3 levels. */
 	assert_true(err_y < 3.0);

@@ -22,13 +22,16 @@ static void img_make(struct img *im, int w, int h)
 	img_alloc_i420(im, w, h, ph, pw, cw);
 	for (int y = 0; y < ph; y++)
 		for (int x = 0; x < pw; x++)
-			im->mem[y * pw + x] = (uint8_t)(
-				(x / 40 + y / 40) % 2 ? 40 + x * 150 / pw
-						      : 200 - y * 100 / ph);
+			im->mem[y * pw + x] =
+				(uint8_t)((x / 40 + y / 40) % 2
+						  ? 40 + x * 150 / pw
+						  : 200 - y * 100 / ph);
 	for (int y = 0; y < ch; y++)
 		for (int x = 0; x < cw; x++) {
-			im->pic.planes[1][y * cw + x] = (uint8_t)(90 + x * 60 / cw);
-			im->pic.planes[2][y * cw + x] = (uint8_t)(160 - y * 60 / ch);
+			im->pic.planes[1][y * cw + x] = (uint8_t)(90 +
+								  x * 60 / cw);
+			im->pic.planes[2][y * cw + x] = (uint8_t)(160 -
+								  y * 60 / ch);
 		}
 }
 
@@ -51,14 +54,17 @@ static double decode_psnr(const uint8_t *jpeg, size_t len, struct img *ref,
 	assert_non_null(y);
 	/* The Y plane comes first in a packed YUV buffer. */
 	assert_int_equal(tjDecompressToYUV2(tj, jpeg, len, y, w, 1, h,
-					    TJFLAG_STOPONWARNING), 0);
+					    TJFLAG_STOPONWARNING),
+			 0);
 	if (ref != NULL) {
 		/* Decoded planes are padded like the encoder's input. */
 		int ys = tjPlaneWidth(0, w, TJSAMP_420);
 		for (int r = 0; r < h; r++)
 			for (int x = 0; x < w; x++) {
 				double d = (double)y[r * ys + x] -
-					   ref->pic.planes[0][r * ref->pic.strides[0] + x];
+					   ref->pic.planes
+						   [0][r * ref->pic.strides[0] +
+						       x];
 				se += d * d;
 			}
 	}

@@ -100,7 +100,8 @@ static void test_capacity_change(void **state)
 	f = frame_get(p);
 	assert_non_null(f);
 	assert_true(f->size >= FRAME_HEADROOM + (1u << 20) + FRAME_TRAILER_LEN);
-	memset(frame_jpeg(f), 0xab, 1u << 20); /* the whole capacity is usable */
+	memset(frame_jpeg(f), 0xab,
+	       1u << 20); /* the whole capacity is usable */
 	frame_unref(f);
 	/* A frame of the old size stays valid while held, then goes. */
 	assert_memory_equal(frame_jpeg(old), jpeg, sizeof(jpeg) - 1);

@@ -175,7 +175,8 @@ static void check_fix(int samp)
 	assert_int_equal(jpegfix_insert(stripped, slen, sos, fixed,
 					slen + JPEGFIX_DHT_SIZE - 1),
 			 0);
-	flen = jpegfix_insert(stripped, slen, sos, fixed, slen + JPEGFIX_DHT_SIZE);
+	flen = jpegfix_insert(stripped, slen, sos, fixed,
+			      slen + JPEGFIX_DHT_SIZE);
 	assert_int_equal(flen, slen + JPEGFIX_DHT_SIZE);
 	assert_int_equal(jpegfix_check(fixed, flen, &sos2), JPEGFIX_OK);
 	assert_memory_equal(fixed + sos, jpegfix_dht(), JPEGFIX_DHT_SIZE);
@@ -223,9 +224,9 @@ static void test_bad_input(void **state)
 		free(copy);
 	}
 	/* Not a JPEG. */
-	assert_int_equal(jpegfix_check((const uint8_t *)"\x89PNG\r\n\x1a\n", 8,
-				       &sos),
-			 JPEGFIX_BAD);
+	assert_int_equal(
+		jpegfix_check((const uint8_t *)"\x89PNG\r\n\x1a\n", 8, &sos),
+		JPEGFIX_BAD);
 	/* A segment length running past the end. */
 	stripped[4] = 0xff;
 	stripped[5] = 0xff;
@@ -235,9 +236,9 @@ static void test_bad_input(void **state)
 	stripped[5] = 0x01;
 	assert_int_equal(jpegfix_check(stripped, slen, &sos), JPEGFIX_BAD);
 	/* EOI before any SOS. */
-	assert_int_equal(jpegfix_check((const uint8_t *)"\xff\xd8\xff\xd9", 4,
-				       &sos),
-			 JPEGFIX_BAD);
+	assert_int_equal(
+		jpegfix_check((const uint8_t *)"\xff\xd8\xff\xd9", 4, &sos),
+		JPEGFIX_BAD);
 	/* insert refuses an SOS offset out of range. */
 	copy = malloc(slen + JPEGFIX_DHT_SIZE);
 	assert_non_null(copy);
@@ -256,8 +257,8 @@ static void test_bad_input(void **state)
 static void test_fill_bytes(void **state)
 {
 	static const uint8_t jpeg[] = {
-		0xff, 0xd8, 0xff, 0xff, 0xff, 0xe0, 0x00, 0x04, 0x00, 0x00,
-		0xff, 0xff, 0xda, 0x00, 0x02, 0xff, 0xd9,
+		0xff, 0xd8, 0xff, 0xff, 0xff, 0xe0, 0x00, 0x04, 0x00,
+		0x00, 0xff, 0xff, 0xda, 0x00, 0x02, 0xff, 0xd9,
 	};
 	size_t sos = 0;
 

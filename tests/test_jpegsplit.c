@@ -45,7 +45,7 @@ static void put_bytes(struct buf *b, int n, ...)
  */
 static void synth_jpeg(struct buf *b, int w, int h, size_t entropy, int tag)
 {
-	static const uint8_t thumb[] = { 0xff, 0xd8, 0xff, 0xd9, 0x00, 0xff };
+	static const uint8_t thumb[] = {0xff, 0xd8, 0xff, 0xd9, 0x00, 0xff};
 	size_t app_len = 2 + 6 + sizeof(thumb);
 
 	put_bytes(b, 2, 0xff, 0xd8);
@@ -57,7 +57,8 @@ static void synth_jpeg(struct buf *b, int w, int h, size_t entropy, int tag)
 		  w & 0xff, 3);
 	put_bytes(b, 9, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1);
 	/* SOS: length 12, 3 components. */
-	put_bytes(b, 14, 0xff, 0xda, 0, 12, 3, 1, 0, 2, 0x11, 3, 0x11, 0, 63, 0);
+	put_bytes(b, 14, 0xff, 0xda, 0, 12, 3, 1, 0, 2, 0x11, 3, 0x11, 0, 63,
+		  0);
 	for (size_t i = 0; i < entropy; i++) {
 		uint8_t c = (uint8_t)(i * 7 + (size_t)tag);
 		if (c == 0xff) {
@@ -65,7 +66,8 @@ static void synth_jpeg(struct buf *b, int w, int h, size_t entropy, int tag)
 		} else if (i % 100 == 99) {
 			put_bytes(b, 2, 0xff, 0xd0 + (int)(i / 100 % 8));
 		} else if (i % 333 == 332) {
-			put_bytes(b, 3, 0xff, 0xff, 0x00); /* fill, then stuff */
+			put_bytes(b, 3, 0xff, 0xff,
+				  0x00); /* fill, then stuff */
 		} else {
 			put(b, &c, 1);
 		}
@@ -171,8 +173,8 @@ static void assert_same(const struct buf *got, const struct buf *want)
 
 static void test_single_synthetic(void **state)
 {
-	struct buf a = { 0 };
-	struct result r = { 0 };
+	struct buf a = {0};
+	struct result r = {0};
 	struct jpegsplit js;
 	uint8_t *mem = malloc(CAP);
 
@@ -197,8 +199,8 @@ static void test_real_jpegs(void **state)
 	unsigned long la, lb;
 	uint8_t *a = real_jpeg(320, 240, 0, &la);
 	uint8_t *b = real_jpeg(97, 61, TJFLAG_PROGRESSIVE, &lb);
-	struct buf in = { 0 }, wa = { 0 }, wb = { 0 };
-	struct result r = { 0 };
+	struct buf in = {0}, wa = {0}, wb = {0};
+	struct result r = {0};
 	struct jpegsplit js;
 	uint8_t *mem = malloc(CAP);
 
@@ -230,8 +232,9 @@ static void test_real_jpegs(void **state)
 /* Garbage before, between and after frames, with SOI look-alikes in it. */
 static void garbage_stream(struct buf *in, struct buf want[3], size_t *garbage)
 {
-	static const uint8_t g1[] = "HTTP/1.1 200 OK\r\n\xff\xd8\x00 junk \xff\xff";
-	static const uint8_t g2[] = { 0xff, 0xd9, 0x00, 0xff, 0xd8, 0x12, 0xff };
+	static const uint8_t g1[] =
+		"HTTP/1.1 200 OK\r\n\xff\xd8\x00 junk \xff\xff";
+	static const uint8_t g2[] = {0xff, 0xd9, 0x00, 0xff, 0xd8, 0x12, 0xff};
 	static const uint8_t g3[] = "--boundary\r\n";
 
 	*garbage = 0;
@@ -252,8 +255,8 @@ static void garbage_stream(struct buf *in, struct buf want[3], size_t *garbage)
 
 static void check_garbage(size_t chunk)
 {
-	struct buf in = { 0 }, want[3] = { { 0 } };
-	struct result r = { 0 };
+	struct buf in = {0}, want[3] = {{0}};
+	struct result r = {0};
 	struct jpegsplit js;
 	size_t garbage;
 	uint8_t *mem = malloc(CAP);
@@ -297,8 +300,8 @@ static void test_garbage_random_chunks(void **state)
 /* A frame cut short (the writer restarted) is skipped, the next kept. */
 static void test_truncated(void **state)
 {
-	struct buf a = { 0 }, b = { 0 }, in = { 0 };
-	struct result r = { 0 };
+	struct buf a = {0}, b = {0}, in = {0};
+	struct result r = {0};
 	struct jpegsplit js;
 	uint8_t *mem = malloc(CAP);
 
@@ -324,7 +327,7 @@ static void test_truncated(void **state)
 	 * inside an APPn segment can leave a stray APPn in front of it:
 	 * still a valid JPEG of b's picture). */
 	for (size_t cut = 3; cut < 52; cut++) {
-		struct buf in2 = { 0 };
+		struct buf in2 = {0};
 		size_t tail = b.len - 2;
 		int n = 0;
 		put(&in2, a.p, cut);
@@ -340,7 +343,8 @@ static void test_truncated(void **state)
 				if (jpegsplit_push(&js, in2.p + pos,
 						   in2.len - pos, &used, &f)) {
 					assert_true(f.len >= b.len);
-					assert_memory_equal(f.data + f.len - tail,
+					assert_memory_equal(f.data + f.len -
+								    tail,
 							    b.p + 2, tail);
 					n++;
 				}
@@ -392,7 +396,7 @@ static void test_real_header_cuts(void **state)
 		}
 	assert_true(sos > 100);
 	for (size_t cut = 2; cut < sos + 14; cut++) {
-		struct buf in = { 0 };
+		struct buf in = {0};
 		struct jpegsplit js;
 		size_t pos = 0;
 		int n = 0;
@@ -416,8 +420,9 @@ static void test_real_header_cuts(void **state)
 		if (n < worst)
 			worst = n;
 		if (n < 39)
-			fail_msg("cut at %zu of a %lu-byte header: %d frames of 40",
-				 cut, (unsigned long)sos, n);
+			fail_msg(
+				"cut at %zu of a %lu-byte header: %d frames of 40",
+				cut, (unsigned long)sos, n);
 		free(in.p);
 	}
 	print_message("# real header cuts: at worst %d frames of 40\n", worst);
@@ -430,8 +435,8 @@ static void test_real_header_cuts(void **state)
  * buffer is exactly cap bytes: ASan would see an overflow). */
 static void test_oversize(void **state)
 {
-	struct buf small = { 0 }, big = { 0 }, in = { 0 };
-	struct result r = { 0 };
+	struct buf small = {0}, big = {0}, in = {0};
+	struct result r = {0};
 	struct jpegsplit js;
 	size_t cap;
 	uint8_t *mem;
@@ -470,8 +475,8 @@ static void test_oversize(void **state)
 /* Broken structure: skipped as corrupt, the next frame found. */
 static void test_corrupt(void **state)
 {
-	struct buf a = { 0 }, in = { 0 };
-	struct result r = { 0 };
+	struct buf a = {0}, in = {0};
+	struct result r = {0};
 	struct jpegsplit js;
 	uint8_t *mem = malloc(CAP);
 
@@ -503,7 +508,7 @@ static void test_corrupt(void **state)
 static void test_noise(void **state)
 {
 	struct jpegsplit js;
-	struct result r = { 0 };
+	struct result r = {0};
 	uint8_t *noise = malloc(1 << 16);
 	uint8_t mem[64];
 	unsigned seed = 7;
@@ -530,8 +535,7 @@ struct jpegs {
 
 static void jpegs_make(struct jpegs *j)
 {
-	static const int size[4][2] = { { 64, 48 }, { 80, 40 }, { 33, 17 },
-					{ 96, 64 } };
+	static const int size[4][2] = {{64, 48}, {80, 40}, {33, 17}, {96, 64}};
 
 	memset(j, 0, sizeof(*j));
 	for (int i = 0; i < 4; i++) {
@@ -554,13 +558,13 @@ static void jpegs_free(struct jpegs *j)
 static struct jpegsplit_stats split_all(const struct buf *in, size_t cap,
 					const struct buf *want, int nwant)
 {
-	static const size_t chunks[3] = { 0, 1, 0 };
+	static const size_t chunks[3] = {0, 1, 0};
 	struct jpegsplit js;
 	uint8_t *mem = malloc(cap);
 
 	assert_non_null(mem);
 	for (int c = 0; c < 3; c++) {
-		struct result r = { 0 };
+		struct result r = {0};
 		jpegsplit_init(&js, mem, cap);
 		feed(&js, in->p, in->len, c == 0 ? in->len : chunks[c], &r);
 		finish(&js, &r);
@@ -580,9 +584,9 @@ static struct jpegsplit_stats split_all(const struct buf *in, size_t cap,
  * again at the end, and the three come out. */
 static void test_bogus_segment_then_eof(void **state)
 {
-	static const uint8_t fake[] = { 0xff, 0xd8, 0xff, 0xe0, 0xbf, 0xba };
+	static const uint8_t fake[] = {0xff, 0xd8, 0xff, 0xe0, 0xbf, 0xba};
 	struct jpegs j;
-	struct buf in = { 0 }, zero = { 0 };
+	struct buf in = {0}, zero = {0};
 	struct jpegsplit_stats st;
 
 	(void)state;
@@ -615,7 +619,7 @@ static void test_bogus_segment_then_eof(void **state)
 static void test_nested_bogus_segments(void **state)
 {
 	struct jpegs j;
-	struct buf in = { 0 }, want[5] = { { 0 } };
+	struct buf in = {0}, want[5] = {{0}};
 	size_t outer, inner;
 	struct jpegsplit_stats st;
 
@@ -665,7 +669,7 @@ static void test_segment_lands_on_marker(void **state)
 		const struct buf *b = &j.j[1];
 		size_t second = 4 + (size_t)(b->p[4] << 8 | b->p[5]);
 		size_t len = 2 + 300 + second;
-		struct buf in = { 0 }, want[3];
+		struct buf in = {0}, want[3];
 		struct jpegsplit_stats st;
 
 		assert_int_equal(b->p[second], 0xff);
@@ -691,9 +695,9 @@ static void test_segment_lands_on_marker(void **state)
 static void sprinkled(struct buf *b, size_t n, uint32_t seed)
 {
 	static const uint8_t pat[5][4] = {
-		{ 0xff, 0xd8, 0xff, 0xe0 }, { 0xff, 0xd9, 0xff, 0xd8 },
-		{ 0xff, 0xda, 0x00, 0x08 }, { 0xff, 0xd8, 0xff, 0xdb },
-		{ 0xff, 0xc0, 0x00, 0x11 },
+		{0xff, 0xd8, 0xff, 0xe0}, {0xff, 0xd9, 0xff, 0xd8},
+		{0xff, 0xda, 0x00, 0x08}, {0xff, 0xd8, 0xff, 0xdb},
+		{0xff, 0xc0, 0x00, 0x11},
 	};
 	size_t start = b->len;
 
@@ -722,7 +726,7 @@ static void test_sprinkled_garbage(void **state)
 	(void)state;
 	jpegs_make(&j);
 	for (uint32_t seed = 1; seed <= 8; seed++) {
-		struct buf in = { 0 };
+		struct buf in = {0};
 		struct jpegsplit_stats st;
 
 		put(&in, j.j[0].p, j.j[0].len);
@@ -733,8 +737,8 @@ static void test_sprinkled_garbage(void **state)
 		assert_int_equal(st.rescans_refused, 0);
 		assert_true(st.rescanned <= 4 * in.len + 5 * (uint64_t)CAP);
 		print_message("# sprinkled seed %u: %llu of %zu bytes "
-			      "rescanned\n", seed,
-			      (unsigned long long)st.rescanned, in.len);
+			      "rescanned\n",
+			      seed, (unsigned long long)st.rescanned, in.len);
 		free(in.p);
 	}
 	jpegs_free(&j);
@@ -752,11 +756,11 @@ static void test_sprinkled_garbage(void **state)
  */
 static void test_worst_case_work(void **state)
 {
-	static const uint8_t unit[12] = { 0xff, 0xfe, 0x00, 0x0a, 0xff, 0xd8,
-					  0xff, 0xfe, 0x00, 0x04, 0x00, 0x00 };
+	static const uint8_t unit[12] = {0xff, 0xfe, 0x00, 0x0a, 0xff, 0xd8,
+					 0xff, 0xfe, 0x00, 0x04, 0x00, 0x00};
 	const size_t cap = 64 << 10, units = 5000, blocks = 8;
 	struct jpegs j;
-	struct buf in = { 0 }, want[8] = { { 0 } };
+	struct buf in = {0}, want[8] = {{0}};
 	struct jpegsplit_stats st;
 
 	(void)state;

@@ -46,7 +46,8 @@ static void test_check(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		int loopback = -1;
-		int rc = listen_check(cases[i].addr, &loopback, err, sizeof(err));
+		int rc = listen_check(cases[i].addr, &loopback, err,
+				      sizeof(err));
 
 		if (cases[i].ok) {
 			assert_int_equal(rc, 0);

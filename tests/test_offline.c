@@ -19,7 +19,8 @@ static void decode(const uint8_t *jpeg, size_t len, int *w, int *h,
 	px = malloc((size_t)*w * (size_t)*h);
 	assert_non_null(px);
 	assert_int_equal(tjDecompress2(tj, jpeg, len, px, *w, 0, *h, TJPF_GRAY,
-				       TJFLAG_STOPONWARNING), 0);
+				       TJFLAG_STOPONWARNING),
+			 0);
 	*bright = 0;
 	for (size_t i = 0; i < (size_t)*w * (size_t)*h; i++)
 		*bright += px[i] > 128;

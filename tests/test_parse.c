@@ -22,8 +22,8 @@ static void test_numbers(void **state)
 
 static void test_not_numbers(void **state)
 {
-	const char *bad[] = { "", " 5", "+5", "5 ", "0x10", "8O81", "-", "x",
-			      "1.5", "--1" };
+	const char *bad[] = {"",     " 5", "+5", "5 ",	"0x10",
+			     "8O81", "-",  "x",	 "1.5", "--1"};
 	long v = 7;
 	size_t i;
 
@@ -45,8 +45,9 @@ static void test_range(void **state)
 	assert_int_equal(errno, ERANGE);
 	assert_int_equal(parse_long("0", 1, 120, &v, NULL), -1);
 	assert_int_equal(errno, ERANGE);
-	assert_int_equal(parse_long("99999999999999999999999", 0, LONG_MAX, &v,
-				    NULL), -1);
+	assert_int_equal(
+		parse_long("99999999999999999999999", 0, LONG_MAX, &v, NULL),
+		-1);
 	assert_int_equal(errno, ERANGE);
 	assert_int_equal(v, 7);
 }

@@ -49,8 +49,13 @@ static int teardown(void **state)
 static struct ring_writer *make_writer(uint32_t slots, uint32_t slot_size)
 {
 	struct ring_writer_config cfg = {
-		.camera = camera, .slot_count = slots, .slot_size = slot_size,
-		.gid = (gid_t)-1, .width = 64, .height = 48, .fps_num = 24,
+		.camera = camera,
+		.slot_count = slots,
+		.slot_size = slot_size,
+		.gid = (gid_t)-1,
+		.width = 64,
+		.height = 48,
+		.fps_num = 24,
 		.fps_den = 1,
 	};
 	struct ring_writer *w = NULL;
@@ -72,7 +77,8 @@ static void test_layout(void **state)
 {
 	(void)state;
 	assert_int_equal(sizeof(struct ring_header), RING_HEADER_SIZE);
-	assert_int_equal(sizeof(struct ring_slot_header), RING_SLOT_HEADER_SIZE);
+	assert_int_equal(sizeof(struct ring_slot_header),
+			 RING_SLOT_HEADER_SIZE);
 	assert_int_equal(offsetof(struct ring_header, magic), 0);
 	assert_int_equal(offsetof(struct ring_header, version), 8);
 	assert_int_equal(offsetof(struct ring_header, seq), 112);
@@ -104,7 +110,7 @@ static void test_names(void **state)
 
 static void test_bad_config(void **state)
 {
-	struct ring_writer_config cfg = { .camera = camera, .gid = (gid_t)-1 };
+	struct ring_writer_config cfg = {.camera = camera, .gid = (gid_t)-1};
 	struct ring_writer *w = NULL;
 
 	(void)state;
@@ -151,7 +157,8 @@ static void test_publish_read(void **state)
 	assert_int_equal(ring_reader_seq(r), 0);
 
 	assert_int_equal(ring_writer_publish(w, jpeg, sizeof(jpeg), 0, 64, 48,
-					     1234, 5678), 0);
+					     1234, 5678),
+			 0);
 	assert_int_equal(ring_reader_seq(r), 1);
 	assert_int_equal(ring_reader_read(r, &f, buf, sizeof(buf)), RING_OK);
 	assert_int_equal(f.seq, 1);
@@ -212,7 +219,8 @@ static void test_zero_copy_abort(void **state)
 	assert_int_equal(ring_writer_commit(w, 0, 0, 0, 0, 0, 0), -1);
 	ring_writer_begin(w);
 	assert_int_equal(ring_writer_commit(w, SMALL_SLOT, 0, 0, 0, 0, 0), -1);
-	assert_int_equal(ring_writer_commit(w, 4, 0, 0, 0, 0, 0), -1); /* no begin */
+	assert_int_equal(ring_writer_commit(w, 4, 0, 0, 0, 0, 0),
+			 -1); /* no begin */
 	assert_int_equal(ring_writer_seq(w), 1);
 	ring_reader_close(r);
 	ring_writer_close(w);
@@ -229,8 +237,9 @@ static void test_wraparound(void **state)
 	(void)state;
 	for (i = 1; i <= 100; i++) {
 		uint32_t v = i * 7919u;
-		assert_int_equal(ring_writer_publish(w, &v, sizeof(v), 0, 0, 0,
-						     0, 0), 0);
+		assert_int_equal(
+			ring_writer_publish(w, &v, sizeof(v), 0, 0, 0, 0, 0),
+			0);
 		assert_int_equal(ring_reader_read(r, &f, buf, sizeof(buf)),
 				 RING_OK);
 		assert_int_equal(f.seq, i);
@@ -245,7 +254,9 @@ static void test_second_writer_refused(void **state)
 	struct ring_writer *w = make_writer(2, SMALL_SLOT);
 	struct ring_writer *w2 = NULL;
 	struct ring_writer_config cfg = {
-		.camera = camera, .slot_count = 2, .slot_size = SMALL_SLOT,
+		.camera = camera,
+		.slot_count = 2,
+		.slot_size = SMALL_SLOT,
 		.gid = (gid_t)-1,
 	};
 	pid_t holder = 0;
@@ -311,7 +322,7 @@ static void test_staleness(void **state)
 {
 	struct ring_writer *w = make_writer(2, SMALL_SLOT);
 	struct ring_reader *r = make_reader();
-	struct timespec ts = { 0, 80 * 1000000 };
+	struct timespec ts = {0, 80 * 1000000};
 	uint32_t age;
 
 	(void)state;
@@ -345,8 +356,8 @@ static void test_wait(void **state)
 {
 	struct ring_writer *w = make_writer(2, SMALL_SLOT);
 	struct ring_reader *r = make_reader();
-	struct waiter wt = { .r = r, .last = 0, .st = RING_ERROR };
-	struct timespec t0, t1, pause = { 0, 30 * 1000000 };
+	struct waiter wt = {.r = r, .last = 0, .st = RING_ERROR};
+	struct timespec t0, t1, pause = {0, 30 * 1000000};
 	pthread_t th;
 
 	(void)state;
@@ -354,7 +365,8 @@ static void test_wait(void **state)
 	assert_int_equal(ring_reader_wait(r, 0, 50), RING_TIMEOUT);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	assert_true((t1.tv_sec - t0.tv_sec) * 1000 +
-		    (t1.tv_nsec - t0.tv_nsec) / 1000000 >= 45);
+			    (t1.tv_nsec - t0.tv_nsec) / 1000000 >=
+		    45);
 
 	assert_int_equal(pthread_create(&th, NULL, wait_thread, &wt), 0);
 	nanosleep(&pause, NULL);
@@ -415,13 +427,15 @@ static void test_validation(void **state)
 	uint8_t *mem = fake_segment();
 	struct ring_header *h = (struct ring_header *)mem;
 	struct ring_slot_header *s =
-		(struct ring_slot_header *)(mem + RING_HEADER_SIZE + SMALL_SLOT);
+		(struct ring_slot_header *)(mem + RING_HEADER_SIZE +
+					    SMALL_SLOT);
 	uint32_t version = 0;
 
 	(void)state;
 	assert_int_equal(attach_and_read(mem, FAKE_SIZE, NULL), RING_OK);
 	/* Mapped size smaller than the geometry claims. */
-	assert_int_equal(attach_and_read(mem, FAKE_SIZE - 1, NULL), RING_CORRUPT);
+	assert_int_equal(attach_and_read(mem, FAKE_SIZE - 1, NULL),
+			 RING_CORRUPT);
 	assert_int_equal(attach_and_read(mem, 100, NULL), RING_CORRUPT);
 
 	h->version = RING_VERSION + 1;
@@ -528,7 +542,9 @@ static void test_reader_mapping_read_only(void **state)
 static void test_refuses_group_writable(void **state)
 {
 	struct ring_writer_config cfg = {
-		.camera = camera, .slot_count = 2, .slot_size = SMALL_SLOT,
+		.camera = camera,
+		.slot_count = 2,
+		.slot_size = SMALL_SLOT,
 		.gid = (gid_t)-1,
 	};
 	struct ring_writer *w = NULL;
@@ -606,7 +622,7 @@ struct torture_result {
 
 static void torture_reader(int fd)
 {
-	struct torture_result res = { 0, 0, 0 };
+	struct torture_result res = {0, 0, 0};
 	struct ring_reader *r = NULL;
 	struct ring_frame f;
 	uint8_t *buf = malloc(TORTURE_SLOT);
@@ -614,8 +630,9 @@ static void torture_reader(int fd)
 	int64_t end = now_ms() + TORTURE_MS;
 	int tries;
 
-	for (tries = 0; ring_reader_open(&r, camera, NULL) != RING_OK; tries++) {
-		struct timespec ts = { 0, 5000000 };
+	for (tries = 0; ring_reader_open(&r, camera, NULL) != RING_OK;
+	     tries++) {
+		struct timespec ts = {0, 5000000};
 		if (tries > 400)
 			_exit(6);
 		nanosleep(&ts, NULL);
@@ -649,7 +666,7 @@ static void torture_reader(int fd)
 static void test_torture_multiprocess(void **state)
 {
 	pid_t pids[TORTURE_READERS + 1];
-	struct torture_result total = { 0, 0, 0 }, res;
+	struct torture_result total = {0, 0, 0}, res;
 	int fds[2], i, status;
 
 	(void)state;
@@ -676,7 +693,8 @@ static void test_torture_multiprocess(void **state)
 	}
 	close(fds[0]);
 	printf("# torture: %llu frames accepted, %llu torn reads dropped, "
-	       "%llu bad\n", (unsigned long long)total.accepted,
+	       "%llu bad\n",
+	       (unsigned long long)total.accepted,
 	       (unsigned long long)total.torn, (unsigned long long)total.bad);
 	/* The point: not one torn frame was accepted.  (How many torn reads
 	 * happen depends on scheduling; test_torn_read_detected forces one.) */
@@ -702,7 +720,7 @@ static void test_torn_read_detected(void **state)
 	uint8_t *mem = aligned_alloc(64, size);
 	uint8_t *buf = malloc(BIG_SLOT);
 	struct ring_slot_header *sl;
-	struct itimerval it = { { 0, 100 }, { 0, 100 } }, off = { { 0, 0 }, { 0, 0 } };
+	struct itimerval it = {{0, 100}, {0, 100}}, off = {{0, 0}, {0, 0}};
 	struct ring_reader *r = NULL;
 	struct ring_frame f;
 	int i, torn = 0, ok = 0;
@@ -725,7 +743,8 @@ static void test_torn_read_detected(void **state)
 	}
 	setitimer(ITIMER_REAL, &off, NULL);
 	signal(SIGALRM, SIG_DFL);
-	printf("# %d torn, %d ok reads under a 100 us rewrite timer\n", torn, ok);
+	printf("# %d torn, %d ok reads under a 100 us rewrite timer\n", torn,
+	       ok);
 	assert_true(torn > 0);
 	ring_reader_close(r);
 	free(buf);
@@ -737,26 +756,31 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_layout),
 		cmocka_unit_test(test_names),
-		cmocka_unit_test_setup_teardown(test_bad_config, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_publish_read, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_zero_copy_abort, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_wraparound, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_second_writer_refused, setup,
+		cmocka_unit_test_setup_teardown(test_bad_config, setup,
 						teardown),
-		cmocka_unit_test_setup_teardown(test_takeover_after_crash, setup,
+		cmocka_unit_test_setup_teardown(test_publish_read, setup,
 						teardown),
-		cmocka_unit_test_setup_teardown(test_staleness, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_zero_copy_abort, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_wraparound, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_second_writer_refused,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_takeover_after_crash,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_staleness, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_wait, setup, teardown),
 		cmocka_unit_test(test_validation),
-		cmocka_unit_test_setup_teardown(test_version_mismatch_shm, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_reader_mapping_read_only, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_refuses_group_writable, setup,
-						teardown),
+		cmocka_unit_test_setup_teardown(test_version_mismatch_shm,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reader_mapping_read_only,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refuses_group_writable,
+						setup, teardown),
 		cmocka_unit_test(test_torn_read_detected),
-		cmocka_unit_test_setup_teardown(test_torture_multiprocess, setup,
-						teardown),
+		cmocka_unit_test_setup_teardown(test_torture_multiprocess,
+						setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

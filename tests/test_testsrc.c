@@ -38,7 +38,7 @@ static struct source *open_testsrc(int w, int h, int fps)
 static void next_frame(struct source *s, struct picture *pic)
 {
 	for (int tries = 0; tries < 100; tries++) {
-		struct pollfd p = { .fd = testsrc_ops.fd(s), .events = POLLIN };
+		struct pollfd p = {.fd = testsrc_ops.fd(s), .events = POLLIN};
 		assert_true(poll(&p, 1, 1000) >= 0);
 		if (testsrc_ops.next(s, pic) == SOURCE_FRAME)
 			return;
@@ -97,7 +97,7 @@ static void test_stall(void **state)
 	/* 10 fps: 100 ms between deadlines leaves room for a busy machine. */
 	struct source *s = open_testsrc(32, 32, 10);
 	struct picture p;
-	struct timespec nap = { 0, 450 * 1000000 };
+	struct timespec nap = {0, 450 * 1000000};
 
 	(void)state;
 	next_frame(s, &p);

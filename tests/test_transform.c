@@ -35,8 +35,8 @@ static void fill(struct img *im)
 	for (int i = 0; i < 3; i++)
 		for (int y = 0; y < ph(&im->pic, i); y++)
 			for (int x = 0; x < pw(&im->pic, i); x++)
-				*px(&im->pic, i, x, y) =
-					(uint8_t)(x * 7 + y * 31 + i * 85);
+				*px(&im->pic, i, x,
+				    y) = (uint8_t)(x * 7 + y * 31 + i * 85);
 }
 
 /* The reference, written the slow and obvious way: flip a copy, then
@@ -53,7 +53,8 @@ static void reference(struct img *src, struct img *out, int rotate, int hflip,
 			for (int x = 0; x < pw(&a.pic, i); x++) {
 				int sx = hflip ? pw(&a.pic, i) - 1 - x : x;
 				int sy = vflip ? ph(&a.pic, i) - 1 - y : y;
-				*px(&a.pic, i, x, y) = *px(&src->pic, i, sx, sy);
+				*px(&a.pic, i, x, y) = *px(&src->pic, i, sx,
+							   sy);
 			}
 	for (int turn = 0; turn < rotate / 90; turn++) {
 		/* clockwise: new(x, y) = old(y, oldh - 1 - x) */
@@ -61,8 +62,9 @@ static void reference(struct img *src, struct img *out, int rotate, int hflip,
 		for (int i = 0; i < 3; i++)
 			for (int y = 0; y < ph(&b.pic, i); y++)
 				for (int x = 0; x < pw(&b.pic, i); x++)
-					*px(&b.pic, i, x, y) = *px(&a.pic, i, y,
-						ph(&a.pic, i) - 1 - x);
+					*px(&b.pic, i, x,
+					    y) = *px(&a.pic, i, y,
+						     ph(&a.pic, i) - 1 - x);
 		free(a.mem);
 		a = b;
 	}
@@ -87,19 +89,19 @@ static void check(int w, int h, int rotate, int hflip, int vflip)
 			for (int x = 0; x < pw(&got.pic, i); x++)
 				if (*px(&got.pic, i, x, y) !=
 				    *px(&want.pic, i, x, y))
-					fail_msg("%dx%d rot %d h%d v%d: plane %d "
-						 "(%d,%d) is %u, want %u", w, h,
-						 rotate, hflip, vflip, i, x, y,
-						 *px(&got.pic, i, x, y),
-						 *px(&want.pic, i, x, y));
+					fail_msg(
+						"%dx%d rot %d h%d v%d: plane %d "
+						"(%d,%d) is %u, want %u",
+						w, h, rotate, hflip, vflip, i,
+						x, y, *px(&got.pic, i, x, y),
+						*px(&want.pic, i, x, y));
 	free(src.mem);
 	free(want.mem);
 	free(got.mem);
 }
 
 static const int sizes[][2] = {
-	{ 8, 6 }, { 5, 3 }, { 7, 9 }, { 1, 1 }, { 2, 1 }, { 33, 17 },
-	{ 64, 40 }, { 65, 97 },
+	{8, 6}, {5, 3}, {7, 9}, {1, 1}, {2, 1}, {33, 17}, {64, 40}, {65, 97},
 };
 
 static void test_all_combinations(void **state)

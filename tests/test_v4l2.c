@@ -32,12 +32,12 @@ struct fake {
 	int nformats;
 	uint32_t sizes[4][2];
 	int nsizes;
-	int no_dht;          /* MJPEG frames without Huffman tables */
-	int disconnect_at;   /* DQBUF number that fails with ENODEV */
-	int fail_opens;      /* opens that fail after the disconnect */
-	int error_frame_at;  /* DQBUF number flagged V4L2_BUF_FLAG_ERROR */
-	int short_frame_at;  /* DQBUF number with too few bytes */
-	int silent_after;    /* frames after which the first open goes quiet */
+	int no_dht; /* MJPEG frames without Huffman tables */
+	int disconnect_at; /* DQBUF number that fails with ENODEV */
+	int fail_opens; /* opens that fail after the disconnect */
+	int error_frame_at; /* DQBUF number flagged V4L2_BUF_FLAG_ERROR */
+	int short_frame_at; /* DQBUF number with too few bytes */
+	int silent_after; /* frames after which the first open goes quiet */
 	/* State. */
 	int fd;
 	int opens;
@@ -53,7 +53,7 @@ struct fake {
 	int brightness_set;
 	unsigned char *jpeg; /* the frame the camera sends, as it sends it */
 	unsigned long jpeg_len;
-	uint8_t *good_jpeg;  /* the same frame with tables */
+	uint8_t *good_jpeg; /* the same frame with tables */
 	size_t good_len;
 };
 
@@ -219,8 +219,9 @@ static int fake_ioctl(void *ctx, int fd, unsigned long req, void *arg)
 		fake.fourcc = f->fmt.pix.pixelformat;
 		fake.width = f->fmt.pix.width;
 		fake.height = f->fmt.pix.height;
-		f->fmt.pix.bytesperline =
-			fake.fourcc == V4L2_PIX_FMT_YUYV ? fake.width * 2 : 0;
+		f->fmt.pix.bytesperline = fake.fourcc == V4L2_PIX_FMT_YUYV
+						  ? fake.width * 2
+						  : 0;
 		f->fmt.pix.sizeimage = FAKE_BUFLEN;
 		if (fake.fourcc == V4L2_PIX_FMT_MJPEG)
 			make_jpeg();
@@ -440,8 +441,11 @@ static int teardown(void **state)
 
 static struct source *open_source(int w, int h, const struct camera_controls *c)
 {
-	struct source_config cfg = {.spec = "v4l2:7", .width = w, .height = h,
-				    .fps = 30, .extra = c};
+	struct source_config cfg = {.spec = "v4l2:7",
+				    .width = w,
+				    .height = h,
+				    .fps = 30,
+				    .extra = c};
 	struct source *s = NULL;
 
 	assert_int_equal(v4l2_source_ops.open(&s, &cfg), 0);
@@ -457,7 +461,8 @@ static enum source_result next_frame(struct source *s, struct picture *pic,
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
-		struct pollfd p = {.fd = v4l2_source_ops.fd(s), .events = POLLIN};
+		struct pollfd p = {.fd = v4l2_source_ops.fd(s),
+				   .events = POLLIN};
 		enum source_result r = v4l2_source_ops.next(s, pic);
 		long ms;
 
@@ -510,8 +515,9 @@ static void test_mjpeg_only(void **state)
 		assert_true(pic.monotonic_ns > 0);
 		assert_true(pic.realtime_ns > 0);
 		/* Zero copy: the picture is the driver's buffer. */
-		assert_true(pic.data == fake.bufs[0] || pic.data == fake.bufs[1] ||
-			    pic.data == fake.bufs[2] || pic.data == fake.bufs[3]);
+		assert_true(
+			pic.data == fake.bufs[0] || pic.data == fake.bufs[1] ||
+			pic.data == fake.bufs[2] || pic.data == fake.bufs[3]);
 		v4l2_source_ops.release(s, &pic);
 	}
 	assert_int_equal(v4l2_source_ops.skipped(s), 0);
@@ -565,8 +571,11 @@ static void test_format_flag(void **state)
 {
 	struct camera_controls c;
 	struct source *s = NULL;
-	struct source_config cfg = {.spec = "v4l2:7", .width = 320,
-				    .height = 240, .fps = 30, .extra = &c};
+	struct source_config cfg = {.spec = "v4l2:7",
+				    .width = 320,
+				    .height = 240,
+				    .fps = 30,
+				    .extra = &c};
 	struct picture pic;
 	char why[128];
 
@@ -575,32 +584,34 @@ static void test_format_flag(void **state)
 	fake.formats[1] = V4L2_PIX_FMT_YUYV;
 	fake.nformats = 2;
 	camera_controls_init(&c);
-	assert_int_equal(camera_parse_control(&c, "format", "yuyv", why,
-					      sizeof(why)),
-			 1);
+	assert_int_equal(
+		camera_parse_control(&c, "format", "yuyv", why, sizeof(why)),
+		1);
 	s = open_source(320, 240, &c);
 	assert_int_equal(next_frame(s, &pic, 1000), SOURCE_FRAME);
 	assert_int_equal(pic.kind, PICTURE_YUYV);
 	v4l2_source_ops.close(s);
 	s = NULL;
 
-	assert_int_equal(camera_parse_control(&c, "format", "nv12", why,
-					      sizeof(why)),
-			 1);
+	assert_int_equal(
+		camera_parse_control(&c, "format", "nv12", why, sizeof(why)),
+		1);
 	assert_int_equal(v4l2_source_ops.open(&s, &cfg), -1);
 	assert_int_equal(errno, ENOTSUP);
 	assert_non_null(strstr(log_text(), "offers no format vigil reads "
 					   "(NV12); it offers: MJPG, YUYV"));
-	assert_int_equal(camera_parse_control(&c, "format", "rgb", why,
-					      sizeof(why)),
-			 -1);
+	assert_int_equal(
+		camera_parse_control(&c, "format", "rgb", why, sizeof(why)),
+		-1);
 }
 
 /* Neither: a clear error naming what the camera offers. */
 static void test_no_usable_format(void **state)
 {
-	struct source_config cfg = {.spec = "v4l2:/dev/video7", .width = 320,
-				    .height = 240, .fps = 30};
+	struct source_config cfg = {.spec = "v4l2:/dev/video7",
+				    .width = 320,
+				    .height = 240,
+				    .fps = 30};
 	struct source *s = NULL;
 
 	(void)state;
@@ -666,7 +677,8 @@ static void test_disconnect_reopens(void **state)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	assert_int_equal(next_frame(s, &pic, 5000), SOURCE_FRAME);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 +
+	     (t1.tv_nsec - t0.tv_nsec) / 1000000;
 	/* One failed try after 250 ms, the next after 500 more. */
 	assert_true(ms >= V4L2_BACKOFF_MIN_MS * 3 - 50);
 	assert_true(ms < 3000);
@@ -694,9 +706,11 @@ static void test_stall_reopens(void **state)
 	assert_int_equal(next_frame(s, &pic, 1000), SOURCE_FRAME);
 	assert_int_equal(next_frame(s, &pic, 1000), SOURCE_FRAME);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	assert_int_equal(next_frame(s, &pic, V4L2_STALL_MS + 3000), SOURCE_FRAME);
+	assert_int_equal(next_frame(s, &pic, V4L2_STALL_MS + 3000),
+			 SOURCE_FRAME);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 +
+	     (t1.tv_nsec - t0.tv_nsec) / 1000000;
 	assert_true(ms >= V4L2_STALL_MS - 100);
 	assert_int_equal(fake.opens, 2);
 	assert_non_null(strstr(log_text(), "sent no frame for"));
@@ -756,11 +770,11 @@ static void test_controls(void **state)
 
 	(void)state;
 	camera_controls_init(&c);
-	assert_int_equal(camera_parse_control(&c, "brightness", "0.5", why,
-					      sizeof(why)),
-			 1);
-	assert_int_equal(camera_parse_control(&c, "gain", "4", why, sizeof(why)),
-			 1);
+	assert_int_equal(
+		camera_parse_control(&c, "brightness", "0.5", why, sizeof(why)),
+		1);
+	assert_int_equal(
+		camera_parse_control(&c, "gain", "4", why, sizeof(why)), 1);
 	fake.formats[0] = V4L2_PIX_FMT_MJPEG;
 	fake.nformats = 1;
 	s = open_source(320, 240, &c);
@@ -813,49 +827,48 @@ static void test_control_flags(void **state)
 
 	(void)state;
 	camera_controls_init(&c);
-	assert_int_equal(camera_parse_control(&c, "exposure", "auto", why,
-					      sizeof(why)),
-			 1);
+	assert_int_equal(
+		camera_parse_control(&c, "exposure", "auto", why, sizeof(why)),
+		1);
 	assert_true(c.exposure_set);
 	assert_int_equal(c.exposure_us, 0);
-	assert_int_equal(camera_parse_control(&c, "exposure", "20000", why,
-					      sizeof(why)),
-			 1);
+	assert_int_equal(
+		camera_parse_control(&c, "exposure", "20000", why, sizeof(why)),
+		1);
 	assert_int_equal(c.exposure_us, 20000);
-	assert_int_equal(camera_parse_control(&c, "exposure", "fast", why,
-					      sizeof(why)),
-			 -1);
+	assert_int_equal(
+		camera_parse_control(&c, "exposure", "fast", why, sizeof(why)),
+		-1);
 	assert_non_null(strstr(why, "--exposure"));
-	assert_int_equal(camera_parse_control(&c, "exposure", "1.5", why,
-					      sizeof(why)),
-			 -1);
-	assert_int_equal(camera_parse_control(&c, "awb", "daylight", why,
-					      sizeof(why)),
-			 1);
+	assert_int_equal(
+		camera_parse_control(&c, "exposure", "1.5", why, sizeof(why)),
+		-1);
+	assert_int_equal(
+		camera_parse_control(&c, "awb", "daylight", why, sizeof(why)),
+		1);
 	assert_int_equal(c.awb, CAMERA_AWB_DAYLIGHT);
-	assert_int_equal(camera_parse_control(&c, "awb", "purple", why,
-					      sizeof(why)),
-			 -1);
-	assert_int_equal(camera_parse_control(&c, "brightness", "1.5", why,
-					      sizeof(why)),
-			 -1);
-	assert_int_equal(camera_parse_control(&c, "contrast", "nan", why,
-					      sizeof(why)),
-			 -1);
-	assert_int_equal(camera_parse_control(&c, "sharpness", "0", why,
-					      sizeof(why)),
-			 1);
+	assert_int_equal(
+		camera_parse_control(&c, "awb", "purple", why, sizeof(why)),
+		-1);
+	assert_int_equal(
+		camera_parse_control(&c, "brightness", "1.5", why, sizeof(why)),
+		-1);
+	assert_int_equal(
+		camera_parse_control(&c, "contrast", "nan", why, sizeof(why)),
+		-1);
+	assert_int_equal(
+		camera_parse_control(&c, "sharpness", "0", why, sizeof(why)),
+		1);
 	assert_true(c.sharpness_set);
-	assert_int_equal(camera_parse_control(&c, "profile", "night", why,
-					      sizeof(why)),
-			 1);
+	assert_int_equal(
+		camera_parse_control(&c, "profile", "night", why, sizeof(why)),
+		1);
 	assert_int_equal(c.profile, CAMERA_PROFILE_NIGHT);
-	assert_int_equal(camera_parse_control(&c, "profile", "dusk", why,
-					      sizeof(why)),
-			 -1);
-	assert_int_equal(camera_parse_control(&c, "size", "1x1", why,
-					      sizeof(why)),
-			 0);
+	assert_int_equal(
+		camera_parse_control(&c, "profile", "dusk", why, sizeof(why)),
+		-1);
+	assert_int_equal(
+		camera_parse_control(&c, "size", "1x1", why, sizeof(why)), 0);
 
 	/* neutral -> default, extremes -> range ends, steps honoured */
 	assert_int_equal(camera_map_range(0, -1, 0, 1, 0, 128, 255, 1), 128);
@@ -868,8 +881,10 @@ static void test_control_flags(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_mjpeg_only, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_yuyv_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mjpeg_only, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_yuyv_only, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_prefers_mjpeg, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_no_usable_format, setup,

@@ -36,8 +36,8 @@
 #include "routes.h"
 #include "stream.h"
 
-#define FUZZ_LOOP_TURNS 64   /* event loop turns per input, at most */
-#define FUZZ_IDLE_TURNS 4    /* turns with no progress before hanging up */
+#define FUZZ_LOOP_TURNS 64 /* event loop turns per input, at most */
+#define FUZZ_IDLE_TURNS 4 /* turns with no progress before hanging up */
 #define FUZZ_HEADERS_MAX 8192 /* as server/main.c */
 #define FUZZ_BODY_MAX 1024
 
@@ -70,8 +70,9 @@ enum feed_status feed_status(const struct feed *feed, const char **reason)
 
 const char *feed_status_name(enum feed_status status)
 {
-	return status == FEED_ONLINE ? "online" : status == FEED_STALLED
-		? "stalled" : "offline";
+	return status == FEED_ONLINE	? "online"
+	       : status == FEED_STALLED ? "stalled"
+					: "offline";
 }
 
 void feed_describe(const struct feed *feed, struct metrics_feed *out)
@@ -98,8 +99,9 @@ static char sock_path[108];
 
 static void setup(void)
 {
-	static const uint8_t jpeg[] = {0xff, 0xd8, 0xff, 0xe0, 0, 16, 'J', 'F',
-		'I', 'F', 0, 1, 1, 0, 0, 1, 0, 1, 0, 0, 0xff, 0xd9};
+	static const uint8_t jpeg[] = {
+		0xff, 0xd8, 0xff, 0xe0, 0, 16, 'J', 'F', 'I', 'F',  0,
+		1,    1,    0,	  0,	1, 0,  1,   0,	 0,   0xff, 0xd9};
 	struct frame_pool *pool;
 	struct routes_config rc;
 	struct sockaddr_un sa;
@@ -115,16 +117,17 @@ static void setup(void)
 	evhttp_set_max_headers_size(http, FUZZ_HEADERS_MAX);
 	evhttp_set_max_body_size(http, FUZZ_BODY_MAX);
 	evhttp_set_timeout(http, 10);
-	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
-		EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-		EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT |
-		EVHTTP_REQ_PATCH);
+	evhttp_set_allowed_methods(
+		http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+			      EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+			      EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
+			      EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
 
 	/* An abstract unix socket: nothing on disk, no TIME_WAIT. */
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
-	snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1, "vigil-fuzz-http-%ld",
-		 (long)getpid());
+	snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1,
+		 "vigil-fuzz-http-%ld", (long)getpid());
 	memcpy(sock_path, sa.sun_path, sizeof(sock_path));
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
@@ -173,8 +176,9 @@ static ssize_t client_drain(int fd, uint8_t *first, size_t *nfirst)
 		n = recv(fd, buf, sizeof(buf), 0);
 		if (n > 0) {
 			if (*nfirst < 8) {
-				size_t k = (size_t)n < 8 - *nfirst ? (size_t)n
-								   : 8 - *nfirst;
+				size_t k = (size_t)n < 8 - *nfirst
+						   ? (size_t)n
+						   : 8 - *nfirst;
 				memcpy(first + *nfirst, buf, k);
 				*nfirst += k;
 			}

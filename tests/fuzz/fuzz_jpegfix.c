@@ -28,14 +28,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(in);
 		return 0;
 	}
-	if (sos < 2 || sos + 1 >= size || in[sos] != 0xff || in[sos + 1] != 0xda)
+	if (sos < 2 || sos + 1 >= size || in[sos] != 0xff ||
+	    in[sos + 1] != 0xda)
 		abort();
 	out = malloc(size + JPEGFIX_DHT_SIZE);
 	if (out == NULL) {
 		free(in);
 		return 0;
 	}
-	if (jpegfix_insert(in, size, sos, out, size + JPEGFIX_DHT_SIZE - 1) != 0)
+	if (jpegfix_insert(in, size, sos, out, size + JPEGFIX_DHT_SIZE - 1) !=
+	    0)
 		abort(); /* one byte short must be refused */
 	n = jpegfix_insert(in, size, sos, out, size + JPEGFIX_DHT_SIZE);
 	if (n != size + JPEGFIX_DHT_SIZE || memcmp(out, in, sos) != 0 ||

@@ -39,17 +39,17 @@ static void take_frame(const struct jpegsplit_frame *f, size_t cap,
 		       struct run *r)
 {
 	if (f->len < 4 || f->data < buf || f->len > cap ||
-	    (size_t)(f->data - buf) > cap - f->len ||
-	    f->data[0] != 0xff || f->data[1] != 0xd8 ||
-	    f->data[f->len - 2] != 0xff || f->data[f->len - 1] != 0xd9)
+	    (size_t)(f->data - buf) > cap - f->len || f->data[0] != 0xff ||
+	    f->data[1] != 0xd8 || f->data[f->len - 2] != 0xff ||
+	    f->data[f->len - 1] != 0xd9)
 		abort();
 	r->frames++;
 	r->total += f->len;
 	r->hash = fnv(r->hash, f->data, f->len);
 }
 
-static void split(const uint8_t *data, size_t size, size_t cap,
-		  size_t chunk, struct run *r)
+static void split(const uint8_t *data, size_t size, size_t cap, size_t chunk,
+		  struct run *r)
 {
 	struct jpegsplit js;
 	struct jpegsplit_frame f;

@@ -18,7 +18,6 @@
 #define FUZZ_SLOTS 2u
 #define FUZZ_SIZE (RING_HEADER_SIZE + FUZZ_SLOTS * FUZZ_SLOT)
 
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

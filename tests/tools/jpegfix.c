@@ -24,8 +24,9 @@ int main(void)
 	while ((n = fread(in + len, 1, cap - len, stdin)) > 0) {
 		len += n;
 		if (len == cap) {
-			uint8_t *p = cap < JPEGFIX_TOOL_MAX ? realloc(in, cap * 2)
-							    : NULL;
+			uint8_t *p = cap < JPEGFIX_TOOL_MAX
+					     ? realloc(in, cap * 2)
+					     : NULL;
 
 			if (p == NULL)
 				return 2;

@@ -36,8 +36,10 @@ static uint32_t elapsed_ms(const struct timespec *t0)
 
 static const char *health_name(enum ring_status s)
 {
-	return s == RING_OK ? "ok" : s == RING_CLOSED ? "closed"
-		: s == RING_STALE ? "stale" : ring_strerror(s);
+	return s == RING_OK	  ? "ok"
+	       : s == RING_CLOSED ? "closed"
+	       : s == RING_STALE  ? "stale"
+				  : ring_strerror(s);
 }
 
 int main(int argc, char **argv)
@@ -55,14 +57,25 @@ int main(int argc, char **argv)
 
 	while ((c = getopt(argc, argv, "n:t:d:ic")) != -1) {
 		switch (c) {
-		case 'n': count = atol(optarg); break;
-		case 't': timeout = atol(optarg); break;
-		case 'd': dir = optarg; break;
-		case 'i': info = 1; break;
-		case 'c': until_closed = 1; break;
+		case 'n':
+			count = atol(optarg);
+			break;
+		case 't':
+			timeout = atol(optarg);
+			break;
+		case 'd':
+			dir = optarg;
+			break;
+		case 'i':
+			info = 1;
+			break;
+		case 'c':
+			until_closed = 1;
+			break;
 		default:
-			fprintf(stderr, "usage: ringcat [-n N] [-t MS] [-d DIR] "
-					"[-i] [-c] CAMERA\n");
+			fprintf(stderr,
+				"usage: ringcat [-n N] [-t MS] [-d DIR] "
+				"[-i] [-c] CAMERA\n");
 			return 2;
 		}
 	}
@@ -133,8 +146,8 @@ int main(int argc, char **argv)
 				snprintf(path, sizeof(path), "%s/%llu.jpg", dir,
 					 (unsigned long long)f.seq);
 				fp = fopen(path, "wb");
-				if (fp == NULL || fwrite(buf, 1, f.length, fp) !=
-							  f.length) {
+				if (fp == NULL ||
+				    fwrite(buf, 1, f.length, fp) != f.length) {
 					perror(path);
 					if (fp != NULL)
 						fclose(fp);
@@ -146,13 +159,16 @@ int main(int argc, char **argv)
 			printf("frame seq=%llu len=%u width=%u height=%u "
 			       "generation=%u mono_ns=%lld real_ns=%lld\n",
 			       (unsigned long long)f.seq, f.length, f.width,
-			       f.height, f.generation, (long long)f.monotonic_ns,
+			       f.height, f.generation,
+			       (long long)f.monotonic_ns,
 			       (long long)f.realtime_ns);
 			fflush(stdout);
 			if (++got >= count)
 				break;
-		} else if (st != RING_OK && st != RING_NONE && st != RING_TORN) {
-			fprintf(stderr, "ringcat: read: %s\n", ring_strerror(st));
+		} else if (st != RING_OK && st != RING_NONE &&
+			   st != RING_TORN) {
+			fprintf(stderr, "ringcat: read: %s\n",
+				ring_strerror(st));
 			status = 1;
 			goto out;
 		}
@@ -166,7 +182,8 @@ int main(int argc, char **argv)
 			continue;
 		st = ring_reader_wait(r, last32, left > 200 ? 200 : (int)left);
 		if (st == RING_CLOSED) {
-			fprintf(stderr, "ringcat: the writer closed the ring\n");
+			fprintf(stderr,
+				"ringcat: the writer closed the ring\n");
 			status = 1;
 			goto out;
 		}

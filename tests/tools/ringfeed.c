@@ -67,14 +67,20 @@ static int render(int w, int h, int q, int noise, unsigned seed, struct jpeg *j)
 	srand(seed);
 	for (y = 0; y < h; y++)
 		for (x = 0; x < w; x++) {
-			unsigned char *p = rgb + ((size_t)y * (size_t)w + (size_t)x) * 3;
+			unsigned char *p = rgb +
+					   ((size_t)y * (size_t)w + (size_t)x) *
+						   3;
 			int n = noise > 0 ? rand() % noise : 0;
 
-			p[0] = (unsigned char)((x * 255 / w + n + (int)seed * 16) & 255);
+			p[0] = (unsigned char)((x * 255 / w + n +
+						(int)seed * 16) &
+					       255);
 			p[1] = (unsigned char)((y * 255 / h + n) & 255);
-			p[2] = (unsigned char)(((x + y) * 255 / (w + h) + n) & 255);
+			p[2] = (unsigned char)(((x + y) * 255 / (w + h) + n) &
+					       255);
 		}
-	rc = tjCompress2(tj, rgb, w, 0, h, TJPF_RGB, &out, &len, TJSAMP_420, q, 0);
+	rc = tjCompress2(tj, rgb, w, 0, h, TJPF_RGB, &out, &len, TJSAMP_420, q,
+			 0);
 	free(rgb);
 	tjDestroy(tj);
 	if (rc != 0)
@@ -108,21 +114,35 @@ int main(int argc, char **argv)
 	memset(&cfg, 0, sizeof(cfg));
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
-		case 'c': camera = optarg; break;
-		case 'f': fps = atoi(optarg); break;
-		case 'n': count = atol(optarg); break;
+		case 'c':
+			camera = optarg;
+			break;
+		case 'f':
+			fps = atoi(optarg);
+			break;
+		case 'n':
+			count = atol(optarg);
+			break;
 		case 's':
 			if (sscanf(optarg, "%dx%d", &w_, &h_) != 2)
 				return 2;
 			break;
-		case 'q': q = atoi(optarg); break;
-		case 'z': cfg.slot_size = (uint32_t)atol(optarg); break;
-		case 'N': noise = atoi(optarg); break;
-		default: return 2;
+		case 'q':
+			q = atoi(optarg);
+			break;
+		case 'z':
+			cfg.slot_size = (uint32_t)atol(optarg);
+			break;
+		case 'N':
+			noise = atoi(optarg);
+			break;
+		default:
+			return 2;
 		}
 	}
 	if (camera == NULL || fps < 1) {
-		fprintf(stderr, "usage: ringfeed --camera NAME [--fps N] [--count N] "
+		fprintf(stderr,
+			"usage: ringfeed --camera NAME [--fps N] [--count N] "
 			"[--size WxH] [--quality Q] [--slot-size B] [FILE...]\n");
 		return 2;
 	}
@@ -131,13 +151,15 @@ int main(int argc, char **argv)
 			return 1;
 	if (nj == 0)
 		for (nj = 0; nj < RINGFEED_NOISE_FRAMES; nj++)
-			if (render(w_, h_, q, noise, (unsigned)nj + 1, &jpegs[nj]) < 0) {
+			if (render(w_, h_, q, noise, (unsigned)nj + 1,
+				   &jpegs[nj]) < 0) {
 				fprintf(stderr, "ringfeed: cannot encode\n");
 				return 1;
 			}
 	if (getenv("RINGFEED_SIZES") != NULL)
 		for (i = 0; i < nj; i++)
-			fprintf(stderr, "ringfeed: frame %d: %zu bytes\n", i, jpegs[i].len);
+			fprintf(stderr, "ringfeed: frame %d: %zu bytes\n", i,
+				jpegs[i].len);
 	cfg.camera = camera;
 	cfg.gid = (gid_t)-1;
 	cfg.width = (uint32_t)w_;
@@ -145,8 +167,8 @@ int main(int argc, char **argv)
 	cfg.fps_num = (uint32_t)fps;
 	cfg.fps_den = 1;
 	if (ring_writer_create(&w, &cfg, &holder) < 0) {
-		fprintf(stderr, "ringfeed: cannot create ring for '%s': %s\n", camera,
-			strerror(errno));
+		fprintf(stderr, "ringfeed: cannot create ring for '%s': %s\n",
+			camera, strerror(errno));
 		return 1;
 	}
 	signal(SIGTERM, on_signal);
@@ -157,7 +179,8 @@ int main(int argc, char **argv)
 
 		if (ring_writer_publish(w, j->data, j->len, 0, (uint32_t)w_,
 					(uint32_t)h_, 0, 0) < 0)
-			fprintf(stderr, "ringfeed: publish: %s\n", strerror(errno));
+			fprintf(stderr, "ringfeed: publish: %s\n",
+				strerror(errno));
 		sent++;
 		next.tv_nsec += 1000000000L / fps;
 		while (next.tv_nsec >= 1000000000L) {
@@ -170,7 +193,8 @@ int main(int argc, char **argv)
 			long long left;
 
 			clock_gettime(CLOCK_MONOTONIC, &now);
-			left = (long long)(next.tv_sec - now.tv_sec) * 1000000000LL +
+			left = (long long)(next.tv_sec - now.tv_sec) *
+				       1000000000LL +
 			       (next.tv_nsec - now.tv_nsec);
 			ring_writer_heartbeat(w);
 			if (left <= 0 || stop)
