@@ -635,10 +635,18 @@ def check_units():
             text = open(os.path.join(UNITS, f)).read()
             text = text.replace("/usr/local/bin/", os.path.dirname(vt.CAPTURE) + "/")
             open(os.path.join(d, f), "w").write(text)
+        # verify runs man for each Documentation=man: page: give it the
+        # repository's pages, so a unit naming a missing page fails.
+        for sec in ("7", "8"):
+            os.makedirs(os.path.join(d, "man", "man" + sec))
+        for page in os.listdir(os.path.join(vt.ROOT, "man")):
+            shutil.copy(os.path.join(vt.ROOT, "man", page),
+                        os.path.join(d, "man", "man" + page[-1], page))
+        man_env = dict(os.environ, MANPATH=os.path.join(d, "man"))
         for inst in ("vigil-capture@cam0.service", "vigil-capture-rpicam@cam0.service",
                      "vigil-server@1.service"):
             r = subprocess.run([sa, "verify", os.path.join(d, inst)], capture_output=True,
-                               text=True, timeout=60)
+                               text=True, timeout=60, env=man_env)
             t.ok(r.returncode == 0 and not r.stderr.strip(),
                  f"systemd-analyze verify {inst}", r.stderr)
             r = subprocess.run([sa, "security", "--offline=yes", "--threshold=20",
