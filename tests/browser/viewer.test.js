@@ -7,6 +7,7 @@
 
 const fs = require('fs');
 const path = require('path');
+const { pathToFileURL } = require('url');
 const L = require('./lib');
 
 const SHOTS = path.join(L.ROOT, 'build', 'screenshots');
@@ -518,15 +519,15 @@ async function direct(browser) {
 
 // ------------------------------------------------------------ parser
 
-// The page's multipart parser on its own (the "multipart" section of
-// vigil.js, loaded as it is): random cuts of awkward streams must give
-// exactly the parts that went in, and malformed streams must be refused.
-function parserChecks() {
-	const src = fs.readFileSync(path.join(L.ROOT, 'www', 'vigil.js'), 'utf8');
-	const a = src.indexOf('// ------------------------------------------------------------ multipart');
-	const b = src.indexOf('// ------------------------------------------------------------ drawing');
-	const CFG = { maxPartBytes: 1 << 20, maxHeaderBytes: 4096 };
-	const Parser = new Function('CFG', `${src.slice(a, b)}\nreturn MultipartParser;`)(CFG);
+// The page's multipart parser on its own (www/multipart.js, imported as
+// the page imports it: www/package.json makes its .js files ES modules for
+// node too): random cuts of awkward streams must give exactly the parts
+// that went in, and malformed streams must be refused.
+async function parserChecks() {
+	const url = pathToFileURL(path.join(L.ROOT, 'www', 'multipart.js')).href;
+	const { MultipartParser } = await import(url);
+	const limits = { maxPartBytes: 1 << 20, maxHeaderBytes: 4096 };
+	const Parser = function (boundary, onPart) { return new MultipartParser(boundary, onPart, limits); };
 	let seed = 12345;
 	const rand = (n) => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n; };
 	const bodies = [];
@@ -590,7 +591,7 @@ function parserChecks() {
 	try {
 		browser = await L.launch();
 		t.diag(`Chromium ${browser.version()} from ${L.CHROMIUM}`);
-		parserChecks();
+		await parserChecks();
 		await direct(browser);
 		await require('./nginx').run(browser, t, { openViewer, info, sample, framesAdvance, screenshot, download });
 		// Firefox and WebKit, where installed (skipped with the reason if not).
