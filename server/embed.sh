@@ -6,10 +6,11 @@
 # for the rest (served as immutable).  In index.html, {{static:NAME}} is
 # replaced by NAME's versioned URL; an unknown NAME fails the build.
 # JavaScript files are ES modules: each `import ... from './NAME'` (and
-# `export ... from`, `import './NAME'`) is rewritten to NAME's versioned URL
-# and the file hashed after that, so a changed module changes the URL of
-# every module that imports it.  Only './NAME' specifiers of files of www/
-# are accepted, and no import cycle (each URL needs the ones it imports).
+# `export ... from`, `import './NAME'`) is rewritten to NAME's versioned
+# name ('./NAME.HASH.js') and the file hashed after that, so a changed
+# module changes the URL of every module that imports it.  Only './NAME'
+# specifiers of files of www/ are accepted, and no import cycle (each URL
+# needs the ones it imports).
 # www/package.json (which tells node that these files are modules) is not
 # served.
 # Usage: embed.sh WWW_DIR OUTPUT.c
@@ -94,6 +95,7 @@ while [ -s "$tmp/todo" ]; do
 					url[f[1]] = f[2]
 				}
 				re = "(from|import)[ \t]*[\047\"]\\./[^\047\"]+[\047\"]"
+				prefix = dir == "." ? "/static/" : "/static/" dir "/"
 			}
 			{
 				s = $0
@@ -104,7 +106,10 @@ while [ -s "$tmp/todo" ]; do
 					name = substr(m, q + 2, length(m) - q - 2)
 					if (dir != ".")
 						name = dir "/" name
-					out = out substr(s, 1, RSTART - 1) substr(m, 1, q - 1) url[name] substr(m, length(m))
+					# Relative to the importer (/static/DIR/): the page
+					# keeps working under a sub-path of a proxy.
+					rel = "./" substr(url[name], length(prefix) + 1)
+					out = out substr(s, 1, RSTART - 1) substr(m, 1, q - 1) rel substr(m, length(m))
 					s = substr(s, RSTART + RLENGTH)
 				}
 				print out s
