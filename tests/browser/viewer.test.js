@@ -154,6 +154,34 @@ async function direct(browser) {
 		return { ok: staticUrls.length >= 3 && !bad.length, diag: bad.join('\n') || `urls: ${staticUrls}` };
 	});
 
+	await t.check('ES modules: every module the page imports is served as JavaScript, immutable, versioned and preloaded', async () => {
+		const html = (await L.httpGet(`${base}/index.html`)).body.toString();
+		const entry = [...html.matchAll(/<script type="module" src="(\/static\/[^"]+)"/g)].map((m) => m[1]);
+		const preloaded = new Set([...html.matchAll(/<link rel="modulepreload" href="(\/static\/[^"]+)"/g)].map((m) => m[1]));
+		const seen = new Set();
+		const todo = entry.slice();
+		const bad = [];
+		while (todo.length) {
+			const u = todo.pop();
+			if (seen.has(u)) continue;
+			seen.add(u);
+			const r = await L.httpGet(base + u);
+			if (r.status !== 200 || !/^text\/javascript/.test(r.headers['content-type'] || '') ||
+				!/immutable/.test(r.headers['cache-control'] || ''))
+				bad.push(`${u}: ${r.status} ${r.headers['content-type']} ${r.headers['cache-control']}`);
+			for (const m of r.body.toString().matchAll(/\b(?:from|import)\s*'([^']+)'/g)) {
+				const p = new URL(m[1], base + u).pathname;
+				if (!/^\.\/[a-z-]+\.[0-9a-f]{8}\.js$/.test(m[1])) bad.push(`${u} imports ${m[1]} (not a versioned name)`);
+				else if (!preloaded.has(p)) bad.push(`${u} imports ${p}, not preloaded by the page`);
+				todo.push(p);
+			}
+		}
+		if (entry.length !== 1) bad.push(`module scripts in the page: ${entry}`);
+		if (seen.size < 8) bad.push(`only ${seen.size} modules`);
+		t.diag(`${seen.size} modules, ${preloaded.size} preloaded`);
+		return { ok: !bad.length, diag: bad.join('\n') };
+	});
+
 	const { ctx, page, rec } = await openViewer(browser, `${base}/`, { viewport: { width: 1440, height: 900 } });
 
 	await t.check('the page shows frames: a 1280x720 picture on the canvas', async () => {
