@@ -112,6 +112,19 @@ module.exports.run = async function (browser, t, h) {
 			diag: { i, proto, csp } };
 	});
 
+	await t.check('through nginx: the page\'s ES modules arrive as JavaScript, immutable', async () => {
+		// The modules the page loaded (its script and what it imported).
+		const urls = await v.page.evaluate(() => performance.getEntriesByType('resource')
+			.map((e) => new URL(e.name).pathname).filter((p) => /^\/static\/.*\.js$/.test(p)));
+		const got = [];
+		for (const u of new Set(urls)) {
+			const r = await v.ctx.request.get(base + u, { timeout: 5000 });
+			got.push({ u, status: r.status(), type: r.headers()['content-type'], cache: r.headers()['cache-control'] });
+		}
+		return { ok: got.length >= 8 && got.every((g) => g.status === 200 && /^text\/javascript/.test(g.type || '') &&
+			/immutable/.test(g.cache || '')), diag: got };
+	});
+
 	await h.screenshot(v.page, 'desktop-nginx');
 
 	await t.check('through nginx: the picture changes, the snapshot button saves a valid JPEG', async () => {

@@ -7,6 +7,7 @@
 
 const fs = require('fs');
 const path = require('path');
+const { pathToFileURL } = require('url');
 const L = require('./lib');
 
 const SHOTS = path.join(L.ROOT, 'build', 'screenshots');
@@ -151,6 +152,34 @@ async function direct(browser) {
 				bad.push(`${u}: ${r.status} ${r.headers['cache-control']}`);
 		}
 		return { ok: staticUrls.length >= 3 && !bad.length, diag: bad.join('\n') || `urls: ${staticUrls}` };
+	});
+
+	await t.check('ES modules: every module the page imports is served as JavaScript, immutable, versioned and preloaded', async () => {
+		const html = (await L.httpGet(`${base}/index.html`)).body.toString();
+		const entry = [...html.matchAll(/<script type="module" src="(\/static\/[^"]+)"/g)].map((m) => m[1]);
+		const preloaded = new Set([...html.matchAll(/<link rel="modulepreload" href="(\/static\/[^"]+)"/g)].map((m) => m[1]));
+		const seen = new Set();
+		const todo = entry.slice();
+		const bad = [];
+		while (todo.length) {
+			const u = todo.pop();
+			if (seen.has(u)) continue;
+			seen.add(u);
+			const r = await L.httpGet(base + u);
+			if (r.status !== 200 || !/^text\/javascript/.test(r.headers['content-type'] || '') ||
+				!/immutable/.test(r.headers['cache-control'] || ''))
+				bad.push(`${u}: ${r.status} ${r.headers['content-type']} ${r.headers['cache-control']}`);
+			for (const m of r.body.toString().matchAll(/\b(?:from|import)\s*'([^']+)'/g)) {
+				const p = new URL(m[1], base + u).pathname;
+				if (!/^\.\/[a-z-]+\.[0-9a-f]{8}\.js$/.test(m[1])) bad.push(`${u} imports ${m[1]} (not a versioned name)`);
+				else if (!preloaded.has(p)) bad.push(`${u} imports ${p}, not preloaded by the page`);
+				todo.push(p);
+			}
+		}
+		if (entry.length !== 1) bad.push(`module scripts in the page: ${entry}`);
+		if (seen.size < 8) bad.push(`only ${seen.size} modules`);
+		t.diag(`${seen.size} modules, ${preloaded.size} preloaded`);
+		return { ok: !bad.length, diag: bad.join('\n') };
 	});
 
 	const { ctx, page, rec } = await openViewer(browser, `${base}/`, { viewport: { width: 1440, height: 900 } });
@@ -518,15 +547,15 @@ async function direct(browser) {
 
 // ------------------------------------------------------------ parser
 
-// The page's multipart parser on its own (the "multipart" section of
-// vigil.js, loaded as it is): random cuts of awkward streams must give
-// exactly the parts that went in, and malformed streams must be refused.
-function parserChecks() {
-	const src = fs.readFileSync(path.join(L.ROOT, 'www', 'vigil.js'), 'utf8');
-	const a = src.indexOf('// ------------------------------------------------------------ multipart');
-	const b = src.indexOf('// ------------------------------------------------------------ drawing');
-	const CFG = { maxPartBytes: 1 << 20, maxHeaderBytes: 4096 };
-	const Parser = new Function('CFG', `${src.slice(a, b)}\nreturn MultipartParser;`)(CFG);
+// The page's multipart parser on its own (www/multipart.js, imported as
+// the page imports it: www/package.json makes its .js files ES modules for
+// node too): random cuts of awkward streams must give exactly the parts
+// that went in, and malformed streams must be refused.
+async function parserChecks() {
+	const url = pathToFileURL(path.join(L.ROOT, 'www', 'multipart.js')).href;
+	const { MultipartParser } = await import(url);
+	const limits = { maxPartBytes: 1 << 20, maxHeaderBytes: 4096 };
+	const Parser = function (boundary, onPart) { return new MultipartParser(boundary, onPart, limits); };
 	let seed = 12345;
 	const rand = (n) => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n; };
 	const bodies = [];
@@ -590,7 +619,7 @@ function parserChecks() {
 	try {
 		browser = await L.launch();
 		t.diag(`Chromium ${browser.version()} from ${L.CHROMIUM}`);
-		parserChecks();
+		await parserChecks();
 		await direct(browser);
 		await require('./nginx').run(browser, t, { openViewer, info, sample, framesAdvance, screenshot, download });
 		// Firefox and WebKit, where installed (skipped with the reason if not).
