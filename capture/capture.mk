@@ -28,12 +28,13 @@ $(BUILD)/vigil-capture: $(CAPTURE_OBJ) $(COMMON_OBJ)
 	$(CAPTURE_LD) $(ALL_LDFLAGS) -o $@ $^ $(CAPTURE_LIBS)
 
 # Unit tests: tests/test_<module>.c linked with the module's objects.
-CAPTURE_TESTS := jpegsplit transform overlay encode testsrc
+CAPTURE_TESTS := jpegsplit transform overlay encode testsrc daynight
 UNIT_TESTS += $(patsubst tests/%.c,$(BUILD)/tests/%,\
 	$(wildcard $(CAPTURE_TESTS:%=tests/test_%.c)))
 $(BUILD)/tests/test_jpegsplit: $(BUILD)/obj/capture/jpegsplit.o
 TEST_LIBS_test_jpegsplit := $(TJ_LIBS)
 $(BUILD)/tests/test_transform: $(BUILD)/obj/capture/transform.o
+$(BUILD)/tests/test_daynight: $(BUILD)/obj/capture/daynight.o
 $(BUILD)/tests/test_overlay: $(BUILD)/obj/capture/overlay.o
 $(BUILD)/tests/test_encode: $(BUILD)/obj/capture/encode.o \
 	$(BUILD)/obj/capture/transform.o $(BUILD)/obj/capture/overlay.o
@@ -54,6 +55,8 @@ endif
 UNIT_TESTS += $(BUILD)/tests/test_v4l2
 $(BUILD)/tests/test_v4l2: $(BUILD)/obj/capture/v4l2.o \
 	$(BUILD)/obj/capture/v4l2dev.o $(BUILD)/obj/capture/camera.o \
+	$(BUILD)/obj/capture/v4l2fmt.o $(BUILD)/obj/capture/v4l2ctl.o \
+	$(BUILD)/obj/capture/v4l2list.o $(BUILD)/obj/capture/daynight.o \
 	$(BUILD)/obj/capture/jpegfix.o $(BUILD)/obj/capture/convert.o \
 	$(BUILD)/obj/common/log.o
 TEST_LIBS_test_v4l2 := $(TJ_LIBS) -lm

@@ -8,7 +8,7 @@
 
 #include "libcamera.h"
 #include "log.h"
-#include "v4l2.h"
+#include "v4l2list.h"
 
 #define PROBE_SPEC_MAX 300
 
@@ -20,7 +20,7 @@ void probe_auto_spec(char *spec, size_t size, char *why, size_t whysize)
 		snprintf(why, whysize, "the first libcamera camera");
 		return;
 	}
-	if (v4l2_first_device(path, sizeof(path)) == 0) {
+	if (v4l2list_first(path, sizeof(path)) == 0) {
 		snprintf(spec, size, "v4l2:%s", path);
 		snprintf(why, whysize, "%s, the first V4L2 capture device",
 			 libcamera_built_version() != NULL
@@ -39,7 +39,7 @@ int probe_list_sources(FILE *out)
 	int n = 0;
 
 	n += libcamera_list(out);
-	n += v4l2_list(out);
+	n += v4l2list_all(out);
 	if (n == 0)
 		fprintf(out, "no cameras found (sources always available: "
 			     "testsrc, stdin, fifo:PATH)\n");

@@ -22,6 +22,8 @@
 #include "jpegfix.h"
 #include "log.h"
 #include "v4l2.h"
+#include "v4l2dev.h"
+#include "v4l2list.h"
 
 #define FAKE_BUFS 4
 #define FAKE_BUFLEN (1280 * 720 * 2)
@@ -418,7 +420,7 @@ static int setup(void **state)
 	fake.sizes[1][0] = 320, fake.sizes[1][1] = 240;
 	fake.sizes[2][0] = 640, fake.sizes[2][1] = 480;
 	fake.nsizes = 3;
-	v4l2_set_device(&fake_dev);
+	v4l2dev_use(&fake_dev);
 	log_start();
 	return 0;
 }
@@ -427,7 +429,7 @@ static int teardown(void **state)
 {
 	(void)state;
 	log_stop();
-	v4l2_set_device(NULL);
+	v4l2dev_use(NULL);
 	for (int i = 0; i < FAKE_BUFS; i++) {
 		free(fake.bufs[i]);
 		fake.bufs[i] = NULL;
@@ -798,7 +800,7 @@ static void test_describe(void **state)
 	fake.formats[1] = V4L2_PIX_FMT_RGB24;
 	fake.formats[2] = V4L2_PIX_FMT_YUYV;
 	fake.nformats = 3;
-	assert_int_equal(v4l2_describe(f, "/dev/video7"), 1);
+	assert_int_equal(v4l2list_describe(f, "/dev/video7"), 1);
 	fclose(f);
 	assert_non_null(strstr(text, "v4l2:/dev/video7  'Fake Webcam' "
 				     "(uvcvideo, usb-fake-1)\n"));
@@ -813,7 +815,7 @@ static void test_describe(void **state)
 	fake.nformats = 1;
 	text = NULL;
 	f = open_memstream(&text, &len);
-	assert_int_equal(v4l2_describe(f, "/dev/video7"), 0);
+	assert_int_equal(v4l2list_describe(f, "/dev/video7"), 0);
 	fclose(f);
 	assert_int_equal(len, 0);
 	free(text);
