@@ -54,7 +54,7 @@ endif
 # The V4L2 source against a fake camera (tests/test_v4l2.c).
 UNIT_TESTS += $(BUILD)/tests/test_v4l2
 $(BUILD)/tests/test_v4l2: $(BUILD)/obj/capture/v4l2.o \
-	$(BUILD)/obj/capture/v4l2dev.o $(BUILD)/obj/capture/camera.o \
+	$(BUILD)/obj/capture/v4l2dev.o $(BUILD)/obj/capture/camctl.o \
 	$(BUILD)/obj/capture/v4l2fmt.o $(BUILD)/obj/capture/v4l2ctl.o \
 	$(BUILD)/obj/capture/v4l2list.o $(BUILD)/obj/capture/daynight.o \
 	$(BUILD)/obj/capture/jpegfix.o $(BUILD)/obj/capture/convert.o \

@@ -16,7 +16,7 @@
 
 #include <stdint.h>
 
-#include "camera.h"
+#include "camctl.h"
 
 #define DAYNIGHT_SWITCH_NS (10 * (int64_t)1000000000) /* hysteresis */
 #define DAYNIGHT_NIGHT_GAIN 6.0 /* auto exposure this far up: it is dark */

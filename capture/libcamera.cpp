@@ -70,7 +70,7 @@
 	 (LIBCAMERA_VERSION_MAJOR == (a) && LIBCAMERA_VERSION_MINOR >= (b)))
 
 extern "C" {
-#include "camera.h"
+#include "camctl.h"
 #include "daynight.h"
 #include "log.h"
 }
@@ -577,7 +577,7 @@ int lc_open(struct source **out, const struct source_config *cfg)
 		s->ctl = *static_cast<const struct camera_controls *>(
 			cfg->extra);
 	else
-		camera_controls_init(&s->ctl);
+		camctl_init(&s->ctl);
 
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
 	s->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

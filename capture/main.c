@@ -21,12 +21,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "camera.h"
+#include "camctl.h"
 #include "encode.h"
 #include "log.h"
 #include "parse.h"
 #include "pipeline.h"
-#include "probe.h"
+#include "autosrc.h"
 #include "ring.h"
 #include "source.h"
 
@@ -108,7 +108,7 @@ static void usage(FILE *f)
 		CAPTURE_FPS_MAX, CAPTURE_FPS_DEFAULT, ENCODE_QUALITY_DEFAULT,
 		CAPTURE_OVERLAY_DEFAULT, RING_SLOTS_MIN, RING_SLOTS_MAX,
 		RING_SLOTS_DEFAULT, RING_SLOT_SIZE_MIN, RING_SLOT_SIZE_MAX);
-	fprintf(f, "\n%s", camera_controls_help());
+	fprintf(f, "\n%s", camctl_help());
 }
 
 static void __attribute__((noreturn, format(printf, 1, 2)))
@@ -219,7 +219,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		OPT_LIST_SOURCES,
 		OPT_CAMCTL, /* OPT_CAMCTL + i: camctl[i] */
 	};
-	/* Camera controls, parsed by camera.c. */
+	/* Camera controls, parsed by camctl.c. */
 	static const char *const camctl[] = {
 		"exposure", "gain",	 "awb",	    "brightness",
 		"contrast", "sharpness", "profile", "format",
@@ -265,7 +265,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 	o->overlay = CAPTURE_OVERLAY_DEFAULT;
 	o->slots = RING_SLOTS_DEFAULT;
 	o->gid = (gid_t)-1;
-	camera_controls_init(&o->controls);
+	camctl_init(&o->controls);
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":vh", longopts, NULL)) != -1) {
@@ -349,9 +349,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case OPT_CAMCTL + 7: {
 			char why[200];
 
-			if (camera_parse_control(&o->controls,
-						 camctl[c - OPT_CAMCTL], optarg,
-						 why, sizeof(why)) < 0)
+			if (camctl_parse(&o->controls, camctl[c - OPT_CAMCTL],
+					 optarg, why, sizeof(why)) < 0)
 				usage_error("%s", why);
 			break;
 		}
@@ -470,7 +469,7 @@ int main(int argc, char **argv)
 	parse_options(argc, argv, &o);
 	log_init(PROG, o.verbose ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
 	if (o.list_sources)
-		return probe_list_sources(stdout) >= 0 ? 0 : 1;
+		return autosrc_list(stdout) >= 0 ? 0 : 1;
 	ring_name(ringname, sizeof(ringname), o.camera, NULL);
 	ops = source_find(o.source, NULL, 0);
 

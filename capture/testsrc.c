@@ -267,7 +267,7 @@ static void testsrc_close(struct source *src)
 	testsrc_free(TESTSRC(src));
 }
 
-const struct source_ops testsrc_ops = {
+const struct source_ops testsrc_source_ops = {
 	.name = "testsrc",
 	.match = testsrc_match,
 	.open = testsrc_open,

@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "camera.h"
+#include "camctl.h"
 #include "clock.h"
 #include "jpegfix.h"
 #include "log.h"
@@ -381,7 +381,7 @@ static int v4l2_open(struct source **out, const struct source_config *cfg)
 	if (cfg->extra != NULL)
 		s->ctl = *(const struct camera_controls *)cfg->extra;
 	else
-		camera_controls_init(&s->ctl);
+		camctl_init(&s->ctl);
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (s->epfd < 0)
 		goto fail;

@@ -77,7 +77,7 @@ static int set_ctrl_mapped(struct ctl_target *s, uint32_t id, const char *flag,
 	if (ctrl_query(s, id, flag, &q) < 0)
 		return -1;
 	return ctrl_set(s, &q, flag,
-			camera_map_range(value, low, neutral, high, q.minimum,
+			camctl_map_range(value, low, neutral, high, q.minimum,
 					 q.default_value, q.maximum,
 					 q.step > 0 ? q.step : 1));
 }

@@ -9,7 +9,7 @@
 #ifndef VIGIL_V4L2CTL_H
 #define VIGIL_V4L2CTL_H
 
-#include "camera.h"
+#include "camctl.h"
 #include "v4l2dev.h"
 
 /* Sets the controls c asks for on the open device fd (path names it in

@@ -11,7 +11,7 @@
 #include <linux/videodev2.h>
 #include <stdint.h>
 
-#include "camera.h"
+#include "camctl.h"
 #include "source.h"
 #include "v4l2dev.h"
 

@@ -17,7 +17,7 @@
 #include <time.h>
 #include <turbojpeg.h>
 
-#include "camera.h"
+#include "camctl.h"
 #include "convert.h"
 #include "jpegfix.h"
 #include "log.h"
@@ -585,26 +585,23 @@ static void test_format_flag(void **state)
 	fake.formats[0] = V4L2_PIX_FMT_MJPEG;
 	fake.formats[1] = V4L2_PIX_FMT_YUYV;
 	fake.nformats = 2;
-	camera_controls_init(&c);
-	assert_int_equal(
-		camera_parse_control(&c, "format", "yuyv", why, sizeof(why)),
-		1);
+	camctl_init(&c);
+	assert_int_equal(camctl_parse(&c, "format", "yuyv", why, sizeof(why)),
+			 1);
 	s = open_source(320, 240, &c);
 	assert_int_equal(next_frame(s, &pic, 1000), SOURCE_FRAME);
 	assert_int_equal(pic.kind, PICTURE_YUYV);
 	v4l2_source_ops.close(s);
 	s = NULL;
 
-	assert_int_equal(
-		camera_parse_control(&c, "format", "nv12", why, sizeof(why)),
-		1);
+	assert_int_equal(camctl_parse(&c, "format", "nv12", why, sizeof(why)),
+			 1);
 	assert_int_equal(v4l2_source_ops.open(&s, &cfg), -1);
 	assert_int_equal(errno, ENOTSUP);
 	assert_non_null(strstr(log_text(), "offers no format vigil reads "
 					   "(NV12); it offers: MJPG, YUYV"));
-	assert_int_equal(
-		camera_parse_control(&c, "format", "rgb", why, sizeof(why)),
-		-1);
+	assert_int_equal(camctl_parse(&c, "format", "rgb", why, sizeof(why)),
+			 -1);
 }
 
 /* Neither: a clear error naming what the camera offers. */
@@ -771,12 +768,10 @@ static void test_controls(void **state)
 	char why[128];
 
 	(void)state;
-	camera_controls_init(&c);
+	camctl_init(&c);
 	assert_int_equal(
-		camera_parse_control(&c, "brightness", "0.5", why, sizeof(why)),
-		1);
-	assert_int_equal(
-		camera_parse_control(&c, "gain", "4", why, sizeof(why)), 1);
+		camctl_parse(&c, "brightness", "0.5", why, sizeof(why)), 1);
+	assert_int_equal(camctl_parse(&c, "gain", "4", why, sizeof(why)), 1);
 	fake.formats[0] = V4L2_PIX_FMT_MJPEG;
 	fake.nformats = 1;
 	s = open_source(320, 240, &c);
@@ -828,56 +823,44 @@ static void test_control_flags(void **state)
 	char why[160];
 
 	(void)state;
-	camera_controls_init(&c);
-	assert_int_equal(
-		camera_parse_control(&c, "exposure", "auto", why, sizeof(why)),
-		1);
+	camctl_init(&c);
+	assert_int_equal(camctl_parse(&c, "exposure", "auto", why, sizeof(why)),
+			 1);
 	assert_true(c.exposure_set);
 	assert_int_equal(c.exposure_us, 0);
 	assert_int_equal(
-		camera_parse_control(&c, "exposure", "20000", why, sizeof(why)),
-		1);
+		camctl_parse(&c, "exposure", "20000", why, sizeof(why)), 1);
 	assert_int_equal(c.exposure_us, 20000);
-	assert_int_equal(
-		camera_parse_control(&c, "exposure", "fast", why, sizeof(why)),
-		-1);
+	assert_int_equal(camctl_parse(&c, "exposure", "fast", why, sizeof(why)),
+			 -1);
 	assert_non_null(strstr(why, "--exposure"));
-	assert_int_equal(
-		camera_parse_control(&c, "exposure", "1.5", why, sizeof(why)),
-		-1);
-	assert_int_equal(
-		camera_parse_control(&c, "awb", "daylight", why, sizeof(why)),
-		1);
+	assert_int_equal(camctl_parse(&c, "exposure", "1.5", why, sizeof(why)),
+			 -1);
+	assert_int_equal(camctl_parse(&c, "awb", "daylight", why, sizeof(why)),
+			 1);
 	assert_int_equal(c.awb, CAMERA_AWB_DAYLIGHT);
+	assert_int_equal(camctl_parse(&c, "awb", "purple", why, sizeof(why)),
+			 -1);
 	assert_int_equal(
-		camera_parse_control(&c, "awb", "purple", why, sizeof(why)),
-		-1);
-	assert_int_equal(
-		camera_parse_control(&c, "brightness", "1.5", why, sizeof(why)),
-		-1);
-	assert_int_equal(
-		camera_parse_control(&c, "contrast", "nan", why, sizeof(why)),
-		-1);
-	assert_int_equal(
-		camera_parse_control(&c, "sharpness", "0", why, sizeof(why)),
-		1);
+		camctl_parse(&c, "brightness", "1.5", why, sizeof(why)), -1);
+	assert_int_equal(camctl_parse(&c, "contrast", "nan", why, sizeof(why)),
+			 -1);
+	assert_int_equal(camctl_parse(&c, "sharpness", "0", why, sizeof(why)),
+			 1);
 	assert_true(c.sharpness_set);
-	assert_int_equal(
-		camera_parse_control(&c, "profile", "night", why, sizeof(why)),
-		1);
+	assert_int_equal(camctl_parse(&c, "profile", "night", why, sizeof(why)),
+			 1);
 	assert_int_equal(c.profile, CAMERA_PROFILE_NIGHT);
-	assert_int_equal(
-		camera_parse_control(&c, "profile", "dusk", why, sizeof(why)),
-		-1);
-	assert_int_equal(
-		camera_parse_control(&c, "size", "1x1", why, sizeof(why)), 0);
+	assert_int_equal(camctl_parse(&c, "profile", "dusk", why, sizeof(why)),
+			 -1);
+	assert_int_equal(camctl_parse(&c, "size", "1x1", why, sizeof(why)), 0);
 
 	/* neutral -> default, extremes -> range ends, steps honoured */
-	assert_int_equal(camera_map_range(0, -1, 0, 1, 0, 128, 255, 1), 128);
-	assert_int_equal(camera_map_range(-1, -1, 0, 1, 0, 128, 255, 1), 0);
-	assert_int_equal(camera_map_range(1, -1, 0, 1, 0, 128, 255, 1), 255);
-	assert_int_equal(camera_map_range(9, 0, 1, 2, 0, 32, 64, 1), 64);
-	assert_int_equal(camera_map_range(0.5, 0, 1, 2, 0, 32, 64, 10), 20);
+	assert_int_equal(camctl_map_range(0, -1, 0, 1, 0, 128, 255, 1), 128);
+	assert_int_equal(camctl_map_range(-1, -1, 0, 1, 0, 128, 255, 1), 0);
+	assert_int_equal(camctl_map_range(1, -1, 0, 1, 0, 128, 255, 1), 255);
+	assert_int_equal(camctl_map_range(9, 0, 1, 2, 0, 32, 64, 1), 64);
+	assert_int_equal(camctl_map_range(0.5, 0, 1, 2, 0, 32, 64, 10), 20);
 }
 
 int main(void)

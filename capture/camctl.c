@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* camera: the camera control flags and how they map onto controls. */
-#include "camera.h"
+/* camctl: the camera control flags and how they map onto controls. */
+#include "camctl.h"
 
 #include <errno.h>
 #include <math.h>
@@ -32,7 +32,7 @@ static const char *const profile_names[] = {
 	[CAMERA_PROFILE_AUTO] = "auto",
 };
 
-void camera_controls_init(struct camera_controls *c)
+void camctl_init(struct camera_controls *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->awb = CAMERA_AWB_UNSET;
@@ -41,12 +41,12 @@ void camera_controls_init(struct camera_controls *c)
 	c->profile = CAMERA_PROFILE_UNSET;
 }
 
-const char *camera_awb_name(enum camera_awb awb)
+const char *camctl_awb_name(enum camera_awb awb)
 {
 	return awb >= 0 && (int)awb < AWB_COUNT ? awb_names[awb] : "unset";
 }
 
-const char *camera_profile_name(enum camera_profile profile)
+const char *camctl_profile_name(enum camera_profile profile)
 {
 	return (unsigned)profile <= CAMERA_PROFILE_AUTO ? profile_names[profile]
 							: "unset";
@@ -67,8 +67,8 @@ static int parse_number(const char *value, double lo, double hi, double *out)
 	return 0;
 }
 
-int camera_parse_control(struct camera_controls *c, const char *name,
-			 const char *value, char *why, size_t size)
+int camctl_parse(struct camera_controls *c, const char *name, const char *value,
+		 char *why, size_t size)
 {
 	double v;
 
@@ -170,7 +170,7 @@ int camera_parse_control(struct camera_controls *c, const char *name,
 	return 0;
 }
 
-const char *camera_controls_help(void)
+const char *camctl_help(void)
 {
 	return "Camera controls (libcamera and V4L2 cameras; the camera's own\n"
 	       "defaults stay for any not given):\n"
@@ -198,7 +198,7 @@ const char *camera_controls_help(void)
 	       "  --list-sources         print every camera found and exit\n";
 }
 
-int64_t camera_map_range(double value, double low, double neutral, double high,
+int64_t camctl_map_range(double value, double low, double neutral, double high,
 			 int64_t min, int64_t def, int64_t max, int64_t step)
 {
 	double v;

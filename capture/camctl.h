@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * camera: the camera control flags (--exposure, --gain, --awb, --brightness,
+ * camctl: the camera control flags (--exposure, --gain, --awb, --brightness,
  * --contrast, --sharpness, --profile) that the camera sources (v4l2,
  * libcamera) apply.  They reach a source through source_config.extra
  * (a const struct camera_controls *).
  */
-#ifndef VIGIL_CAMERA_H
-#define VIGIL_CAMERA_H
+#ifndef VIGIL_CAMCTL_H
+#define VIGIL_CAMCTL_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -71,7 +71,7 @@ struct camera_controls {
 };
 
 /* All unset. */
-void camera_controls_init(struct camera_controls *c);
+void camctl_init(struct camera_controls *c);
 
 /*
  * Parses one control flag: name is "exposure", "gain", "awb", "brightness",
@@ -80,14 +80,14 @@ void camera_controls_init(struct camera_controls *c);
  * Returns 1 when name is a control and value is good, 0 when name is not a
  * control flag, -1 with a message in why (size bytes) for a bad value.
  */
-int camera_parse_control(struct camera_controls *c, const char *name,
-			 const char *value, char *why, size_t size);
+int camctl_parse(struct camera_controls *c, const char *name, const char *value,
+		 char *why, size_t size);
 
 /* "--exposure auto|US ..." lines for --help. */
-const char *camera_controls_help(void);
+const char *camctl_help(void);
 
-const char *camera_awb_name(enum camera_awb awb);
-const char *camera_profile_name(enum camera_profile profile);
+const char *camctl_awb_name(enum camera_awb awb);
+const char *camctl_profile_name(enum camera_profile profile);
 
 /*
  * Maps a control value onto an integer range the way V4L2 sources need:
@@ -95,7 +95,7 @@ const char *camera_profile_name(enum camera_profile profile);
  * spread up to max at "high".  Result clamped to [min, max] and rounded to
  * step from min.
  */
-int64_t camera_map_range(double value, double low, double neutral, double high,
+int64_t camctl_map_range(double value, double low, double neutral, double high,
 			 int64_t min, int64_t def, int64_t max, int64_t step);
 
 #endif
