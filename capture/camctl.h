@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* White balance modes, in the order of libcamera's AwbModeEnum. */
 enum camera_awb {
@@ -54,6 +55,19 @@ enum camera_format {
 	CAMERA_FORMAT_YU12,
 };
 
+/* The control flags, in the order --help lists them. */
+enum camctl_id {
+	CAMCTL_EXPOSURE,
+	CAMCTL_GAIN,
+	CAMCTL_AWB,
+	CAMCTL_BRIGHTNESS,
+	CAMCTL_CONTRAST,
+	CAMCTL_SHARPNESS,
+	CAMCTL_PROFILE,
+	CAMCTL_FORMAT,
+	CAMCTL_COUNT,
+};
+
 /* Each field has an "unset" value: the camera's default then stays. */
 struct camera_controls {
 	int exposure_set; /* --exposure given */
@@ -83,8 +97,13 @@ void camctl_init(struct camera_controls *c);
 int camctl_parse(struct camera_controls *c, const char *name, const char *value,
 		 char *why, size_t size);
 
-/* "--exposure auto|US ..." lines for --help. */
-const char *camctl_help(void);
+/* The flag of a control, "--exposure" (for messages), or NULL past the
+ * end; camctl_name() is the same without "--" (the long option's name). */
+const char *camctl_flag(enum camctl_id id);
+const char *camctl_name(enum camctl_id id);
+
+/* Prints the camera controls' lines of --help. */
+void camctl_print_help(FILE *out);
 
 const char *camctl_awb_name(enum camera_awb awb);
 const char *camctl_profile_name(enum camera_profile profile);

@@ -313,7 +313,7 @@ void start_controls(struct source *s, lc::ControlList &c)
 	profile_controls(s, s->daynight.mode, c);
 
 	if (k->exposure_set && k->exposure_us > 0 &&
-	    has(&lc::controls::ExposureTime, "--exposure")) {
+	    has(&lc::controls::ExposureTime, camctl_flag(CAMCTL_EXPOSURE))) {
 #if VIGIL_LC_VERSION(0, 5)
 		c.set(lc::controls::ExposureTimeMode,
 		      lc::controls::ExposureTimeModeManual);
@@ -321,32 +321,38 @@ void start_controls(struct source *s, lc::ControlList &c)
 		c.set(lc::controls::ExposureTime, (int32_t)k->exposure_us);
 	} else if (k->exposure_set) {
 #if VIGIL_LC_VERSION(0, 5)
-		if (has(&lc::controls::ExposureTimeMode, "--exposure"))
+		if (has(&lc::controls::ExposureTimeMode,
+			camctl_flag(CAMCTL_EXPOSURE)))
 			c.set(lc::controls::ExposureTimeMode,
 			      lc::controls::ExposureTimeModeAuto);
 #else
-		if (has(&lc::controls::AeEnable, "--exposure"))
+		if (has(&lc::controls::AeEnable, camctl_flag(CAMCTL_EXPOSURE)))
 			c.set(lc::controls::AeEnable, true);
 #endif
 	}
-	if (k->gain > 0 && has(&lc::controls::AnalogueGain, "--gain")) {
+	if (k->gain > 0 &&
+	    has(&lc::controls::AnalogueGain, camctl_flag(CAMCTL_GAIN))) {
 #if VIGIL_LC_VERSION(0, 5)
 		c.set(lc::controls::AnalogueGainMode,
 		      lc::controls::AnalogueGainModeManual);
 #endif
 		c.set(lc::controls::AnalogueGain, (float)k->gain);
 	}
-	if (k->awb >= CAMERA_AWB_AUTO && has(&lc::controls::AwbMode, "--awb")) {
+	if (k->awb >= CAMERA_AWB_AUTO &&
+	    has(&lc::controls::AwbMode, camctl_flag(CAMCTL_AWB))) {
 		/* camera_awb follows libcamera's AwbModeEnum order. */
 		if (info.find(&lc::controls::AwbEnable) != info.end())
 			c.set(lc::controls::AwbEnable, true);
 		c.set(lc::controls::AwbMode, (int32_t)k->awb);
 	}
-	if (k->brightness_set && has(&lc::controls::Brightness, "--brightness"))
+	if (k->brightness_set &&
+	    has(&lc::controls::Brightness, camctl_flag(CAMCTL_BRIGHTNESS)))
 		c.set(lc::controls::Brightness, (float)k->brightness);
-	if (k->contrast_set && has(&lc::controls::Contrast, "--contrast"))
+	if (k->contrast_set &&
+	    has(&lc::controls::Contrast, camctl_flag(CAMCTL_CONTRAST)))
 		c.set(lc::controls::Contrast, (float)k->contrast);
-	if (k->sharpness_set && has(&lc::controls::Sharpness, "--sharpness"))
+	if (k->sharpness_set &&
+	    has(&lc::controls::Sharpness, camctl_flag(CAMCTL_SHARPNESS)))
 		c.set(lc::controls::Sharpness, (float)k->sharpness);
 }
 

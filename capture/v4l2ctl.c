@@ -110,49 +110,57 @@ void v4l2ctl_apply(const struct v4l2dev *dev, int fd, const char *path,
 		/* UVC cameras call their automatic mode "aperture priority". */
 		if (set_ctrl_raw(s, V4L2_CID_EXPOSURE_AUTO, NULL,
 				 V4L2_EXPOSURE_APERTURE_PRIORITY) < 0)
-			set_ctrl_raw(s, V4L2_CID_EXPOSURE_AUTO, "--exposure",
+			set_ctrl_raw(s, V4L2_CID_EXPOSURE_AUTO,
+				     camctl_flag(CAMCTL_EXPOSURE),
 				     V4L2_EXPOSURE_AUTO);
 	} else if (c->exposure_set) {
-		set_ctrl_raw(s, V4L2_CID_EXPOSURE_AUTO, "--exposure",
+		set_ctrl_raw(s, V4L2_CID_EXPOSURE_AUTO,
+			     camctl_flag(CAMCTL_EXPOSURE),
 			     V4L2_EXPOSURE_MANUAL);
 		/* V4L2_CID_EXPOSURE_ABSOLUTE counts 100 us units. */
-		set_ctrl_raw(s, V4L2_CID_EXPOSURE_ABSOLUTE, "--exposure",
+		set_ctrl_raw(s, V4L2_CID_EXPOSURE_ABSOLUTE,
+			     camctl_flag(CAMCTL_EXPOSURE),
 			     (c->exposure_us + 50) / 100);
 	}
 	if (c->gain > 0) {
 		/* Webcam gain has no unit: 1x is the minimum, 16x the top. */
 		set_ctrl_raw(s, V4L2_CID_AUTOGAIN, NULL, 0);
-		set_ctrl_mapped(s, V4L2_CID_GAIN, "--gain", c->gain, 1.0, 1.0,
-				16.0);
+		set_ctrl_mapped(s, V4L2_CID_GAIN, camctl_flag(CAMCTL_GAIN),
+				c->gain, 1.0, 1.0, 16.0);
 	}
 	if (c->awb == CAMERA_AWB_AUTO) {
 		if (set_ctrl_raw(s, V4L2_CID_AUTO_N_PRESET_WHITE_BALANCE, NULL,
 				 V4L2_WHITE_BALANCE_AUTO) < 0)
-			set_ctrl_raw(s, V4L2_CID_AUTO_WHITE_BALANCE, "--awb",
-				     1);
+			set_ctrl_raw(s, V4L2_CID_AUTO_WHITE_BALANCE,
+				     camctl_flag(CAMCTL_AWB), 1);
 	} else if (c->awb > CAMERA_AWB_AUTO) {
 		if (set_ctrl_raw(s, V4L2_CID_AUTO_N_PRESET_WHITE_BALANCE, NULL,
 				 awb_preset[c->awb]) < 0) {
-			set_ctrl_raw(s, V4L2_CID_AUTO_WHITE_BALANCE, "--awb",
-				     0);
+			set_ctrl_raw(s, V4L2_CID_AUTO_WHITE_BALANCE,
+				     camctl_flag(CAMCTL_AWB), 0);
 			set_ctrl_raw(s, V4L2_CID_WHITE_BALANCE_TEMPERATURE,
-				     "--awb", awb_kelvin[c->awb]);
+				     camctl_flag(CAMCTL_AWB),
+				     awb_kelvin[c->awb]);
 		}
 	}
 	if (c->brightness_set)
-		set_ctrl_mapped(s, V4L2_CID_BRIGHTNESS, "--brightness",
-				c->brightness, -1.0, 0.0, 1.0);
+		set_ctrl_mapped(s, V4L2_CID_BRIGHTNESS,
+				camctl_flag(CAMCTL_BRIGHTNESS), c->brightness,
+				-1.0, 0.0, 1.0);
 	/* Contrast and sharpness: 1.0 is the camera's default, 2.0 and
 	 * above its maximum. */
 	if (c->contrast_set)
-		set_ctrl_mapped(s, V4L2_CID_CONTRAST, "--contrast", c->contrast,
-				0.0, 1.0, 2.0);
+		set_ctrl_mapped(s, V4L2_CID_CONTRAST,
+				camctl_flag(CAMCTL_CONTRAST), c->contrast, 0.0,
+				1.0, 2.0);
 	if (c->sharpness_set)
-		set_ctrl_mapped(s, V4L2_CID_SHARPNESS, "--sharpness",
-				c->sharpness, 0.0, 1.0, 2.0);
+		set_ctrl_mapped(s, V4L2_CID_SHARPNESS,
+				camctl_flag(CAMCTL_SHARPNESS), c->sharpness,
+				0.0, 1.0, 2.0);
 	/* Night: let auto exposure lengthen frames (the rate drops) rather
 	 * than stay dark; day: hold the frame rate. */
 	if (daynight_fixed_rate(c->profile) >= 0)
-		set_ctrl_raw(s, V4L2_CID_EXPOSURE_AUTO_PRIORITY, "--profile",
+		set_ctrl_raw(s, V4L2_CID_EXPOSURE_AUTO_PRIORITY,
+			     camctl_flag(CAMCTL_PROFILE),
 			     daynight_fixed_rate(c->profile) == 0);
 }
