@@ -35,12 +35,15 @@ $(BUILD)/tests/test_jpegsplit: $(BUILD)/obj/capture/jpegsplit.o
 TEST_LIBS_test_jpegsplit := $(TJ_LIBS)
 $(BUILD)/tests/test_transform: $(BUILD)/obj/capture/transform.o
 $(BUILD)/tests/test_daynight: $(BUILD)/obj/capture/daynight.o
-$(BUILD)/tests/test_overlay: $(BUILD)/obj/capture/overlay.o
+$(BUILD)/tests/test_overlay: $(BUILD)/obj/capture/overlay.o \
+	$(BUILD)/obj/common/font.o
 $(BUILD)/tests/test_encode: $(BUILD)/obj/capture/encode.o \
-	$(BUILD)/obj/capture/transform.o $(BUILD)/obj/capture/overlay.o
+	$(BUILD)/obj/capture/transform.o $(BUILD)/obj/capture/overlay.o \
+	$(BUILD)/obj/common/font.o
 TEST_LIBS_test_encode := $(TJ_LIBS) -lm
 $(BUILD)/tests/test_testsrc: $(BUILD)/obj/capture/testsrc.o \
-	$(BUILD)/obj/capture/overlay.o $(BUILD)/obj/common/log.o
+	$(BUILD)/obj/capture/overlay.o $(BUILD)/obj/common/log.o \
+	$(BUILD)/obj/common/font.o
 ifneq ($(wildcard tests/test_convert.c),)
 UNIT_TESTS += $(BUILD)/tests/test_convert
 $(BUILD)/tests/test_convert: $(BUILD)/obj/capture/convert.o
