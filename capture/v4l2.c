@@ -18,6 +18,7 @@
 #include "camctl.h"
 #include "clock.h"
 #include "jpegfix.h"
+#include "jpegmark.h"
 #include "log.h"
 #include "v4l2ctl.h"
 #include "v4l2fmt.h"
@@ -473,22 +474,11 @@ static int on_timer(struct source *s)
 	return 1;
 }
 
-/* Length of the JPEG in a driver buffer: drivers pad after EOI. */
-static size_t jpeg_length(const uint8_t *p, size_t len)
-{
-	if (len < 4 || p[0] != 0xff || p[1] != 0xd8)
-		return 0;
-	for (size_t i = len; i >= 4; i--)
-		if (p[i - 2] == 0xff && p[i - 1] == 0xd9)
-			return i;
-	return 0;
-}
-
 static int fill_jpeg(struct source *s, const struct v4l2_buffer *b,
 		     struct picture *pic)
 {
 	const uint8_t *p = s->maps[b->index].start;
-	size_t len = jpeg_length(p, b->bytesused), sos;
+	size_t len = jpegmark_length(p, b->bytesused), sos;
 
 	switch (len ? jpegfix_check(p, len, &sos) : JPEGFIX_BAD) {
 	case JPEGFIX_OK:
