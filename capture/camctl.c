@@ -120,40 +120,48 @@ static int parse_awb(struct camera_controls *c, const char *value, char *why,
 	return -1;
 }
 
+#define CAMCTL_STR(x) #x
+#define CAMCTL_XSTR(x) CAMCTL_STR(x)
+
+/* A number within lo..hi (range: the same for messages) into *out, and
+ * *set = 1. */
+static int parse_bounded(enum camctl_id id, const char *range, double lo,
+			 double hi, double *out, int *set, const char *value,
+			 char *why, size_t size)
+{
+	if (parse_number(value, lo, hi, out) < 0) {
+		snprintf(why, size, "%s takes %s, not '%s'", camctl_flag(id),
+			 range, value);
+		return -1;
+	}
+	*set = 1;
+	return 1;
+}
+
 static int parse_brightness(struct camera_controls *c, const char *value,
 			    char *why, size_t size)
 {
-	if (parse_number(value, -1.0, 1.0, &c->brightness) < 0) {
-		snprintf(why, size, "--brightness takes -1.0..1.0, not '%s'",
-			 value);
-		return -1;
-	}
-	c->brightness_set = 1;
-	return 1;
+	return parse_bounded(CAMCTL_BRIGHTNESS, "-1.0..1.0", -1.0, 1.0,
+			     &c->brightness, &c->brightness_set, value, why,
+			     size);
 }
 
 static int parse_contrast(struct camera_controls *c, const char *value,
 			  char *why, size_t size)
 {
-	if (parse_number(value, 0.0, CAMERA_CONTRAST_MAX, &c->contrast) < 0) {
-		snprintf(why, size, "--contrast takes 0..%g, not '%s'",
-			 CAMERA_CONTRAST_MAX, value);
-		return -1;
-	}
-	c->contrast_set = 1;
-	return 1;
+	return parse_bounded(CAMCTL_CONTRAST,
+			     "0.." CAMCTL_XSTR(CAMERA_CONTRAST_MAX), 0.0,
+			     CAMERA_CONTRAST_MAX, &c->contrast,
+			     &c->contrast_set, value, why, size);
 }
 
 static int parse_sharpness(struct camera_controls *c, const char *value,
 			   char *why, size_t size)
 {
-	if (parse_number(value, 0.0, CAMERA_SHARPNESS_MAX, &c->sharpness) < 0) {
-		snprintf(why, size, "--sharpness takes 0..%g, not '%s'",
-			 CAMERA_SHARPNESS_MAX, value);
-		return -1;
-	}
-	c->sharpness_set = 1;
-	return 1;
+	return parse_bounded(CAMCTL_SHARPNESS,
+			     "0.." CAMCTL_XSTR(CAMERA_SHARPNESS_MAX), 0.0,
+			     CAMERA_SHARPNESS_MAX, &c->sharpness,
+			     &c->sharpness_set, value, why, size);
 }
 
 static int parse_profile(struct camera_controls *c, const char *value,

@@ -43,8 +43,8 @@ enum camera_profile {
 #define CAMERA_NIGHT_EXPOSURE_US 250000 /* 4 fps at worst */
 #define CAMERA_EXPOSURE_MAX_US 10000000
 #define CAMERA_GAIN_MAX 64.0
-#define CAMERA_CONTRAST_MAX 32.0
-#define CAMERA_SHARPNESS_MAX 16.0
+#define CAMERA_CONTRAST_MAX 32 /* integers: --help and messages print them */
+#define CAMERA_SHARPNESS_MAX 16
 
 /* Pixel formats a V4L2 camera may be asked for (--format). */
 enum camera_format {

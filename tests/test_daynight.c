@@ -46,33 +46,34 @@ static void test_fixed_profiles_hold(void **state)
 				 DAYNIGHT_NIGHT);
 }
 
-/* Dark readings must hold for DAYNIGHT_SWITCH_NS before night. */
+/* Readings that disagree with the mode from t0 on: the mode holds until
+ * DAYNIGHT_SWITCH_NS later, then becomes to. */
+static void expect_switch(struct daynight *d, int64_t exposure_us, double gain,
+			  int64_t t0, enum daynight_mode to)
+{
+	enum daynight_mode from = d->mode;
+
+	assert_int_not_equal(from, to);
+	assert_int_equal(daynight_update(d, exposure_us, gain, FRAME_US, t0),
+			 from);
+	assert_int_equal(daynight_update(d, exposure_us, gain, FRAME_US,
+					 t0 + DAYNIGHT_SWITCH_NS - 1),
+			 from);
+	assert_int_equal(daynight_update(d, exposure_us, gain, FRAME_US,
+					 t0 + DAYNIGHT_SWITCH_NS),
+			 to);
+}
+
+/* Dark readings must hold for DAYNIGHT_SWITCH_NS before night, bright
+ * ones as long before day. */
 static void test_switch_after_hysteresis(void **state)
 {
 	struct daynight d;
-	int64_t t0 = 100 * S;
 
 	(void)state;
 	daynight_init(&d, CAMERA_PROFILE_AUTO);
-	assert_int_equal(daynight_update(&d, DARK_US, DARK_GAIN, FRAME_US, t0),
-			 DAYNIGHT_DAY);
-	assert_int_equal(daynight_update(&d, DARK_US, DARK_GAIN, FRAME_US,
-					 t0 + DAYNIGHT_SWITCH_NS - 1),
-			 DAYNIGHT_DAY);
-	assert_int_equal(daynight_update(&d, DARK_US, DARK_GAIN, FRAME_US,
-					 t0 + DAYNIGHT_SWITCH_NS),
-			 DAYNIGHT_NIGHT);
-	/* And back, the same way. */
-	t0 += 60 * S;
-	assert_int_equal(
-		daynight_update(&d, BRIGHT_US, BRIGHT_GAIN, FRAME_US, t0),
-		DAYNIGHT_NIGHT);
-	assert_int_equal(daynight_update(&d, BRIGHT_US, BRIGHT_GAIN, FRAME_US,
-					 t0 + DAYNIGHT_SWITCH_NS - 1),
-			 DAYNIGHT_NIGHT);
-	assert_int_equal(daynight_update(&d, BRIGHT_US, BRIGHT_GAIN, FRAME_US,
-					 t0 + DAYNIGHT_SWITCH_NS),
-			 DAYNIGHT_DAY);
+	expect_switch(&d, DARK_US, DARK_GAIN, 100 * S, DAYNIGHT_NIGHT);
+	expect_switch(&d, BRIGHT_US, BRIGHT_GAIN, 160 * S, DAYNIGHT_DAY);
 }
 
 /* One agreeing reading restarts the wait: a headlight is not dawn. */

@@ -16,6 +16,18 @@ static const uint8_t good[] = {
 	0xff, 0xda, 0x00, 0x04, 0x01, 0x02, /* SOS */
 };
 
+/* The next segment is marker at offset, size bytes long. */
+static void expect_seg(struct jpegmark *w, uint8_t marker, size_t offset,
+		       size_t size)
+{
+	struct jpegmark_seg seg;
+
+	assert_int_equal(jpegmark_next(w, &seg), 1);
+	assert_int_equal(seg.marker, marker);
+	assert_int_equal(seg.offset, offset);
+	assert_int_equal(seg.size, size);
+}
+
 static void test_walks_segments(void **state)
 {
 	struct jpegmark w;
@@ -23,25 +35,11 @@ static void test_walks_segments(void **state)
 
 	(void)state;
 	jpegmark_init(&w, good, sizeof(good), 2);
-	assert_int_equal(jpegmark_next(&w, &seg), 1);
-	assert_int_equal(seg.marker, 0xe0);
-	assert_int_equal(seg.offset, 2);
-	assert_int_equal(seg.size, 8);
-	assert_int_equal(jpegmark_next(&w, &seg), 1);
-	assert_int_equal(seg.marker, JPEGMARK_DQT);
-	assert_int_equal(seg.offset, 10);
-	assert_int_equal(seg.size, 6);
-	assert_int_equal(jpegmark_next(&w, &seg), 1);
-	assert_int_equal(seg.marker, 0xd3);
-	assert_int_equal(seg.offset, 16);
-	assert_int_equal(seg.size, 2);
-	assert_int_equal(jpegmark_next(&w, &seg), 1);
-	assert_int_equal(seg.marker, JPEGMARK_TEM);
-	assert_int_equal(seg.size, 2);
-	assert_int_equal(jpegmark_next(&w, &seg), 1);
-	assert_int_equal(seg.marker, JPEGMARK_SOS);
-	assert_int_equal(seg.offset, 20);
-	assert_int_equal(seg.size, 6);
+	expect_seg(&w, 0xe0, 2, 8);
+	expect_seg(&w, JPEGMARK_DQT, 10, 6);
+	expect_seg(&w, 0xd3, 16, 2);
+	expect_seg(&w, JPEGMARK_TEM, 18, 2);
+	expect_seg(&w, JPEGMARK_SOS, 20, 6);
 	/* The SOS header ends exactly at the end: a clean end, then -1. */
 	assert_int_equal(jpegmark_next(&w, &seg), 0);
 	assert_int_equal(jpegmark_next(&w, &seg), -1);
@@ -85,14 +83,20 @@ static void test_fill_bytes(void **state)
 
 	(void)state;
 	jpegmark_init(&w, b, sizeof(b), 0);
-	assert_int_equal(jpegmark_next(&w, &seg), 1);
-	assert_int_equal(seg.marker, 0xe1);
-	assert_int_equal(seg.offset, 3);
-	assert_int_equal(seg.size, 4);
-	assert_int_equal(jpegmark_next(&w, &seg), 1);
-	assert_int_equal(seg.marker, JPEGMARK_SOS);
-	assert_int_equal(seg.offset, 8);
+	expect_seg(&w, 0xe1, 3, 4);
+	expect_seg(&w, JPEGMARK_SOS, 8, 4);
 	assert_int_equal(jpegmark_next(&w, &seg), 0);
+}
+
+/* A walk of b whose first marker is read but whose length does not fit:
+ * size 0, and stepping over it fails. */
+static void expect_bad_length(const uint8_t *b, size_t len)
+{
+	struct jpegmark w;
+
+	jpegmark_init(&w, b, len, 0);
+	expect_seg(&w, 0xe0, 0, 0);
+	assert_int_equal(jpegmark_next(&w, &(struct jpegmark_seg){0}), -1);
 }
 
 /* Data ending inside fill bytes, a marker or a length field. */
@@ -109,12 +113,8 @@ static void test_truncated(void **state)
 	assert_int_equal(jpegmark_next(&w, &seg), -1);
 	jpegmark_init(&w, lone, sizeof(lone), 0);
 	assert_int_equal(jpegmark_next(&w, &seg), -1);
-	/* The marker is read; its length is cut off: size 0, then -1. */
-	jpegmark_init(&w, half_len, sizeof(half_len), 0);
-	assert_int_equal(jpegmark_next(&w, &seg), 1);
-	assert_int_equal(seg.marker, 0xe0);
-	assert_int_equal(seg.size, 0);
-	assert_int_equal(jpegmark_next(&w, &seg), -1);
+	/* The marker is read; its length is cut off. */
+	expect_bad_length(half_len, sizeof(half_len));
 	/* Every cut of a good JPEG stays within its bytes and ends. */
 	for (size_t n = 0; n <= sizeof(good); n++) {
 		int r, steps = 0;
@@ -140,22 +140,12 @@ static void test_bad_lengths(void **state)
 	struct jpegmark_seg seg;
 
 	(void)state;
-	jpegmark_init(&w, beyond, sizeof(beyond), 0);
-	assert_int_equal(jpegmark_next(&w, &seg), 1);
-	assert_int_equal(seg.size, 0);
-	assert_int_equal(jpegmark_next(&w, &seg), -1);
+	expect_bad_length(beyond, sizeof(beyond));
+	expect_bad_length(tiny, sizeof(tiny));
+	expect_bad_length(huge, sizeof(huge));
 	jpegmark_init(&w, exact, sizeof(exact), 0);
-	assert_int_equal(jpegmark_next(&w, &seg), 1);
-	assert_int_equal(seg.size, 5);
+	expect_seg(&w, 0xe0, 0, 5);
 	assert_int_equal(jpegmark_next(&w, &seg), 0);
-	jpegmark_init(&w, tiny, sizeof(tiny), 0);
-	assert_int_equal(jpegmark_next(&w, &seg), 1);
-	assert_int_equal(seg.size, 0);
-	assert_int_equal(jpegmark_next(&w, &seg), -1);
-	jpegmark_init(&w, huge, sizeof(huge), 0);
-	assert_int_equal(jpegmark_next(&w, &seg), 1);
-	assert_int_equal(seg.size, 0);
-	assert_int_equal(jpegmark_next(&w, &seg), -1);
 }
 
 /* A byte other than FF where a marker must be; FF 00 is no marker. */
