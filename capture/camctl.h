@@ -30,8 +30,8 @@ enum camera_awb {
  * night: long exposures allowed (up to CAMERA_NIGHT_EXPOSURE_US, the frame
  *        rate drops to match) and more gain: a dark scene stays visible.
  * auto:  libcamera switches between the two from the exposure and gain the
- *        AE picks (with hysteresis); V4L2 lets the camera's own auto
- *        exposure priority decide.
+ *        AE picks (daynight.h decides, with hysteresis); V4L2 lets the
+ *        camera's own auto exposure priority decide.
  */
 enum camera_profile {
 	CAMERA_PROFILE_UNSET = 0,

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * daynight: the day/night profile decision both camera sources share
- * (camera.h says what each profile means).  Pure: no clock, no device, no
+ * (camctl.h says what each profile means).  Pure: no clock, no device, no
  * logging; the caller passes the readings and the time, and applies the
  * mode it gets back.
  *

@@ -63,7 +63,7 @@ struct options {
 	gid_t gid;
 	int verbose;
 	int list_sources;
-	struct camera_controls controls; /* camera.h: --exposure ... */
+	struct camera_controls controls; /* camctl.h: --exposure ... */
 };
 
 static void usage(FILE *f)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * v4l2ctl: the camera control flags (camera.h) applied to a V4L2 device:
+ * v4l2ctl: the camera control flags (camctl.h) applied to a V4L2 device:
  * each flag's value mapped onto the control's own range, UVC quirks
  * (automatic exposure called "aperture priority", white balance presets as
  * colour temperatures) handled.  A control the camera lacks is skipped with
