@@ -54,13 +54,13 @@ static void testsrc_frame(struct source **src, struct picture *pic, int w,
 	cfg.height = h;
 	cfg.fps = 100;
 	cfg.max_frame = 1 << 20;
-	if (testsrc_ops.open(src, &cfg) < 0)
+	if (testsrc_source_ops.open(src, &cfg) < 0)
 		die("testsrc");
 	for (;;) {
-		struct pollfd p = {.fd = testsrc_ops.fd(*src),
+		struct pollfd p = {.fd = testsrc_source_ops.fd(*src),
 				   .events = POLLIN};
 		poll(&p, 1, 1000);
-		if (testsrc_ops.next(*src, pic) == SOURCE_FRAME)
+		if (testsrc_source_ops.next(*src, pic) == SOURCE_FRAME)
 			break;
 	}
 	overlay_init(&ov, "%Y-%m-%d %H:%M:%S");
@@ -223,6 +223,6 @@ int main(int argc, char **argv)
 	       psnr_y(buf, (size_t)n, &pic));
 	free(buf);
 	encoder_destroy(enc);
-	testsrc_ops.close(src);
+	testsrc_source_ops.close(src);
 	return 0;
 }

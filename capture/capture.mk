@@ -28,18 +28,25 @@ $(BUILD)/vigil-capture: $(CAPTURE_OBJ) $(COMMON_OBJ)
 	$(CAPTURE_LD) $(ALL_LDFLAGS) -o $@ $^ $(CAPTURE_LIBS)
 
 # Unit tests: tests/test_<module>.c linked with the module's objects.
-CAPTURE_TESTS := jpegsplit transform overlay encode testsrc
+CAPTURE_TESTS := jpegsplit transform overlay encode testsrc daynight \
+	jpegmark
 UNIT_TESTS += $(patsubst tests/%.c,$(BUILD)/tests/%,\
 	$(wildcard $(CAPTURE_TESTS:%=tests/test_%.c)))
-$(BUILD)/tests/test_jpegsplit: $(BUILD)/obj/capture/jpegsplit.o
+$(BUILD)/tests/test_jpegsplit: $(BUILD)/obj/capture/jpegsplit.o \
+	$(BUILD)/obj/capture/jpegmark.o
+$(BUILD)/tests/test_jpegmark: $(BUILD)/obj/capture/jpegmark.o
 TEST_LIBS_test_jpegsplit := $(TJ_LIBS)
 $(BUILD)/tests/test_transform: $(BUILD)/obj/capture/transform.o
-$(BUILD)/tests/test_overlay: $(BUILD)/obj/capture/overlay.o
+$(BUILD)/tests/test_daynight: $(BUILD)/obj/capture/daynight.o
+$(BUILD)/tests/test_overlay: $(BUILD)/obj/capture/overlay.o \
+	$(BUILD)/obj/common/font.o
 $(BUILD)/tests/test_encode: $(BUILD)/obj/capture/encode.o \
-	$(BUILD)/obj/capture/transform.o $(BUILD)/obj/capture/overlay.o
+	$(BUILD)/obj/capture/transform.o $(BUILD)/obj/capture/overlay.o \
+	$(BUILD)/obj/common/font.o
 TEST_LIBS_test_encode := $(TJ_LIBS) -lm
 $(BUILD)/tests/test_testsrc: $(BUILD)/obj/capture/testsrc.o \
-	$(BUILD)/obj/capture/overlay.o $(BUILD)/obj/common/log.o
+	$(BUILD)/obj/capture/overlay.o $(BUILD)/obj/common/log.o \
+	$(BUILD)/obj/common/font.o
 ifneq ($(wildcard tests/test_convert.c),)
 UNIT_TESTS += $(BUILD)/tests/test_convert
 $(BUILD)/tests/test_convert: $(BUILD)/obj/capture/convert.o
@@ -47,20 +54,24 @@ TEST_LIBS_test_convert := $(TJ_LIBS)
 endif
 ifneq ($(wildcard tests/test_jpegfix.c),)
 UNIT_TESTS += $(BUILD)/tests/test_jpegfix
-$(BUILD)/tests/test_jpegfix: $(BUILD)/obj/capture/jpegfix.o
+$(BUILD)/tests/test_jpegfix: $(BUILD)/obj/capture/jpegfix.o \
+	$(BUILD)/obj/capture/jpegmark.o
 TEST_LIBS_test_jpegfix := $(TJ_LIBS)
 endif
 # The V4L2 source against a fake camera (tests/test_v4l2.c).
 UNIT_TESTS += $(BUILD)/tests/test_v4l2
 $(BUILD)/tests/test_v4l2: $(BUILD)/obj/capture/v4l2.o \
-	$(BUILD)/obj/capture/v4l2dev.o $(BUILD)/obj/capture/camera.o \
-	$(BUILD)/obj/capture/jpegfix.o $(BUILD)/obj/capture/convert.o \
+	$(BUILD)/obj/capture/v4l2dev.o $(BUILD)/obj/capture/camctl.o \
+	$(BUILD)/obj/capture/v4l2fmt.o $(BUILD)/obj/capture/v4l2ctl.o \
+	$(BUILD)/obj/capture/v4l2list.o $(BUILD)/obj/capture/daynight.o \
+	$(BUILD)/obj/capture/jpegfix.o $(BUILD)/obj/capture/jpegmark.o \
+	$(BUILD)/obj/capture/convert.o \
 	$(BUILD)/obj/common/log.o
 TEST_LIBS_test_v4l2 := $(TJ_LIBS) -lm
 # jpegfix: capture's Huffman-table fix as a filter, for the camera tests.
 TEST_TOOLS += $(BUILD)/tools/jpegfix
 $(BUILD)/tools/jpegfix: $(BUILD)/obj/tests/tools/jpegfix.o \
-	$(BUILD)/obj/capture/jpegfix.o
+	$(BUILD)/obj/capture/jpegfix.o $(BUILD)/obj/capture/jpegmark.o
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^
 

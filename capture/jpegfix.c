@@ -8,6 +8,8 @@
 
 #include <string.h>
 
+#include "jpegmark.h"
+
 /*
  * One DHT segment holding the four standard tables.  Each table: Tc/Th
  * byte (class 0 = DC, 1 = AC; identifier 0 = luminance, 1 = chrominance),
@@ -90,41 +92,23 @@ const uint8_t *jpegfix_dht(void)
 enum jpegfix_result jpegfix_check(const uint8_t *jpeg, size_t len,
 				  size_t *sos_offset)
 {
-	size_t i = 2;
+	struct jpegmark w;
+	struct jpegmark_seg seg;
 
-	if (len < 4 || jpeg[0] != 0xff || jpeg[1] != 0xd8)
+	if (len < 4 || jpeg[0] != 0xff || jpeg[1] != JPEGMARK_SOI)
 		return JPEGFIX_BAD;
-	for (;;) {
-		uint8_t marker;
-		size_t seglen;
-
-		if (i + 1 >= len || jpeg[i] != 0xff)
-			return JPEGFIX_BAD;
-		/* Any number of 0xff fill bytes may precede a marker (B.1.1.2). */
-		while (i + 1 < len && jpeg[i + 1] == 0xff)
-			i++;
-		if (i + 1 >= len)
-			return JPEGFIX_BAD;
-		marker = jpeg[i + 1];
-		if (marker == 0xc4)
+	jpegmark_init(&w, jpeg, len, 2);
+	while (jpegmark_next(&w, &seg) > 0) {
+		if (seg.marker == JPEGMARK_DHT)
 			return JPEGFIX_OK;
-		if (marker == 0xda) {
-			*sos_offset = i;
+		if (seg.marker == JPEGMARK_SOS) {
+			*sos_offset = seg.offset;
 			return JPEGFIX_NEEDED;
 		}
-		if (marker == 0xd9 || marker == 0x00 || marker == 0xd8)
-			return JPEGFIX_BAD; /* EOI, stuffing or SOI before SOS */
-		if (marker == 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
-			i += 2; /* TEM and RSTn stand alone */
-			continue;
-		}
-		if (i + 3 >= len)
-			return JPEGFIX_BAD;
-		seglen = (size_t)jpeg[i + 2] << 8 | jpeg[i + 3];
-		if (seglen < 2 || seglen > len - i - 2)
-			return JPEGFIX_BAD;
-		i += 2 + seglen;
+		if (seg.marker == JPEGMARK_EOI || seg.marker == JPEGMARK_SOI)
+			return JPEGFIX_BAD; /* before SOS */
 	}
+	return JPEGFIX_BAD;
 }
 
 size_t jpegfix_insert(const uint8_t *jpeg, size_t len, size_t sos_offset,

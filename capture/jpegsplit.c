@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include "jpegmark.h"
+
 enum {
 	JS_SEEK, /* outside a frame */
 	JS_SEEK_FF, /* outside, after FF */
@@ -16,14 +18,6 @@ enum {
 	JS_ENTROPY, /* entropy-coded data after SOS */
 	JS_ENTROPY_FF, /* entropy-coded data, after FF */
 };
-
-#define M_SOI 0xd8
-#define M_EOI 0xd9
-#define M_SOS 0xda
-#define M_TEM 0x01
-#define M_DRI 0xdd
-#define M_DQT 0xdb
-#define M_DHT 0xc4
 
 /*
  * The work budget of scanning kept bytes again.  Every input byte earns
@@ -134,21 +128,10 @@ static void keep1(struct jpegsplit *js, uint8_t b)
 	keep(js, &b, 1);
 }
 
-static int is_rst(uint8_t m)
-{
-	return m >= 0xd0 && m <= 0xd7;
-}
-
-/* SOF0..SOF15 carry the picture size; C4 (DHT), C8 (JPG), CC (DAC) do not. */
-static int is_sof(uint8_t m)
-{
-	return m >= 0xc0 && m <= 0xcf && m != 0xc4 && m != 0xc8 && m != 0xcc;
-}
-
 /* third: the FF after FF D8, just consumed. */
 static void start_frame(struct jpegsplit *js, const uint8_t *third)
 {
-	static const uint8_t soi[3] = {0xff, M_SOI, 0xff};
+	static const uint8_t soi[3] = {0xff, JPEGMARK_SOI, 0xff};
 
 	js->oversize = 0;
 	js->scanned = 0;
@@ -217,7 +200,7 @@ static void restart_frame(struct jpegsplit *js)
 {
 	js->stats.truncated++;
 	if (!js->scanned && !js->oversize) {
-		keep1(js, M_SOI);
+		keep1(js, JPEGMARK_SOI);
 		if (start_replay(js))
 			return;
 	}
@@ -278,7 +261,7 @@ static int segment_check(struct jpegsplit *js)
 
 	if (js->oversize)
 		return 0;
-	if (is_sof(js->marker)) {
+	if (jpegmark_is_sof(js->marker)) {
 		/* One frame header per JPEG; P, Y, X, Nf, then 3 bytes per
 		 * component. */
 		if (js->sof || n < 6 || p[5] == 0 || n != 6 + 3 * (size_t)p[5])
@@ -289,7 +272,7 @@ static int segment_check(struct jpegsplit *js)
 		js->ncomp = p[5] <= sizeof(js->comp_ids) ? p[5] : 0;
 		for (int k = 0; k < js->ncomp; k++)
 			js->comp_ids[k] = p[6 + 3 * k];
-	} else if (js->marker == M_SOS) {
+	} else if (js->marker == JPEGMARK_SOS) {
 		/* After the frame header; Ns (1..4), then per component a
 		 * selector the frame header declared and two table numbers
 		 * (0..3), then Ss, Se, Ah/Al. */
@@ -309,12 +292,12 @@ static int segment_check(struct jpegsplit *js)
 		if (p[n - 3] > 63 || p[n - 2] > 63 || p[n - 3] > p[n - 2] ||
 		    (p[n - 1] >> 4) > 13 || (p[n - 1] & 15) > 13)
 			return -1;
-	} else if (js->marker == M_DRI) {
+	} else if (js->marker == JPEGMARK_DRI) {
 		if (n != 2)
 			return -1;
-	} else if (js->marker == M_DQT) {
+	} else if (js->marker == JPEGMARK_DQT) {
 		return dqt_check(p, n);
-	} else if (js->marker == M_DHT) {
+	} else if (js->marker == JPEGMARK_DHT) {
 		return dht_check(p, n);
 	}
 	return 0;
@@ -324,8 +307,8 @@ static int segment_check(struct jpegsplit *js)
  * (APPn, COM...): where an EXIF thumbnail, or a swallowed JPEG, can be. */
 static int is_free_form(uint8_t m)
 {
-	return !is_sof(m) && m != M_SOS && m != M_DRI && m != M_DQT &&
-	       m != M_DHT;
+	return !jpegmark_is_sof(m) && m != JPEGMARK_SOS && m != JPEGMARK_DRI &&
+	       m != JPEGMARK_DQT && m != JPEGMARK_DHT;
 }
 
 /* 1 when a JPEG starts in p[0..n) and does not end there: the last SOI
@@ -338,9 +321,10 @@ static int swallows_soi(const uint8_t *p, size_t n)
 
 	while ((ff = memchr(p, 0xff, (size_t)(end - p))) != NULL) {
 		size_t left = (size_t)(end - ff);
-		if (left >= 2 && ff[1] == M_SOI && (left == 2 || ff[2] == 0xff))
+		if (left >= 2 && ff[1] == JPEGMARK_SOI &&
+		    (left == 2 || ff[2] == 0xff))
 			open = 1;
-		else if (left >= 2 && ff[1] == M_EOI)
+		else if (left >= 2 && ff[1] == JPEGMARK_EOI)
 			open = 0;
 		p = ff + 1;
 	}
@@ -358,28 +342,14 @@ static int swallows_soi(const uint8_t *p, size_t n)
 static int header_swallows_soi(const struct jpegsplit *js)
 {
 	const uint8_t *h = js->buf + js->base;
-	size_t i = 2, end = js->hdr_end;
+	struct jpegmark w;
+	struct jpegmark_seg seg;
 
-	while (i < end) {
-		size_t n;
-		uint8_t m;
-
-		while (i < end && h[i] == 0xff) /* marker, fill bytes */
-			i++;
-		if (i >= end)
-			break;
-		m = h[i++];
-		if (is_rst(m) || m == M_TEM)
-			continue;
-		if (end - i < 2)
-			break;
-		n = (size_t)(h[i] << 8 | h[i + 1]);
-		if (n < 2 || n > end - i)
-			break;
-		if (is_free_form(m) && swallows_soi(h + i + 2, n - 2))
+	jpegmark_init(&w, h, js->hdr_end, 2);
+	while (jpegmark_next(&w, &seg) > 0)
+		if (seg.size >= 4 && is_free_form(seg.marker) &&
+		    swallows_soi(h + seg.offset + 4, seg.size - 4))
 			return 1;
-		i += n;
-	}
 	return 0;
 }
 
@@ -389,7 +359,7 @@ static void segment_end(struct jpegsplit *js)
 		corrupt(js);
 		return;
 	}
-	if (js->marker == M_SOS) {
+	if (js->marker == JPEGMARK_SOS) {
 		if (!js->scanned) /* the FF of FF DA, length */
 			js->hdr_end = js->seg_start - 4;
 		js->scanned = 1;
@@ -454,7 +424,7 @@ static size_t scan(struct jpegsplit *js, const uint8_t *data, size_t len,
 			break;
 		case JS_SEEK_FF:
 			i += take(js, 1, 1);
-			if (b == M_SOI) {
+			if (b == JPEGMARK_SOI) {
 				js->pending = 2;
 				js->state = JS_SEEK_FFD8;
 			} else if (b == 0xff) {
@@ -491,19 +461,19 @@ static size_t scan(struct jpegsplit *js, const uint8_t *data, size_t len,
 				break;
 			}
 			i += take(js, 1, 1);
-			if (b == M_SOI) {
+			if (b == JPEGMARK_SOI) {
 				restart_frame(js);
 				break;
 			}
 			keep1(js, b);
 			if (b == 0xff) /* fill byte */
 				break;
-			if (b == M_EOI) {
+			if (b == JPEGMARK_EOI) {
 				if (js->scanned)
 					done = end_frame(js, frame);
 				else
 					corrupt(js); /* no picture in it */
-			} else if (is_rst(b) || b == M_TEM) {
+			} else if (jpegmark_is_rst(b) || b == JPEGMARK_TEM) {
 				js->state = JS_MARK;
 			} else {
 				js->marker = b;
@@ -549,16 +519,17 @@ static size_t scan(struct jpegsplit *js, const uint8_t *data, size_t len,
 			break;
 		case JS_ENTROPY_FF:
 			i += take(js, 1, 1);
-			if (b == M_SOI) {
+			if (b == JPEGMARK_SOI) {
 				restart_frame(js);
 				break;
 			}
 			keep1(js, b);
-			if (b == 0x00 || is_rst(b) || b == M_TEM) {
+			if (b == 0x00 || jpegmark_is_rst(b) ||
+			    b == JPEGMARK_TEM) {
 				js->state = JS_ENTROPY;
 			} else if (b == 0xff) {
 				/* fill byte: still after FF */
-			} else if (b == M_EOI) {
+			} else if (b == JPEGMARK_EOI) {
 				done = end_frame(js, frame);
 			} else {
 				/* A marker between scans (progressive: DHT, SOS). */

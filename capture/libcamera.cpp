@@ -70,7 +70,8 @@
 	 (LIBCAMERA_VERSION_MAJOR == (a) && LIBCAMERA_VERSION_MINOR >= (b)))
 
 extern "C" {
-#include "camera.h"
+#include "camctl.h"
+#include "daynight.h"
 #include "log.h"
 }
 
@@ -93,8 +94,6 @@ namespace
 
 constexpr int LC_STALL_MS = 5000; /* no frame this long: give up */
 constexpr unsigned LC_BUFFERS_MIN = 4;
-constexpr int LC_PROFILE_SWITCH_S = 10; /* auto profile hysteresis */
-constexpr double LC_NIGHT_GAIN = 6.0; /* AE this far up: it is dark */
 
 #define LC_STR2(x) #x
 #define LC_STR(x) LC_STR2(x)
@@ -205,8 +204,7 @@ struct source {
 
 	/* Controls to put on the next request re-queued (profile switches). */
 	lc::ControlList pending;
-	bool night = false;
-	int64_t profile_since_ns = 0;
+	struct daynight daynight = {};
 
 	source() : pending(lc::controls::controls)
 	{
@@ -280,12 +278,12 @@ void lc_teardown(struct source *s)
 }
 
 /* Frame duration limits and AE mode for the day or night profile. */
-void profile_controls(const struct source *s, bool night, lc::ControlList &c)
+void profile_controls(const struct source *s, enum daynight_mode mode,
+		      lc::ControlList &c)
 {
-	int64_t frame_us = 1000000 / (s->fps > 0 ? s->fps : 24);
-	int64_t max_us = night ? std::max<int64_t>(frame_us,
-						   CAMERA_NIGHT_EXPOSURE_US)
-			       : frame_us;
+	int64_t frame_us = daynight_frame_us(s->fps);
+	int64_t max_us = daynight_max_exposure_us(mode, frame_us);
+	bool night = mode == DAYNIGHT_NIGHT;
 	const auto &info = s->camera->controls();
 
 	if (info.find(&lc::controls::FrameDurationLimits) != info.end())
@@ -311,11 +309,11 @@ void start_controls(struct source *s, lc::ControlList &c)
 		return false;
 	};
 
-	s->night = k->profile == CAMERA_PROFILE_NIGHT;
-	profile_controls(s, s->night, c);
+	daynight_init(&s->daynight, k->profile);
+	profile_controls(s, s->daynight.mode, c);
 
 	if (k->exposure_set && k->exposure_us > 0 &&
-	    has(&lc::controls::ExposureTime, "--exposure")) {
+	    has(&lc::controls::ExposureTime, camctl_flag(CAMCTL_EXPOSURE))) {
 #if VIGIL_LC_VERSION(0, 5)
 		c.set(lc::controls::ExposureTimeMode,
 		      lc::controls::ExposureTimeModeManual);
@@ -323,67 +321,57 @@ void start_controls(struct source *s, lc::ControlList &c)
 		c.set(lc::controls::ExposureTime, (int32_t)k->exposure_us);
 	} else if (k->exposure_set) {
 #if VIGIL_LC_VERSION(0, 5)
-		if (has(&lc::controls::ExposureTimeMode, "--exposure"))
+		if (has(&lc::controls::ExposureTimeMode,
+			camctl_flag(CAMCTL_EXPOSURE)))
 			c.set(lc::controls::ExposureTimeMode,
 			      lc::controls::ExposureTimeModeAuto);
 #else
-		if (has(&lc::controls::AeEnable, "--exposure"))
+		if (has(&lc::controls::AeEnable, camctl_flag(CAMCTL_EXPOSURE)))
 			c.set(lc::controls::AeEnable, true);
 #endif
 	}
-	if (k->gain > 0 && has(&lc::controls::AnalogueGain, "--gain")) {
+	if (k->gain > 0 &&
+	    has(&lc::controls::AnalogueGain, camctl_flag(CAMCTL_GAIN))) {
 #if VIGIL_LC_VERSION(0, 5)
 		c.set(lc::controls::AnalogueGainMode,
 		      lc::controls::AnalogueGainModeManual);
 #endif
 		c.set(lc::controls::AnalogueGain, (float)k->gain);
 	}
-	if (k->awb >= CAMERA_AWB_AUTO && has(&lc::controls::AwbMode, "--awb")) {
+	if (k->awb >= CAMERA_AWB_AUTO &&
+	    has(&lc::controls::AwbMode, camctl_flag(CAMCTL_AWB))) {
 		/* camera_awb follows libcamera's AwbModeEnum order. */
 		if (info.find(&lc::controls::AwbEnable) != info.end())
 			c.set(lc::controls::AwbEnable, true);
 		c.set(lc::controls::AwbMode, (int32_t)k->awb);
 	}
-	if (k->brightness_set && has(&lc::controls::Brightness, "--brightness"))
+	if (k->brightness_set &&
+	    has(&lc::controls::Brightness, camctl_flag(CAMCTL_BRIGHTNESS)))
 		c.set(lc::controls::Brightness, (float)k->brightness);
-	if (k->contrast_set && has(&lc::controls::Contrast, "--contrast"))
+	if (k->contrast_set &&
+	    has(&lc::controls::Contrast, camctl_flag(CAMCTL_CONTRAST)))
 		c.set(lc::controls::Contrast, (float)k->contrast);
-	if (k->sharpness_set && has(&lc::controls::Sharpness, "--sharpness"))
+	if (k->sharpness_set &&
+	    has(&lc::controls::Sharpness, camctl_flag(CAMCTL_SHARPNESS)))
 		c.set(lc::controls::Sharpness, (float)k->sharpness);
 }
 
-/* --profile auto: night when AE runs at the day exposure cap with high
- * gain, day again when a day exposure would do; each for a while. */
+/* --profile auto: the exposure and gain AE chose, to daynight. */
 void profile_update(struct source *s, const lc::ControlList &meta)
 {
 	auto exp = meta.get(lc::controls::ExposureTime);
 	auto gain = meta.get(lc::controls::AnalogueGain);
-	int64_t frame_us = 1000000 / (s->fps > 0 ? s->fps : 24);
-	int64_t now = now_ns(CLOCK_MONOTONIC);
-	bool want;
+	enum daynight_mode was = s->daynight.mode;
 
 	if (s->ctl.profile != CAMERA_PROFILE_AUTO || !exp || !gain)
 		return;
-	if (!s->night)
-		want = *exp >= frame_us * 9 / 10 && *gain >= LC_NIGHT_GAIN;
-	else
-		want = !(*exp < frame_us / 2 && *gain < LC_NIGHT_GAIN / 2);
-	if (want == s->night) {
-		s->profile_since_ns = 0;
+	if (daynight_update(&s->daynight, *exp, *gain,
+			    daynight_frame_us(s->fps),
+			    now_ns(CLOCK_MONOTONIC)) == was)
 		return;
-	}
-	if (s->profile_since_ns == 0) {
-		s->profile_since_ns = now;
-		return;
-	}
-	if (now - s->profile_since_ns <
-	    (int64_t)LC_PROFILE_SWITCH_S * 1000000000)
-		return;
-	s->night = want;
-	s->profile_since_ns = 0;
 	log_info("camera '%s': switching to the %s profile", s->spec.c_str(),
-		 s->night ? "night" : "day");
-	profile_controls(s, s->night, s->pending);
+		 s->daynight.mode == DAYNIGHT_NIGHT ? "night" : "day");
+	profile_controls(s, s->daynight.mode, s->pending);
 }
 
 int configure(struct source *s)
@@ -595,7 +583,7 @@ int lc_open(struct source **out, const struct source_config *cfg)
 		s->ctl = *static_cast<const struct camera_controls *>(
 			cfg->extra);
 	else
-		camera_controls_init(&s->ctl);
+		camctl_init(&s->ctl);
 
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
 	s->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

@@ -21,12 +21,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "camera.h"
+#include "camctl.h"
 #include "encode.h"
 #include "log.h"
 #include "parse.h"
 #include "pipeline.h"
-#include "probe.h"
+#include "autosrc.h"
 #include "ring.h"
 #include "source.h"
 
@@ -63,7 +63,7 @@ struct options {
 	gid_t gid;
 	int verbose;
 	int list_sources;
-	struct camera_controls controls; /* camera.h: --exposure ... */
+	struct camera_controls controls; /* camctl.h: --exposure ... */
 };
 
 static void usage(FILE *f)
@@ -108,7 +108,8 @@ static void usage(FILE *f)
 		CAPTURE_FPS_MAX, CAPTURE_FPS_DEFAULT, ENCODE_QUALITY_DEFAULT,
 		CAPTURE_OVERLAY_DEFAULT, RING_SLOTS_MIN, RING_SLOTS_MAX,
 		RING_SLOTS_DEFAULT, RING_SLOT_SIZE_MIN, RING_SLOT_SIZE_MAX);
-	fprintf(f, "\n%s", camera_controls_help());
+	fputc('\n', f);
+	camctl_print_help(f);
 }
 
 static void __attribute__((noreturn, format(printf, 1, 2)))
@@ -217,14 +218,9 @@ static void parse_options(int argc, char **argv, struct options *o)
 		OPT_FOLLOW,
 		OPT_VERSION,
 		OPT_LIST_SOURCES,
-		OPT_CAMCTL, /* OPT_CAMCTL + i: camctl[i] */
+		OPT_CAMCTL, /* OPT_CAMCTL + i: camctl's enum camctl_id i */
 	};
-	/* Camera controls, parsed by camera.c. */
-	static const char *const camctl[] = {
-		"exposure", "gain",	 "awb",	    "brightness",
-		"contrast", "sharpness", "profile", "format",
-	};
-	static const struct option longopts[] = {
+	static const struct option baseopts[] = {
 		{"camera", required_argument, NULL, OPT_CAMERA},
 		{"source", required_argument, NULL, OPT_SOURCE},
 		{"size", required_argument, NULL, OPT_SIZE},
@@ -242,16 +238,10 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, OPT_VERSION},
 		{"list-sources", no_argument, NULL, OPT_LIST_SOURCES},
-		{"exposure", required_argument, NULL, OPT_CAMCTL + 0},
-		{"gain", required_argument, NULL, OPT_CAMCTL + 1},
-		{"awb", required_argument, NULL, OPT_CAMCTL + 2},
-		{"brightness", required_argument, NULL, OPT_CAMCTL + 3},
-		{"contrast", required_argument, NULL, OPT_CAMCTL + 4},
-		{"sharpness", required_argument, NULL, OPT_CAMCTL + 5},
-		{"profile", required_argument, NULL, OPT_CAMCTL + 6},
-		{"format", required_argument, NULL, OPT_CAMCTL + 7},
-		{NULL, 0, NULL, 0},
 	};
+#define BASEOPTS_COUNT (sizeof(baseopts) / sizeof(baseopts[0]))
+	/* baseopts, then the camera controls from camctl's table. */
+	struct option longopts[BASEOPTS_COUNT + CAMCTL_COUNT + 1];
 	char name[RING_NAME_MAX];
 	int c;
 
@@ -265,7 +255,14 @@ static void parse_options(int argc, char **argv, struct options *o)
 	o->overlay = CAPTURE_OVERLAY_DEFAULT;
 	o->slots = RING_SLOTS_DEFAULT;
 	o->gid = (gid_t)-1;
-	camera_controls_init(&o->controls);
+	camctl_init(&o->controls);
+	memcpy(longopts, baseopts, sizeof(baseopts));
+	for (int i = 0; i < CAMCTL_COUNT; i++)
+		longopts[BASEOPTS_COUNT + (size_t)i] = (struct option){
+			camctl_name((enum camctl_id)i), required_argument, NULL,
+			OPT_CAMCTL + i};
+	memset(&longopts[BASEOPTS_COUNT + CAMCTL_COUNT], 0,
+	       sizeof(longopts[0]));
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":vh", longopts, NULL)) != -1) {
@@ -339,26 +336,20 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case OPT_LIST_SOURCES:
 			o->list_sources = 1;
 			break;
-		case OPT_CAMCTL + 0:
-		case OPT_CAMCTL + 1:
-		case OPT_CAMCTL + 2:
-		case OPT_CAMCTL + 3:
-		case OPT_CAMCTL + 4:
-		case OPT_CAMCTL + 5:
-		case OPT_CAMCTL + 6:
-		case OPT_CAMCTL + 7: {
-			char why[200];
-
-			if (camera_parse_control(&o->controls,
-						 camctl[c - OPT_CAMCTL], optarg,
-						 why, sizeof(why)) < 0)
-				usage_error("%s", why);
-			break;
-		}
 		case ':':
 			usage_error("option '%s' needs a value",
 				    argv[optind - 1]);
 		default:
+			if (c >= OPT_CAMCTL && c < OPT_CAMCTL + CAMCTL_COUNT) {
+				char why[200];
+
+				if (camctl_parse(&o->controls,
+						 camctl_name((enum camctl_id)(
+							 c - OPT_CAMCTL)),
+						 optarg, why, sizeof(why)) < 0)
+					usage_error("%s", why);
+				break;
+			}
 			if (optopt != 0)
 				usage_error("unknown option '-%c'", optopt);
 			usage_error("unknown option '%s'", argv[optind - 1]);
@@ -470,7 +461,7 @@ int main(int argc, char **argv)
 	parse_options(argc, argv, &o);
 	log_init(PROG, o.verbose ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
 	if (o.list_sources)
-		return probe_list_sources(stdout) >= 0 ? 0 : 1;
+		return autosrc_list(stdout) >= 0 ? 0 : 1;
 	ring_name(ringname, sizeof(ringname), o.camera, NULL);
 	ops = source_find(o.source, NULL, 0);
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * overlay: burns a strftime(3) text (the capture time by default) into the
- * top-left corner of a raw I420 picture, with a small built-in 5x7 bitmap
- * font scaled to the picture height, light text on a darkened box, and
+ * top-left corner of a raw I420 picture, in vigil's 5x7 bitmap font
+ * (common/font.h) scaled to the picture height, light text on a darkened box, and
  * neutral chroma under the box so the text stays grey on any colour.
  * Draws in place; no allocation.
  */
@@ -16,9 +16,6 @@
 
 #define OVERLAY_FMT_MAX 128 /* bytes of a format, NUL included */
 #define OVERLAY_TEXT_MAX 160 /* bytes of an expanded text, NUL included */
-#define OVERLAY_GLYPH_W 5
-#define OVERLAY_GLYPH_H 7
-#define OVERLAY_CELL_W 6 /* glyph + one column of spacing */
 
 struct overlay {
 	int enabled;
@@ -40,9 +37,6 @@ const char *overlay_text(const struct overlay *ov);
 
 /* The font scale used for a picture height (1 below 480 lines, 3 at 720). */
 int overlay_scale(int height);
-
-/* Size in pixels of text drawn at scale, without the box. */
-void overlay_measure(const char *text, int scale, int *width, int *height);
 
 /*
  * Draws text with its top-left corner at (x, y), clipped to the picture.

@@ -6,17 +6,18 @@
 #include <string.h>
 
 #include "libcamera.h"
-#include "probe.h"
+#include "autosrc.h"
 #include "v4l2.h"
 
 /* The default source, when --source is not given: the first camera found,
- * else testsrc (probe.c). */
+ * else testsrc (autosrc.c). */
 #define SOURCE_DEFAULT "auto"
 
 /* In the order they are asked to match; one line per source. */
 static const struct source_ops *const sources[] = {
-	&testsrc_ops,		&stdin_ops,	  &fifo_ops,
-	&probe_auto_source_ops, &v4l2_source_ops, &libcamera_source_ops,
+	&testsrc_source_ops,	   &jpegpipe_stdin_source_ops,
+	&jpegpipe_fifo_source_ops, &autosrc_source_ops,
+	&v4l2_source_ops,	   &libcamera_source_ops,
 };
 
 #define SOURCES_COUNT (sizeof(sources) / sizeof(sources[0]))

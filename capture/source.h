@@ -91,8 +91,10 @@ const struct source_ops *source_find(const char *spec, char *why, size_t size);
 const char *source_default(void);
 
 /* The sources, each in its own file; source.c lists them in order. */
-extern const struct source_ops testsrc_ops; /* testsrc.c */
-extern const struct source_ops stdin_ops; /* stdin.c: "stdin" */
-extern const struct source_ops fifo_ops; /* stdin.c: "fifo:PATH" */
+extern const struct source_ops testsrc_source_ops; /* testsrc.c */
+extern const struct source_ops
+	jpegpipe_stdin_source_ops; /* jpegpipe.c: "stdin" */
+extern const struct source_ops
+	jpegpipe_fifo_source_ops; /* jpegpipe.c: "fifo:PATH" */
 
 #endif

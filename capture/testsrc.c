@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "font.h"
 #include "overlay.h"
 #include "source.h"
 
@@ -221,8 +222,8 @@ static void render(struct testsrc *s)
 	snprintf(label, sizeof(label), "vigil testsrc %dx%d #%llu", s->width,
 		 s->height, (unsigned long long)s->frames);
 	overlay_draw_text(pic, 4 * scale,
-			  s->height - (OVERLAY_GLYPH_H + 4) * scale, scale,
-			  label, 1);
+			  s->height - (FONT_GLYPH_H + 4) * scale, scale, label,
+			  1);
 }
 
 static enum source_result testsrc_next(struct source *src, struct picture *pic)
@@ -267,7 +268,7 @@ static void testsrc_close(struct source *src)
 	testsrc_free(TESTSRC(src));
 }
 
-const struct source_ops testsrc_ops = {
+const struct source_ops testsrc_source_ops = {
 	.name = "testsrc",
 	.match = testsrc_match,
 	.open = testsrc_open,

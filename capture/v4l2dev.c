@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* v4l2dev: the kernel behind the V4L2 source's device table. */
+/* v4l2dev: the kernel behind the V4L2 source's device table, and the
+ * table in use. */
 #include "v4l2dev.h"
 
 #include <errno.h>
@@ -52,3 +53,21 @@ const struct v4l2dev v4l2dev_system = {
 	.munmap = sys_munmap,
 	.ctx = NULL,
 };
+
+static const struct v4l2dev *v4l2dev_in_use = &v4l2dev_system;
+
+void v4l2dev_use(const struct v4l2dev *dev)
+{
+	v4l2dev_in_use = dev != NULL ? dev : &v4l2dev_system;
+}
+
+const struct v4l2dev *v4l2dev_current(void)
+{
+	return v4l2dev_in_use;
+}
+
+int v4l2dev_ioctl(const struct v4l2dev *dev, int fd, unsigned long request,
+		  void *arg)
+{
+	return dev->ioctl(dev->ctx, fd, request, arg);
+}

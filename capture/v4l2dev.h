@@ -29,4 +29,17 @@ struct v4l2dev {
 /* The real kernel interface. */
 extern const struct v4l2dev v4l2dev_system;
 
+/* Replaces the kernel with another device layer (the tests' fake);
+ * NULL restores the kernel.  Affects sources opened and devices listed
+ * afterwards. */
+void v4l2dev_use(const struct v4l2dev *dev);
+
+/* The device layer in use: v4l2dev_system unless v4l2dev_use() said
+ * otherwise. */
+const struct v4l2dev *v4l2dev_current(void);
+
+/* dev->ioctl(dev->ctx, fd, request, arg). */
+int v4l2dev_ioctl(const struct v4l2dev *dev, int fd, unsigned long request,
+		  void *arg);
+
 #endif

@@ -27,7 +27,8 @@ UNIT_TESTS += $(BUILD)/tests/test_frame $(BUILD)/tests/test_listen \
 $(BUILD)/tests/test_frame: $(BUILD)/obj/server/frame.o
 $(BUILD)/tests/test_listen: $(BUILD)/obj/server/listen.o $(BUILD)/obj/common/log.o $(BUILD)/obj/common/parse.o
 TEST_LIBS_test_listen := $(call pkg_libs,libevent)
-$(BUILD)/tests/test_offline: $(BUILD)/obj/server/offline.o
+$(BUILD)/tests/test_offline: $(BUILD)/obj/server/offline.o \
+	$(BUILD)/obj/common/font.o
 TEST_LIBS_test_offline := $(call pkg_libs,libturbojpeg)
 
 # ringfeed: a minimal ring writer for the server's tests and benchmarks.

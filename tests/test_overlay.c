@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "font.h"
 #include "overlay.h"
 #include "testimg.h"
 
@@ -41,10 +42,10 @@ static void test_scale_and_measure(void **state)
 	assert_int_equal(overlay_scale(720), 3);
 	assert_int_equal(overlay_scale(1080), 4);
 	assert_int_equal(overlay_scale(100000), 16);
-	overlay_measure("12:34", 3, &w, &h);
+	font_measure("12:34", 3, &w, &h);
 	assert_int_equal(w, (5 * 6 - 1) * 3);
 	assert_int_equal(h, 7 * 3);
-	overlay_measure("", 3, &w, &h);
+	font_measure("", 3, &w, &h);
 	assert_int_equal(w, 0);
 }
 

@@ -28,8 +28,8 @@ static struct source *open_testsrc(int w, int h, int fps)
 	cfg.height = h;
 	cfg.fps = fps;
 	cfg.max_frame = 1 << 20;
-	assert_true(testsrc_ops.match("testsrc"));
-	assert_int_equal(testsrc_ops.open(&s, &cfg), 0);
+	assert_true(testsrc_source_ops.match("testsrc"));
+	assert_int_equal(testsrc_source_ops.open(&s, &cfg), 0);
 	assert_non_null(s);
 	return s;
 }
@@ -38,9 +38,10 @@ static struct source *open_testsrc(int w, int h, int fps)
 static void next_frame(struct source *s, struct picture *pic)
 {
 	for (int tries = 0; tries < 100; tries++) {
-		struct pollfd p = {.fd = testsrc_ops.fd(s), .events = POLLIN};
+		struct pollfd p = {.fd = testsrc_source_ops.fd(s),
+				   .events = POLLIN};
 		assert_true(poll(&p, 1, 1000) >= 0);
-		if (testsrc_ops.next(s, pic) == SOURCE_FRAME)
+		if (testsrc_source_ops.next(s, pic) == SOURCE_FRAME)
 			return;
 	}
 	fail_msg("no frame from testsrc");
@@ -70,8 +71,8 @@ static void test_picture(void **state)
 	assert_true(b.monotonic_ns > a.monotonic_ns);
 	assert_memory_not_equal(copy, b.planes[0], ylen);
 	free(copy);
-	testsrc_ops.close(s);
-	testsrc_ops.close(NULL);
+	testsrc_source_ops.close(s);
+	testsrc_source_ops.close(NULL);
 }
 
 /* 20 frames at 100 fps take about 200 ms: paced, not as fast as possible. */
@@ -87,7 +88,7 @@ static void test_pacing(void **state)
 	dt = now_ms() - t0;
 	assert_true(dt >= 180);
 	assert_true(dt < 2000);
-	testsrc_ops.close(s);
+	testsrc_source_ops.close(s);
 }
 
 /* After a stall, one frame comes (not a burst) and the missed deadlines
@@ -101,13 +102,13 @@ static void test_stall(void **state)
 
 	(void)state;
 	next_frame(s, &p);
-	assert_int_equal(testsrc_ops.skipped(s), 0);
+	assert_int_equal(testsrc_source_ops.skipped(s), 0);
 	nanosleep(&nap, NULL);
-	assert_int_equal(testsrc_ops.next(s, &p), SOURCE_FRAME);
-	assert_true(testsrc_ops.skipped(s) >= 3);
+	assert_int_equal(testsrc_source_ops.next(s, &p), SOURCE_FRAME);
+	assert_true(testsrc_source_ops.skipped(s) >= 3);
 	/* No burst: nothing more until the next deadline. */
-	assert_int_equal(testsrc_ops.next(s, &p), SOURCE_AGAIN);
-	testsrc_ops.close(s);
+	assert_int_equal(testsrc_source_ops.next(s, &p), SOURCE_AGAIN);
+	testsrc_source_ops.close(s);
 }
 
 static void test_bad_config(void **state)
@@ -122,11 +123,11 @@ static void test_bad_config(void **state)
 	cfg.height = 480;
 	cfg.fps = 0;
 	errno = 0;
-	assert_int_equal(testsrc_ops.open(&s, &cfg), -1);
+	assert_int_equal(testsrc_source_ops.open(&s, &cfg), -1);
 	assert_int_equal(errno, EINVAL);
 	assert_null(s);
-	assert_false(testsrc_ops.match("testsrcx"));
-	assert_false(testsrc_ops.match("stdin"));
+	assert_false(testsrc_source_ops.match("testsrcx"));
+	assert_false(testsrc_source_ops.match("stdin"));
 }
 
 int main(void)

@@ -17,11 +17,13 @@
 #include <time.h>
 #include <turbojpeg.h>
 
-#include "camera.h"
+#include "camctl.h"
 #include "convert.h"
 #include "jpegfix.h"
 #include "log.h"
 #include "v4l2.h"
+#include "v4l2dev.h"
+#include "v4l2list.h"
 
 #define FAKE_BUFS 4
 #define FAKE_BUFLEN (1280 * 720 * 2)
@@ -418,7 +420,7 @@ static int setup(void **state)
 	fake.sizes[1][0] = 320, fake.sizes[1][1] = 240;
 	fake.sizes[2][0] = 640, fake.sizes[2][1] = 480;
 	fake.nsizes = 3;
-	v4l2_set_device(&fake_dev);
+	v4l2dev_use(&fake_dev);
 	log_start();
 	return 0;
 }
@@ -427,7 +429,7 @@ static int teardown(void **state)
 {
 	(void)state;
 	log_stop();
-	v4l2_set_device(NULL);
+	v4l2dev_use(NULL);
 	for (int i = 0; i < FAKE_BUFS; i++) {
 		free(fake.bufs[i]);
 		fake.bufs[i] = NULL;
@@ -583,26 +585,23 @@ static void test_format_flag(void **state)
 	fake.formats[0] = V4L2_PIX_FMT_MJPEG;
 	fake.formats[1] = V4L2_PIX_FMT_YUYV;
 	fake.nformats = 2;
-	camera_controls_init(&c);
-	assert_int_equal(
-		camera_parse_control(&c, "format", "yuyv", why, sizeof(why)),
-		1);
+	camctl_init(&c);
+	assert_int_equal(camctl_parse(&c, "format", "yuyv", why, sizeof(why)),
+			 1);
 	s = open_source(320, 240, &c);
 	assert_int_equal(next_frame(s, &pic, 1000), SOURCE_FRAME);
 	assert_int_equal(pic.kind, PICTURE_YUYV);
 	v4l2_source_ops.close(s);
 	s = NULL;
 
-	assert_int_equal(
-		camera_parse_control(&c, "format", "nv12", why, sizeof(why)),
-		1);
+	assert_int_equal(camctl_parse(&c, "format", "nv12", why, sizeof(why)),
+			 1);
 	assert_int_equal(v4l2_source_ops.open(&s, &cfg), -1);
 	assert_int_equal(errno, ENOTSUP);
 	assert_non_null(strstr(log_text(), "offers no format vigil reads "
 					   "(NV12); it offers: MJPG, YUYV"));
-	assert_int_equal(
-		camera_parse_control(&c, "format", "rgb", why, sizeof(why)),
-		-1);
+	assert_int_equal(camctl_parse(&c, "format", "rgb", why, sizeof(why)),
+			 -1);
 }
 
 /* Neither: a clear error naming what the camera offers. */
@@ -769,12 +768,10 @@ static void test_controls(void **state)
 	char why[128];
 
 	(void)state;
-	camera_controls_init(&c);
+	camctl_init(&c);
 	assert_int_equal(
-		camera_parse_control(&c, "brightness", "0.5", why, sizeof(why)),
-		1);
-	assert_int_equal(
-		camera_parse_control(&c, "gain", "4", why, sizeof(why)), 1);
+		camctl_parse(&c, "brightness", "0.5", why, sizeof(why)), 1);
+	assert_int_equal(camctl_parse(&c, "gain", "4", why, sizeof(why)), 1);
 	fake.formats[0] = V4L2_PIX_FMT_MJPEG;
 	fake.nformats = 1;
 	s = open_source(320, 240, &c);
@@ -798,7 +795,7 @@ static void test_describe(void **state)
 	fake.formats[1] = V4L2_PIX_FMT_RGB24;
 	fake.formats[2] = V4L2_PIX_FMT_YUYV;
 	fake.nformats = 3;
-	assert_int_equal(v4l2_describe(f, "/dev/video7"), 1);
+	assert_int_equal(v4l2list_describe(f, "/dev/video7"), 1);
 	fclose(f);
 	assert_non_null(strstr(text, "v4l2:/dev/video7  'Fake Webcam' "
 				     "(uvcvideo, usb-fake-1)\n"));
@@ -813,7 +810,7 @@ static void test_describe(void **state)
 	fake.nformats = 1;
 	text = NULL;
 	f = open_memstream(&text, &len);
-	assert_int_equal(v4l2_describe(f, "/dev/video7"), 0);
+	assert_int_equal(v4l2list_describe(f, "/dev/video7"), 0);
 	fclose(f);
 	assert_int_equal(len, 0);
 	free(text);
@@ -826,56 +823,44 @@ static void test_control_flags(void **state)
 	char why[160];
 
 	(void)state;
-	camera_controls_init(&c);
-	assert_int_equal(
-		camera_parse_control(&c, "exposure", "auto", why, sizeof(why)),
-		1);
+	camctl_init(&c);
+	assert_int_equal(camctl_parse(&c, "exposure", "auto", why, sizeof(why)),
+			 1);
 	assert_true(c.exposure_set);
 	assert_int_equal(c.exposure_us, 0);
 	assert_int_equal(
-		camera_parse_control(&c, "exposure", "20000", why, sizeof(why)),
-		1);
+		camctl_parse(&c, "exposure", "20000", why, sizeof(why)), 1);
 	assert_int_equal(c.exposure_us, 20000);
-	assert_int_equal(
-		camera_parse_control(&c, "exposure", "fast", why, sizeof(why)),
-		-1);
+	assert_int_equal(camctl_parse(&c, "exposure", "fast", why, sizeof(why)),
+			 -1);
 	assert_non_null(strstr(why, "--exposure"));
-	assert_int_equal(
-		camera_parse_control(&c, "exposure", "1.5", why, sizeof(why)),
-		-1);
-	assert_int_equal(
-		camera_parse_control(&c, "awb", "daylight", why, sizeof(why)),
-		1);
+	assert_int_equal(camctl_parse(&c, "exposure", "1.5", why, sizeof(why)),
+			 -1);
+	assert_int_equal(camctl_parse(&c, "awb", "daylight", why, sizeof(why)),
+			 1);
 	assert_int_equal(c.awb, CAMERA_AWB_DAYLIGHT);
+	assert_int_equal(camctl_parse(&c, "awb", "purple", why, sizeof(why)),
+			 -1);
 	assert_int_equal(
-		camera_parse_control(&c, "awb", "purple", why, sizeof(why)),
-		-1);
-	assert_int_equal(
-		camera_parse_control(&c, "brightness", "1.5", why, sizeof(why)),
-		-1);
-	assert_int_equal(
-		camera_parse_control(&c, "contrast", "nan", why, sizeof(why)),
-		-1);
-	assert_int_equal(
-		camera_parse_control(&c, "sharpness", "0", why, sizeof(why)),
-		1);
+		camctl_parse(&c, "brightness", "1.5", why, sizeof(why)), -1);
+	assert_int_equal(camctl_parse(&c, "contrast", "nan", why, sizeof(why)),
+			 -1);
+	assert_int_equal(camctl_parse(&c, "sharpness", "0", why, sizeof(why)),
+			 1);
 	assert_true(c.sharpness_set);
-	assert_int_equal(
-		camera_parse_control(&c, "profile", "night", why, sizeof(why)),
-		1);
+	assert_int_equal(camctl_parse(&c, "profile", "night", why, sizeof(why)),
+			 1);
 	assert_int_equal(c.profile, CAMERA_PROFILE_NIGHT);
-	assert_int_equal(
-		camera_parse_control(&c, "profile", "dusk", why, sizeof(why)),
-		-1);
-	assert_int_equal(
-		camera_parse_control(&c, "size", "1x1", why, sizeof(why)), 0);
+	assert_int_equal(camctl_parse(&c, "profile", "dusk", why, sizeof(why)),
+			 -1);
+	assert_int_equal(camctl_parse(&c, "size", "1x1", why, sizeof(why)), 0);
 
 	/* neutral -> default, extremes -> range ends, steps honoured */
-	assert_int_equal(camera_map_range(0, -1, 0, 1, 0, 128, 255, 1), 128);
-	assert_int_equal(camera_map_range(-1, -1, 0, 1, 0, 128, 255, 1), 0);
-	assert_int_equal(camera_map_range(1, -1, 0, 1, 0, 128, 255, 1), 255);
-	assert_int_equal(camera_map_range(9, 0, 1, 2, 0, 32, 64, 1), 64);
-	assert_int_equal(camera_map_range(0.5, 0, 1, 2, 0, 32, 64, 10), 20);
+	assert_int_equal(camctl_map_range(0, -1, 0, 1, 0, 128, 255, 1), 128);
+	assert_int_equal(camctl_map_range(-1, -1, 0, 1, 0, 128, 255, 1), 0);
+	assert_int_equal(camctl_map_range(1, -1, 0, 1, 0, 128, 255, 1), 255);
+	assert_int_equal(camctl_map_range(9, 0, 1, 2, 0, 32, 64, 1), 64);
+	assert_int_equal(camctl_map_range(0.5, 0, 1, 2, 0, 32, 64, 10), 20);
 }
 
 int main(void)

@@ -5,7 +5,7 @@
  * tables are inserted, the result is the input with exactly the standard
  * DHT segment spliced in before SOS, which then checks as complete.
  */
-// fuzz-sources: capture/jpegfix.c
+// fuzz-sources: capture/jpegfix.c capture/jpegmark.c
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-// fuzz-sources: capture/jpegsplit.c
+// fuzz-sources: capture/jpegsplit.c capture/jpegmark.c
 /* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer harness of the JPEG splitter (capture/jpegsplit.c), the code

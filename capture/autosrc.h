@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * probe: finds the cameras for `--source auto` (the default) and
+ * autosrc: finds the cameras for `--source auto` (the default) and
  * `--list-sources`: libcamera cameras first (the Pi camera modules), then
  * V4L2 capture devices (USB webcams), else the synthetic testsrc.
  */
-#ifndef VIGIL_PROBE_H
-#define VIGIL_PROBE_H
+#ifndef VIGIL_AUTOSRC_H
+#define VIGIL_AUTOSRC_H
 
 #include <stddef.h>
 #include <stdio.h>
@@ -17,17 +17,17 @@
  * capture device, else "testsrc" into spec, and the reason, for the one
  * log line, into why.
  */
-void probe_auto_spec(char *spec, size_t size, char *why, size_t whysize);
+void autosrc_spec(char *spec, size_t size, char *why, size_t whysize);
 
 /*
  * Prints every camera found (libcamera cameras, V4L2 capture devices) with
  * their formats, sizes and rates, or a line saying there are none.
  * Returns the number of cameras.
  */
-int probe_list_sources(FILE *out);
+int autosrc_list(FILE *out);
 
-/* The "auto" source: resolves with probe_auto_spec() when opened (one log
+/* The "auto" source: resolves with autosrc_spec() when opened (one log
  * line says which source and why), then behaves as the source it chose. */
-extern const struct source_ops probe_auto_source_ops;
+extern const struct source_ops autosrc_source_ops;
 
 #endif

@@ -1,15 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * camera: the camera control flags (--exposure, --gain, --awb, --brightness,
+ * camctl: the camera control flags (--exposure, --gain, --awb, --brightness,
  * --contrast, --sharpness, --profile) that the camera sources (v4l2,
  * libcamera) apply.  They reach a source through source_config.extra
  * (a const struct camera_controls *).
  */
-#ifndef VIGIL_CAMERA_H
-#define VIGIL_CAMERA_H
+#ifndef VIGIL_CAMCTL_H
+#define VIGIL_CAMCTL_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* White balance modes, in the order of libcamera's AwbModeEnum. */
 enum camera_awb {
@@ -29,8 +30,8 @@ enum camera_awb {
  * night: long exposures allowed (up to CAMERA_NIGHT_EXPOSURE_US, the frame
  *        rate drops to match) and more gain: a dark scene stays visible.
  * auto:  libcamera switches between the two from the exposure and gain the
- *        AE picks (with hysteresis); V4L2 lets the camera's own auto
- *        exposure priority decide.
+ *        AE picks (daynight.h decides, with hysteresis); V4L2 lets the
+ *        camera's own auto exposure priority decide.
  */
 enum camera_profile {
 	CAMERA_PROFILE_UNSET = 0,
@@ -42,8 +43,8 @@ enum camera_profile {
 #define CAMERA_NIGHT_EXPOSURE_US 250000 /* 4 fps at worst */
 #define CAMERA_EXPOSURE_MAX_US 10000000
 #define CAMERA_GAIN_MAX 64.0
-#define CAMERA_CONTRAST_MAX 32.0
-#define CAMERA_SHARPNESS_MAX 16.0
+#define CAMERA_CONTRAST_MAX 32 /* integers: --help and messages print them */
+#define CAMERA_SHARPNESS_MAX 16
 
 /* Pixel formats a V4L2 camera may be asked for (--format). */
 enum camera_format {
@@ -52,6 +53,19 @@ enum camera_format {
 	CAMERA_FORMAT_YUYV,
 	CAMERA_FORMAT_NV12,
 	CAMERA_FORMAT_YU12,
+};
+
+/* The control flags, in the order --help lists them. */
+enum camctl_id {
+	CAMCTL_EXPOSURE,
+	CAMCTL_GAIN,
+	CAMCTL_AWB,
+	CAMCTL_BRIGHTNESS,
+	CAMCTL_CONTRAST,
+	CAMCTL_SHARPNESS,
+	CAMCTL_PROFILE,
+	CAMCTL_FORMAT,
+	CAMCTL_COUNT,
 };
 
 /* Each field has an "unset" value: the camera's default then stays. */
@@ -71,7 +85,7 @@ struct camera_controls {
 };
 
 /* All unset. */
-void camera_controls_init(struct camera_controls *c);
+void camctl_init(struct camera_controls *c);
 
 /*
  * Parses one control flag: name is "exposure", "gain", "awb", "brightness",
@@ -80,14 +94,19 @@ void camera_controls_init(struct camera_controls *c);
  * Returns 1 when name is a control and value is good, 0 when name is not a
  * control flag, -1 with a message in why (size bytes) for a bad value.
  */
-int camera_parse_control(struct camera_controls *c, const char *name,
-			 const char *value, char *why, size_t size);
+int camctl_parse(struct camera_controls *c, const char *name, const char *value,
+		 char *why, size_t size);
 
-/* "--exposure auto|US ..." lines for --help. */
-const char *camera_controls_help(void);
+/* The flag of a control, "--exposure" (for messages), or NULL past the
+ * end; camctl_name() is the same without "--" (the long option's name). */
+const char *camctl_flag(enum camctl_id id);
+const char *camctl_name(enum camctl_id id);
 
-const char *camera_awb_name(enum camera_awb awb);
-const char *camera_profile_name(enum camera_profile profile);
+/* Prints the camera controls' lines of --help. */
+void camctl_print_help(FILE *out);
+
+const char *camctl_awb_name(enum camera_awb awb);
+const char *camctl_profile_name(enum camera_profile profile);
 
 /*
  * Maps a control value onto an integer range the way V4L2 sources need:
@@ -95,7 +114,7 @@ const char *camera_profile_name(enum camera_profile profile);
  * spread up to max at "high".  Result clamped to [min, max] and rounded to
  * step from min.
  */
-int64_t camera_map_range(double value, double low, double neutral, double high,
+int64_t camctl_map_range(double value, double low, double neutral, double high,
 			 int64_t min, int64_t def, int64_t max, int64_t step);
 
 #endif

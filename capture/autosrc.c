@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* probe: `--source auto` and `--list-sources`. */
-#include "probe.h"
+/* autosrc: `--source auto` and `--list-sources`. */
+#include "autosrc.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -8,11 +8,11 @@
 
 #include "libcamera.h"
 #include "log.h"
-#include "v4l2.h"
+#include "v4l2list.h"
 
 #define PROBE_SPEC_MAX 300
 
-void probe_auto_spec(char *spec, size_t size, char *why, size_t whysize)
+void autosrc_spec(char *spec, size_t size, char *why, size_t whysize)
 {
 	char path[64];
 
@@ -20,7 +20,7 @@ void probe_auto_spec(char *spec, size_t size, char *why, size_t whysize)
 		snprintf(why, whysize, "the first libcamera camera");
 		return;
 	}
-	if (v4l2_first_device(path, sizeof(path)) == 0) {
+	if (v4l2list_first(path, sizeof(path)) == 0) {
 		snprintf(spec, size, "v4l2:%s", path);
 		snprintf(why, whysize, "%s, the first V4L2 capture device",
 			 libcamera_built_version() != NULL
@@ -34,12 +34,12 @@ void probe_auto_spec(char *spec, size_t size, char *why, size_t whysize)
 						   : "libcamera not built in");
 }
 
-int probe_list_sources(FILE *out)
+int autosrc_list(FILE *out)
 {
 	int n = 0;
 
 	n += libcamera_list(out);
-	n += v4l2_list(out);
+	n += v4l2list_all(out);
 	if (n == 0)
 		fprintf(out, "no cameras found (sources always available: "
 			     "testsrc, stdin, fifo:PATH)\n");
@@ -68,7 +68,7 @@ static int auto_open(struct source **out, const struct source_config *cfg)
 
 	if (s == NULL)
 		return -1;
-	probe_auto_spec(s->spec, sizeof(s->spec), why, sizeof(why));
+	autosrc_spec(s->spec, sizeof(s->spec), why, sizeof(why));
 	s->ops = source_find(s->spec, msg, sizeof(msg));
 	if (s->ops == NULL || s->ops->match == auto_match) {
 		log_warnx("source auto: no source claims '%s'", s->spec);
@@ -118,7 +118,7 @@ static void auto_close(struct source *s)
 	free(s);
 }
 
-const struct source_ops probe_auto_source_ops = {
+const struct source_ops autosrc_source_ops = {
 	.name = "auto",
 	.match = auto_match,
 	.open = auto_open,

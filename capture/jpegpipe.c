@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * stdin, fifo:PATH: concatenated JPEGs from a pipe (rpicam-vid --codec
- * mjpeg -o -, ffmpeg -f mjpeg -), cut into frames by jpegsplit and handed
- * on byte for byte.  Non-blocking reads into one fixed read buffer; one frame
+ * jpegpipe: the "stdin" and "fifo:PATH" sources: concatenated JPEGs from a
+ * pipe (rpicam-vid --codec mjpeg -o -, ffmpeg -f mjpeg -), cut into frames
+ * by jpegsplit and handed on byte for byte.  Non-blocking reads into one fixed read buffer; one frame
  * buffer of max_frame bytes: memory is bounded whatever the writer sends.
  * At end of input the capture ends, except for a FIFO with --follow, which
  * is opened again to wait for the next writer.
@@ -262,7 +262,7 @@ static void pipesrc_close(struct source *src)
 	pipesrc_free(PIPESRC(src));
 }
 
-const struct source_ops stdin_ops = {
+const struct source_ops jpegpipe_stdin_source_ops = {
 	.name = "stdin",
 	.match = stdin_match,
 	.open = stdin_open,
@@ -273,7 +273,7 @@ const struct source_ops stdin_ops = {
 	.close = pipesrc_close,
 };
 
-const struct source_ops fifo_ops = {
+const struct source_ops jpegpipe_fifo_source_ops = {
 	.name = "fifo:PATH",
 	.match = fifo_match,
 	.open = fifo_open,
