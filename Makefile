@@ -12,6 +12,7 @@ LDFLAGS ?=
 PREFIX ?= /usr/local
 DESTDIR ?=
 PKG_CONFIG ?= pkg-config
+comma := ,
 
 # Variant: build/ (release) or build/san/ (ASan+UBSan).  Never mix objects.
 SAN ?= 0
@@ -37,6 +38,29 @@ ALL_LDFLAGS = $(LDFLAGS) $(VARIANT_FLAGS)
 
 pkg_cflags = $(shell $(PKG_CONFIG) --cflags $(1) 2>/dev/null)
 pkg_libs = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)
+
+# Libraries, by pkg-config name, and the Debian package of each.  Checked
+# before anything compiles, so that a machine without one stops at once with
+# one line naming the package, not with a compiler error about a header.
+# Goals that compile nothing, or that install the packages first and then
+# build in a sub-make (test, bench, soak, run), are not checked here.
+DEBPKG_libturbojpeg := libturbojpeg0-dev
+DEBPKG_libevent := libevent-dev
+DEBPKG_cmocka := libcmocka-dev
+NEED_LIBS := libturbojpeg libevent
+NEED_LIBS_TEST := cmocka
+NO_COMPILE_GOALS := deps deps-check clean test bench soak run format lint uninstall
+BUILD_GOALS := $(filter-out $(NO_COMPILE_GOALS),$(or $(MAKECMDGOALS),all))
+ifneq ($(BUILD_GOALS),)
+ifeq ($(shell command -v $(PKG_CONFIG)),)
+$(error $(PKG_CONFIG) not found: install the Debian package pkg-config, or run make deps)
+endif
+MISSING_LIBS := $(strip $(foreach l,$(NEED_LIBS) $(if $(filter-out all build-all install,$(BUILD_GOALS)),$(NEED_LIBS_TEST)),\
+	$(if $(shell $(PKG_CONFIG) --exists $(l) && echo y),,$(l))))
+ifneq ($(MISSING_LIBS),)
+$(error missing $(foreach l,$(MISSING_LIBS),$(l) (Debian package $(DEBPKG_$(l))))$(comma) install with: make deps)
+endif
+endif
 
 BINS :=
 UNIT_TESTS :=
@@ -68,6 +92,7 @@ $(BUILD)/obj/%.o: %.cpp
 # ---------------------------------------------------------------- commands
 
 .PHONY: deps deps-check test unit-tests bench run soak install clean
+# deps installs what is missing (apt-get); deps-check only reports it.
 deps:
 	deploy/deps.sh --install test
 
@@ -78,12 +103,12 @@ deps-check:
 # unit tests, plus helper tools.
 unit-tests: $(BINS) $(UNIT_TESTS) $(TEST_TOOLS)
 
-test: deps-check
+test: deps
 	$(MAKE) unit-tests
 	$(MAKE) SAN=1 unit-tests
 	tests/run.sh
 
-bench: deps-check
+bench: deps
 	$(MAKE) build-all $(BENCH_BINS)
 	bench/run.sh
 
@@ -95,12 +120,12 @@ RUN_VARS := PORT HTTP_PORT ADDR SOURCE SIZE FPS SERVERS CAMERA RUN_DIR TLS_CIPHE
 # SIGKILL): it then stops the whole camera, whose daemons in turn have the
 # same parent-death signal towards run.sh.
 run:
-	@deploy/deps.sh --check run
+	@deploy/deps.sh --install run
 	$(MAKE) build-all
 	@exec env $(foreach v,$(RUN_VARS),$(v)='$($(v))') VIGIL_BUILD='$(BUILD)' \
 		setpriv --pdeathsig TERM -- deploy/run.sh
 
-soak: deps-check
+soak: deps
 	$(MAKE) unit-tests
 	tests/soak.sh
 
