@@ -64,28 +64,31 @@ endif
 
 BINS :=
 UNIT_TESTS :=
+TEST_TOOLS :=
 BENCH_BINS :=
-OBJS :=
 
 .PHONY: all
 all: build-all
 
 include common/common.mk
 include capture/capture.mk
--include server/server.mk
+include server/server.mk
 include tests/tests.mk
--include bench/bench.mk
+include bench/bench.mk
 
 .PHONY: build-all
 build-all: $(BINS)
 
+# Per-object flags (a library's include path): one way, a target-specific
+# OBJ_FLAGS on that object, e.g. $(BUILD)/obj/capture/encode.o: OBJ_FLAGS := ...
+OBJ_FLAGS :=
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(EXTRA_CFLAGS_$(notdir $(basename $<))) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(OBJ_FLAGS) -c $< -o $@
 
 $(BUILD)/obj/%.o: %.cpp
 	@mkdir -p $(dir $@)
-	$(CXX) $(ALL_CXXFLAGS) -c $< -o $@
+	$(CXX) $(ALL_CXXFLAGS) $(OBJ_FLAGS) -c $< -o $@
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
