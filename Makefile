@@ -107,7 +107,7 @@ deps-check:
 unit-tests: $(BINS) $(UNIT_TESTS) $(TEST_TOOLS)
 
 test: deps
-	$(MAKE) unit-tests
+	$(MAKE) unit-tests fuzz
 	$(MAKE) SAN=1 unit-tests
 	tests/run.sh
 

@@ -13,7 +13,8 @@ $(BUILD)/vigil-server: $(SERVER_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SERVER_LIBS)
 
-$(BUILD)/gen/www.c: server/embed.sh $(WWW_FILES)
+# A pattern rule: the fuzzers (build/fuzz/) use build/gen/www.c whatever BUILD is.
+%/gen/www.c: server/embed.sh $(WWW_FILES)
 	@mkdir -p $(dir $@)
 	server/embed.sh www $@
 
