@@ -9,8 +9,6 @@ CXX ?= c++
 CFLAGS ?= -O2 -g
 CXXFLAGS ?= -O2 -g
 LDFLAGS ?=
-PREFIX ?= /usr/local
-DESTDIR ?=
 PKG_CONFIG ?= pkg-config
 comma := ,
 
@@ -132,9 +130,76 @@ soak: deps
 	$(MAKE) unit-tests
 	tests/soak.sh
 
+# ---------------------------------------------------------------- install
+# make install [DESTDIR=/stage] [PREFIX=/usr] lays out what a package holds;
+# make uninstall (same variables) removes it.  deploy/install.sh uses it and
+# then does what a package's postinst would (accounts, certificate, units).
+# The daemons go to sbin, not bin: they are system daemons that systemd (or
+# root) starts, never commands a user runs from their PATH; the FHS keeps
+# such programs in sbin, as Debian does nginx and sshd.  vigil-setup-tls
+# writes root's keys in /etc/vigil: an administrator's command, sbin too.
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+DATADIR ?= $(PREFIX)/share
+MANDIR ?= $(DATADIR)/man
+DOCDIR ?= $(DATADIR)/doc/vigil
+# nginx and the units read their configuration from /etc whatever PREFIX is.
+SYSCONFDIR ?= /etc
+# systemd reads units, sysusers.d and tmpfiles.d from /usr/lib and from
+# /usr/local/lib alike; an administrator's copy goes to /etc (install.sh).
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+NGINXDIR ?= $(SYSCONFDIR)/nginx
+
+UNITS := $(wildcard deploy/systemd/*.service)
+MAN7 := $(wildcard man/*.7)
+MAN8 := $(wildcard man/*.8)
+DOCS := README.md $(wildcard LICENSE docs/*.md)
+NGINX_SNIPPETS := nginx/vigil-http.conf nginx/vigil-server.conf \
+	nginx/vigil-ciphers-chacha.conf nginx/vigil-ciphers-client.conf
+# The paths the units name, filled in at install time.
+SUBST := sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' \
+	-e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g'
+
+.PHONY: uninstall
 install: build-all
-	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSTEMDUNITDIR) \
+		$(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(DOCDIR) \
+		$(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(NGINXDIR)/snippets $(DESTDIR)$(NGINXDIR)/sites-available \
+		$(DESTDIR)$(SYSCONFDIR)/default
+	install -m 0755 $(BUILD)/vigil-capture $(BUILD)/vigil-server $(DESTDIR)$(SBINDIR)/
+	install -m 0755 deploy/vigil-setup-tls.sh $(DESTDIR)$(SBINDIR)/vigil-setup-tls
+	for u in $(notdir $(UNITS)); do \
+		$(SUBST) deploy/systemd/$$u >$(DESTDIR)$(SYSTEMDUNITDIR)/$$u.tmp && \
+		chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/$$u.tmp && \
+		mv -f $(DESTDIR)$(SYSTEMDUNITDIR)/$$u.tmp $(DESTDIR)$(SYSTEMDUNITDIR)/$$u || exit 1; \
+	done
+	install -m 0644 deploy/sysusers.d/vigil.conf $(DESTDIR)$(SYSUSERSDIR)/vigil.conf
+	install -m 0644 deploy/tmpfiles.d/vigil.conf $(DESTDIR)$(TMPFILESDIR)/vigil.conf
+	$(if $(MAN7),install -m 0644 $(MAN7) $(DESTDIR)$(MANDIR)/man7/)
+	$(if $(MAN8),install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/)
+	install -m 0644 $(DOCS) $(DESTDIR)$(DOCDIR)/
+	install -m 0644 $(NGINX_SNIPPETS) $(DESTDIR)$(NGINXDIR)/snippets/
+	install -m 0644 nginx/vigil-site.conf $(DESTDIR)$(NGINXDIR)/sites-available/vigil
+# Configuration: an existing /etc/default/vigil is the administrator's.
+	[ -e $(DESTDIR)$(SYSCONFDIR)/default/vigil ] || \
+		install -m 0644 deploy/default-vigil $(DESTDIR)$(SYSCONFDIR)/default/vigil
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/vigil-capture $(DESTDIR)$(SBINDIR)/vigil-server \
+		$(DESTDIR)$(SBINDIR)/vigil-setup-tls \
+		$(addprefix $(DESTDIR)$(SYSTEMDUNITDIR)/,$(notdir $(UNITS))) \
+		$(DESTDIR)$(SYSUSERSDIR)/vigil.conf $(DESTDIR)$(TMPFILESDIR)/vigil.conf \
+		$(addprefix $(DESTDIR)$(MANDIR)/man7/,$(notdir $(MAN7))) \
+		$(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(MAN8))) \
+		$(addprefix $(DESTDIR)$(NGINXDIR)/snippets/,$(notdir $(NGINX_SNIPPETS))) \
+		$(DESTDIR)$(NGINXDIR)/sites-available/vigil
+	rm -rf $(DESTDIR)$(DOCDIR)
+# /etc/default/vigil goes only as shipped; a changed one is kept.
+	! cmp -s deploy/default-vigil $(DESTDIR)$(SYSCONFDIR)/default/vigil || \
+		rm -f $(DESTDIR)$(SYSCONFDIR)/default/vigil
 
 clean:
 	rm -rf build
