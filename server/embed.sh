@@ -103,7 +103,7 @@ dump() { # file -> C initializer bytes
 		else
 			src=$www/$name
 		fi
-		echo "static const unsigned char www_data_$n[] = {"
+		echo "static const unsigned char www_data_${n}[] = {"
 		dump "$src"
 		echo "0};"
 		n=$((n + 1))
