@@ -8,7 +8,7 @@
 # Longer run: FUZZ_SECONDS=3600 tests/fuzz/run.sh, or by hand:
 #   build/fuzz/fuzz_ring -max_total_time=3600 build/fuzz/corpus-ring tests/fuzz/corpus/ring
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 secs=${FUZZ_SECONDS:-10}
 out=build/fuzz
 mkdir -p "$out"
