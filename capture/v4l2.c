@@ -27,14 +27,15 @@
 /* The formats vigil reads, best first: MJPEG costs no encode. */
 static const struct v4l2_known_format {
 	uint32_t fourcc;
-	int jpeg;
 	enum picture_kind kind;
 } v4l2_known[] = {
-	{V4L2_PIX_FMT_MJPEG, 1, PICTURE_JPEG},
-	{V4L2_PIX_FMT_JPEG, 1, PICTURE_JPEG},
-	{V4L2_PIX_FMT_YUYV, 0, PICTURE_YUYV},
-	{V4L2_PIX_FMT_NV12, 0, PICTURE_NV12},
-	{V4L2_PIX_FMT_YUV420, 0, PICTURE_I420},
+	/* clang-format off */
+	{V4L2_PIX_FMT_MJPEG, PICTURE_JPEG},
+	{V4L2_PIX_FMT_JPEG, PICTURE_JPEG},
+	{V4L2_PIX_FMT_YUYV, PICTURE_YUYV},
+	{V4L2_PIX_FMT_NV12, PICTURE_NV12},
+	{V4L2_PIX_FMT_YUV420, PICTURE_I420},
+	/* clang-format on */
 };
 #define V4L2_KNOWN_COUNT (sizeof(v4l2_known) / sizeof(v4l2_known[0]))
 
@@ -120,8 +121,8 @@ static int check_caps(const struct v4l2dev *dev, int fd,
 		*why = "not a V4L2 device";
 		return -1;
 	}
-	caps = cap->capabilities & V4L2_CAP_DEVICE_CAPS ? cap->device_caps
-							: cap->capabilities;
+	caps = (cap->capabilities & V4L2_CAP_DEVICE_CAPS) ? cap->device_caps
+							  : cap->capabilities;
 	if (!(caps & V4L2_CAP_VIDEO_CAPTURE)) {
 		*why = "not a video capture device";
 		return -1;
