@@ -1,8 +1,11 @@
 # SPDX-License-Identifier: MIT
 # vigil: GNU make, no generator.  `make` builds the daemons into build/,
-# `make test` runs every test (unit tests also under ASan+UBSan in
-# build/san/), `make bench` prints the benchmark tables, `make run` starts a
-# whole camera on https://localhost:8443, `make deps` installs packages.
+# `make test` runs lint and every test (unit tests also under ASan+UBSan in
+# build/san/, fuzzers in build/fuzz/), `make bench` prints the benchmark
+# tables, `make run` starts a whole camera on https://localhost:8443.
+# `make deps` installs the Debian packages (`make deps-check` only checks),
+# `make install` / `make uninstall` (PREFIX, DESTDIR, ...: see below),
+# `make lint`, `make format`, `make fuzz`, `make clean`.
 
 CC ?= cc
 CXX ?= c++
