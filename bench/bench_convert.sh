@@ -8,7 +8,7 @@
 # neither: their frames are published as they come.
 # Env: VIGIL_BENCH_SECONDS per row (1.5).
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 B=${VIGIL_BUILD:-build}
 bin=$B/bench/convert_bench
 secs=${VIGIL_BENCH_SECONDS:-1.5}

@@ -54,8 +54,8 @@ for dct in fast accurate; do
 	vbytes=$(echo "$line" | field bytes)
 	tbytes=$(echo "$tjout" | awk '/^Comp from YUV/{f=1} f&&/Output image size/{print $4; exit}')
 	printf '%-9s %10.1f %12.1f %12.1f %7.2fx %13s %9s\n' "$dct" \
-		"$(echo $v | best)" "$(echo $r | best)" "$(echo $tj | best)" \
-		"$(echo $ratios | median)" "$vbytes/$tbytes" \
+		"$(echo "$v" | best)" "$(echo "$r" | best)" "$(echo "$tj" | best)" \
+		"$(echo "$ratios" | median)" "$vbytes/$tbytes" \
 		"$(echo "$line" | field psnr_y)"
 done
 echo "(fps: best round; ratio: median over rounds of vigil fps / tjbench fps"

@@ -122,7 +122,7 @@ stop "$s1" "$sa" "$sb" "$sf" "$sp"
 v() {
 	local vals=${R[$1,$2,$3]:-}
 	[ -n "$vals" ] || return 0
-	echo $vals | tr ' ' '\n' | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'
+	echo "$vals" | tr ' ' '\n' | grep . | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'
 }
 
 echo "== vigil-server: MJPEG fan-out, 1280x720 @ $FPS fps, frames ~${frame_kb} KB, $(nproc) cores, median of $ROUNDS rounds of ${WARM} s warm-up + ${DUR} s"
@@ -131,23 +131,23 @@ echo "    the server processes; RSS of the largest; loadgen, servers and the fra
 printf '%-7s %-22s %8s %8s %7s %8s %8s %7s %9s %7s %7s\n' viewers server "fps min" "fps med" "frames" "p50 ms" "p99 ms" "CPU %" "us/frame" "RSS MB" invalid
 for n in 1 $NS; do
 	for key in vigil1 vigil2 lower picam; do
-		[ -n "$(v $key $n ran)" ] || continue
+		[ -n "$(v "$key" "$n" ran)" ] || continue
 		case $key in
 		vigil1) name="vigil-server x1" ;;
 		vigil2) name="vigil-server x2" ;;
 		lower) name="lower bound (C)" ;;
 		picam) name="picamera recipe (Py)" ;;
 		esac
-		if [ -z "$(v $key $n fps_med)" ]; then
+		if [ -z "$(v "$key" "$n" fps_med)" ]; then
 			printf '%-7s %-22s %s\n' "$n" "$name" "(run failed)"
 			continue
 		fi
 		printf '%-7s %-22s %8.2f %8.2f %6.1f%% %8.2f %8.2f %7.1f %9.2f %7.1f %7s\n' "$n" "$name" \
-			"$(v $key $n fps_min)" "$(v $key $n fps_med)" \
-			"$(awk -v f="$(v $key $n fps_med)" -v s=$FPS 'BEGIN { print f * 100 / s }')" \
-			"$(v $key $n lat_p50_ms)" "$(v $key $n lat_p99_ms)" "$(v $key $n cpu_pct)" \
-			"$(v $key $n cpu_us_frame)" \
-			"$(awk -v k="$(v $key $n rss_kb)" 'BEGIN { print k / 1024 }')" "$(v $key $n invalid)"
+			"$(v "$key" "$n" fps_min)" "$(v "$key" "$n" fps_med)" \
+			"$(awk -v f="$(v "$key" "$n" fps_med)" -v s="$FPS" 'BEGIN { print f * 100 / s }')" \
+			"$(v "$key" "$n" lat_p50_ms)" "$(v "$key" "$n" lat_p99_ms)" "$(v "$key" "$n" cpu_pct)" \
+			"$(v "$key" "$n" cpu_us_frame)" \
+			"$(awk -v k="$(v "$key" "$n" rss_kb)" 'BEGIN { print k / 1024 }')" "$(v "$key" "$n" invalid)"
 	done
 done
 echo
@@ -156,9 +156,9 @@ echo
 printf '%-7s %18s %18s %22s\n' viewers "CPU x1/lower" "p99 x1/lower" "CPU picamera/x1"
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 <= 0) print "-"; else printf "%.2f", a / b }'; }
 for n in 1 $NS; do
-	printf '%-7s %18s %18s %22s\n' "$n" "$(ratio "$(v vigil1 $n cpu_us_frame)" "$(v lower $n cpu_us_frame)")" \
-		"$(ratio "$(v vigil1 $n lat_p99_ms)" "$(v lower $n lat_p99_ms)")" \
-		"$(ratio "$(v picam $n cpu_us_frame)" "$(v vigil1 $n cpu_us_frame)")"
+	printf '%-7s %18s %18s %22s\n' "$n" "$(ratio "$(v vigil1 "$n" cpu_us_frame)" "$(v lower "$n" cpu_us_frame)")" \
+		"$(ratio "$(v vigil1 "$n" lat_p99_ms)" "$(v lower "$n" lat_p99_ms)")" \
+		"$(ratio "$(v picam "$n" cpu_us_frame)" "$(v vigil1 "$n" cpu_us_frame)")"
 done
 echo
 

@@ -132,6 +132,19 @@ static int client_flush(struct client *c)
 static struct client **clients;
 static size_t nclients, capclients;
 
+/* Doubles the client table; on failure the old one stays as it was. */
+static int grow_clients(void)
+{
+	size_t cap = capclients ? capclients * 2 : 1024;
+	struct client **grown = realloc(clients, cap * sizeof(*clients));
+
+	if (!grown)
+		return -1;
+	clients = grown;
+	capclients = cap;
+	return 0;
+}
+
 static void pull_frame(void)
 {
 	static uint64_t last_seq, next_id;
@@ -271,6 +284,10 @@ int main(int argc, char **argv)
 					struct client *c = calloc(1,
 								  sizeof(*c));
 
+					if (!c) {
+						close(fd);
+						continue;
+					}
 					setsockopt(fd, IPPROTO_TCP, TCP_NODELAY,
 						   &one, sizeof(one));
 					c->fd = fd;
@@ -280,15 +297,11 @@ int main(int argc, char **argv)
 						free(c);
 						continue;
 					}
-					if (nclients == capclients) {
-						capclients =
-							capclients
-								? capclients * 2
-								: 1024;
-						clients = realloc(
-							clients,
-							capclients *
-								sizeof(*clients));
+					if (nclients == capclients &&
+					    grow_clients() < 0) {
+						close(fd);
+						free(c);
+						continue;
 					}
 					clients[nclients++] = c;
 					ev.events = EPOLLIN;

@@ -3,24 +3,22 @@
 # Every capture/*.c is part of the daemon; libcamera.cpp (C++) replaces
 # libcamera_none.c when pkg-config finds libcamera.
 TJ_CFLAGS := $(call pkg_cflags,libturbojpeg)
-TJ_LIBS := $(or $(call pkg_libs,libturbojpeg),-lturbojpeg)
+TJ_LIBS := $(call pkg_libs,libturbojpeg)
 
 CAPTURE_SRC := $(wildcard capture/*.c)
 CAPTURE_CXX_SRC :=
 CAPTURE_LIBS := $(TJ_LIBS) -lm
 CAPTURE_LD = $(CC)
-ifneq ($(wildcard capture/libcamera.cpp),)
-ifeq ($(shell $(PKG_CONFIG) --exists libcamera && echo 1),1)
+ifeq ($(shell $(PKG_CONFIG) --exists libcamera 2>/dev/null && echo 1),1)
 CAPTURE_SRC := $(filter-out capture/libcamera_none.c,$(CAPTURE_SRC))
 CAPTURE_CXX_SRC := capture/libcamera.cpp
 CAPTURE_LIBS += $(call pkg_libs,libcamera)
 CAPTURE_LD = $(CXX)
-$(BUILD)/obj/capture/libcamera.o: CXXFLAGS += $(call pkg_cflags,libcamera)
-endif
+$(BUILD)/obj/capture/libcamera.o: OBJ_FLAGS := $(call pkg_cflags,libcamera)
 endif
 CAPTURE_OBJ := $(CAPTURE_SRC:%.c=$(BUILD)/obj/%.o) \
 	$(CAPTURE_CXX_SRC:%.cpp=$(BUILD)/obj/%.o)
-EXTRA_CFLAGS_encode := $(TJ_CFLAGS)
+$(BUILD)/obj/capture/encode.o: OBJ_FLAGS := $(TJ_CFLAGS)
 
 BINS += $(BUILD)/vigil-capture
 $(BUILD)/vigil-capture: $(CAPTURE_OBJ) $(COMMON_OBJ)
@@ -28,10 +26,9 @@ $(BUILD)/vigil-capture: $(CAPTURE_OBJ) $(COMMON_OBJ)
 	$(CAPTURE_LD) $(ALL_LDFLAGS) -o $@ $^ $(CAPTURE_LIBS)
 
 # Unit tests: tests/test_<module>.c linked with the module's objects.
-CAPTURE_TESTS := jpegsplit transform overlay encode testsrc daynight \
-	jpegmark
-UNIT_TESTS += $(patsubst tests/%.c,$(BUILD)/tests/%,\
-	$(wildcard $(CAPTURE_TESTS:%=tests/test_%.c)))
+UNIT_TESTS += $(patsubst %,$(BUILD)/tests/test_%,\
+	jpegsplit transform overlay encode testsrc convert jpegfix daynight \
+	jpegmark)
 $(BUILD)/tests/test_jpegsplit: $(BUILD)/obj/capture/jpegsplit.o \
 	$(BUILD)/obj/capture/jpegmark.o
 $(BUILD)/tests/test_jpegmark: $(BUILD)/obj/capture/jpegmark.o
@@ -47,17 +44,11 @@ TEST_LIBS_test_encode := $(TJ_LIBS) -lm
 $(BUILD)/tests/test_testsrc: $(BUILD)/obj/capture/testsrc.o \
 	$(BUILD)/obj/capture/overlay.o $(BUILD)/obj/common/log.o \
 	$(BUILD)/obj/common/font.o
-ifneq ($(wildcard tests/test_convert.c),)
-UNIT_TESTS += $(BUILD)/tests/test_convert
 $(BUILD)/tests/test_convert: $(BUILD)/obj/capture/convert.o
 TEST_LIBS_test_convert := $(TJ_LIBS)
-endif
-ifneq ($(wildcard tests/test_jpegfix.c),)
-UNIT_TESTS += $(BUILD)/tests/test_jpegfix
 $(BUILD)/tests/test_jpegfix: $(BUILD)/obj/capture/jpegfix.o \
 	$(BUILD)/obj/capture/jpegmark.o
 TEST_LIBS_test_jpegfix := $(TJ_LIBS)
-endif
 # The V4L2 source against a fake camera (tests/test_v4l2.c).
 UNIT_TESTS += $(BUILD)/tests/test_v4l2
 $(BUILD)/tests/test_v4l2: $(BUILD)/obj/capture/v4l2.o \
@@ -89,7 +80,7 @@ $(BUILD)/tools/ringcat: $(BUILD)/obj/tests/tools/ringcat.o $(COMMON_OBJ)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^
 
 # The encoder benchmark (bench/bench_encode.sh).
-BENCH_BINS += $(if $(wildcard bench/encode_bench.c),$(BUILD)/bench/encode_bench)
+BENCH_BINS += $(BUILD)/bench/encode_bench
 $(BUILD)/bench/encode_bench: $(BUILD)/obj/bench/encode_bench.o \
 	$(BUILD)/obj/capture/encode.o $(BUILD)/obj/capture/testsrc.o \
 	$(BUILD)/obj/capture/overlay.o $(COMMON_OBJ)

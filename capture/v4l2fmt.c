@@ -10,9 +10,13 @@ static const struct v4l2fmt_known {
 	uint32_t fourcc;
 	enum picture_kind kind;
 } v4l2_known[] = {
-	{V4L2_PIX_FMT_MJPEG, PICTURE_JPEG},  {V4L2_PIX_FMT_JPEG, PICTURE_JPEG},
-	{V4L2_PIX_FMT_YUYV, PICTURE_YUYV},   {V4L2_PIX_FMT_NV12, PICTURE_NV12},
+	/* clang-format off */
+	{V4L2_PIX_FMT_MJPEG, PICTURE_JPEG},
+	{V4L2_PIX_FMT_JPEG, PICTURE_JPEG},
+	{V4L2_PIX_FMT_YUYV, PICTURE_YUYV},
+	{V4L2_PIX_FMT_NV12, PICTURE_NV12},
 	{V4L2_PIX_FMT_YUV420, PICTURE_I420},
+	/* clang-format on */
 };
 #define V4L2FMT_KNOWN_COUNT (sizeof(v4l2_known) / sizeof(v4l2_known[0]))
 
@@ -46,8 +50,8 @@ int v4l2fmt_check_caps(const struct v4l2dev *dev, int fd,
 		*why = "not a V4L2 device";
 		return -1;
 	}
-	caps = cap->capabilities & V4L2_CAP_DEVICE_CAPS ? cap->device_caps
-							: cap->capabilities;
+	caps = (cap->capabilities & V4L2_CAP_DEVICE_CAPS) ? cap->device_caps
+							  : cap->capabilities;
 	if (!(caps & V4L2_CAP_VIDEO_CAPTURE)) {
 		*why = "not a video capture device";
 		return -1;

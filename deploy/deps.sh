@@ -1,17 +1,23 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# Installs the Debian / Raspberry Pi OS packages vigil needs, only those that
-# are missing.  Usage: deps.sh --check|--install run|test
+# The Debian / Raspberry Pi OS packages vigil needs.
+# Usage: deps.sh --check|--install run|test
 #   run:  what building and running a camera needs
-#   test: run + what `make test` / `make bench` need (browser, ffmpeg, ...)
-# --check installs only when something is missing (a quick dpkg query).
+#   test: run + what `make test` / `make bench` / `make lint` need (browser,
+#         ffmpeg, shellcheck, cppcheck, ...)
+# --check lists the missing packages and fails if there are any (installs
+# nothing); --install installs only those that are missing (apt-get).
 set -eu
 
 mode=${1:---install}
+case $mode in
+--check | --install) ;;
+*) echo "deps.sh: --check or --install, not '$mode'" >&2; exit 2 ;;
+esac
 set_name=${2:-test}
 
 run_pkgs="build-essential pkg-config libturbojpeg0-dev libevent-dev nginx openssl libcamera-dev iproute2"
-test_pkgs="$run_pkgs libcmocka-dev clang libclang-rt-dev libjpeg-turbo-progs ffmpeg curl python3 chromium valgrind psmisc procps iproute2"
+test_pkgs="$run_pkgs libcmocka-dev clang libclang-rt-dev shellcheck cppcheck clang-format libjpeg-turbo-progs ffmpeg curl python3 chromium valgrind psmisc procps iproute2"
 
 case $set_name in
 run) pkgs=$run_pkgs ;;
@@ -35,6 +41,10 @@ if [ -z "$missing" ]; then
 	exit 0
 fi
 
+if [ "$mode" = --check ]; then
+	echo "deps: missing:$missing (make deps installs them)" >&2
+	exit 1
+fi
 echo "deps: installing:$missing"
 if [ "$(id -u)" -eq 0 ]; then
 	sudo=

@@ -13,7 +13,8 @@
 #   --no-start     install and enable, start nothing
 #
 # What it does: Debian packages (deploy/deps.sh), build (as the user who ran
-# sudo), binaries to /usr/local/bin, accounts (sysusers.d), /etc/default/vigil,
+# sudo), make install (daemons in /usr/local/sbin, units, sysusers.d, tmpfiles.d,
+# nginx snippets, /etc/default/vigil, docs), accounts,
 # the certificate and the first password (/etc/vigil; the password is printed
 # once and stored only hashed), the nginx site (HTTPS on 443, 80 -> 301), the
 # systemd units, enabled and started.
@@ -68,21 +69,22 @@ if [ ! -x "$src/build/vigil-capture" ] || [ ! -x "$src/build/vigil-server" ] ||
 fi
 
 # ------------------------------------------------------------ files
-install -d "$D/usr/local/bin" "$D/usr/local/sbin" "$D/etc/systemd/system" \
-	"$D/etc/sysusers.d" "$D/etc/tmpfiles.d" "$D/etc/default" \
-	"$D/etc/nginx/snippets" "$D/etc/nginx/sites-available" "$D/etc/nginx/sites-enabled" \
-	"$D/usr/local/share/doc/vigil"
-install -m 0755 "$src/build/vigil-capture" "$src/build/vigil-server" "$D/usr/local/bin/"
-install -m 0755 "$src/deploy/vigil-setup-tls.sh" "$D/usr/local/sbin/vigil-setup-tls"
-install -m 0644 "$src/deploy/systemd/"*.service "$D/etc/systemd/system/"
-install -m 0644 "$src/deploy/sysusers.d/vigil.conf" "$D/etc/sysusers.d/vigil.conf"
-install -m 0644 "$src/deploy/tmpfiles.d/vigil.conf" "$D/etc/tmpfiles.d/vigil.conf"
-[ -f "$src/README.md" ] && install -m 0644 "$src/README.md" "$D/usr/local/share/doc/vigil/"
-if [ ! -e "$D/etc/default/vigil" ]; then
-	install -m 0644 "$src/deploy/default-vigil" "$D/etc/default/vigil"
+# The files themselves are make install's (the Makefile holds the one list);
+# units, sysusers.d and tmpfiles.d go to /etc: the administrator's own copy.
+# deploy/uninstall.sh uses the same layout.
+layout=(PREFIX=/usr/local SYSCONFDIR=/etc SYSTEMDUNITDIR=/etc/systemd/system
+	SYSUSERSDIR=/etc/sysusers.d TMPFILESDIR=/etc/tmpfiles.d)
+new_default=0
+[ -e "$D/etc/default/vigil" ] || new_default=1
+unset MAKEFLAGS MAKELEVEL MFLAGS
+make -s -C "$src" install DESTDIR="$D" "${layout[@]}" >/dev/null || die "make install failed"
+# The daemons lived in /usr/local/bin before they moved to sbin.
+rm -f "$D/usr/local/bin/vigil-capture" "$D/usr/local/bin/vigil-server"
+if [ $new_default -eq 1 ]; then
 	[ "$camera" = cam0 ] || sed -i "s/^VIGIL_CAMERA=.*/VIGIL_CAMERA=$camera/" "$D/etc/default/vigil"
 	say "options: /etc/default/vigil"
 fi
+install -d "$D/etc/nginx/sites-enabled"
 
 # ------------------------------------------------------------ accounts
 if [ $staged -eq 0 ]; then
@@ -106,7 +108,6 @@ if [ ! -s "$D/etc/vigil/htpasswd" ]; then
 fi
 
 # ------------------------------------------------------------ nginx
-install -m 0644 "$src/nginx/vigil-http.conf" "$src/nginx/vigil-server.conf" "$D/etc/nginx/snippets/"
 # ChaCha20 first on CPUs without AES instructions (Pi 4 and older).
 if grep -qw aes /proc/cpuinfo; then ciphers=client; else ciphers=chacha; fi
 install -m 0644 "$src/nginx/vigil-ciphers-$ciphers.conf" "$D/etc/nginx/snippets/vigil-ciphers.conf"

@@ -287,7 +287,9 @@ capture_args=(--camera "$CAMERA")
 spawn vigil-capture "$RUN_DIR/logs/capture.log" "$capture_bin" "${capture_args[@]}"
 if ! wait_until 10 "${pids[0]}" ring_is_new; then
 	show_log capture "$RUN_DIR/logs/capture.log"
-	die "vigil-capture did not start (camera '$CAMERA'${SOURCE:+, source '$SOURCE'}); log: $RUN_DIR/logs/capture.log"
+	what="camera '$CAMERA'"
+	[ -z "$SOURCE" ] || what+=", source '$SOURCE'"
+	die "vigil-capture did not start ($what); log: $RUN_DIR/logs/capture.log"
 fi
 grep -v '^$' "$RUN_DIR/logs/capture.log" | head -n 5 | sed 's/^/  capture: /' >&2
 

@@ -2,11 +2,12 @@
 # SPDX-License-Identifier: MIT
 # deploy/uninstall.sh: removes what deploy/install.sh installed: units,
 # binaries, nginx site and snippets, accounts, rings.  /etc/vigil (certificate,
-# password) and /etc/default/vigil are kept unless --purge.
+# password) and a changed /etc/default/vigil are kept unless --purge.
 #
 #   sudo deploy/uninstall.sh [--purge]
 set -euo pipefail
 
+src=$(cd "$(dirname "$0")/.." && pwd)
 prog=vigil-uninstall
 say() { echo "$prog: $*"; }
 die() { echo "$prog: $*" >&2; exit 1; }
@@ -26,13 +27,14 @@ if command -v systemctl >/dev/null; then
 		systemctl disable --now "$u" 2>/dev/null || true
 	done
 fi
-rm -f /etc/systemd/system/vigil-capture@.service /etc/systemd/system/vigil-capture-rpicam@.service \
-	/etc/systemd/system/vigil-server@.service
+# What make install laid out, in deploy/install.sh's layout (the same list),
+# then what install.sh made beyond it.
+unset MAKEFLAGS MAKELEVEL MFLAGS
+make -s -C "$src" uninstall PREFIX=/usr/local SYSCONFDIR=/etc SYSTEMDUNITDIR=/etc/systemd/system \
+	SYSUSERSDIR=/etc/sysusers.d TMPFILESDIR=/etc/tmpfiles.d || die "make uninstall failed"
 command -v systemctl >/dev/null && systemctl daemon-reload
 
-rm -f /etc/nginx/sites-enabled/vigil /etc/nginx/sites-available/vigil \
-	/etc/nginx/snippets/vigil-http.conf /etc/nginx/snippets/vigil-server.conf \
-	/etc/nginx/snippets/vigil-ciphers.conf
+rm -f /etc/nginx/sites-enabled/vigil /etc/nginx/snippets/vigil-ciphers.conf
 if [ -e /etc/vigil/.default-site-disabled ] && [ -e /etc/nginx/sites-available/default ] &&
 	[ ! -e /etc/nginx/sites-enabled/default ]; then
 	ln -s ../sites-available/default /etc/nginx/sites-enabled/default
@@ -47,9 +49,8 @@ if [ -e /etc/fail2ban/jail.d/vigil.conf ]; then
 	rm -f /etc/fail2ban/jail.d/vigil.conf
 	systemctl reload-or-restart fail2ban.service 2>/dev/null || true
 fi
-rm -f /usr/local/bin/vigil-capture /usr/local/bin/vigil-server /usr/local/sbin/vigil-setup-tls
-rm -rf /usr/local/share/doc/vigil
-rm -f /etc/sysusers.d/vigil.conf /etc/tmpfiles.d/vigil.conf
+# The daemons lived in /usr/local/bin before they moved to sbin.
+rm -f /usr/local/bin/vigil-capture /usr/local/bin/vigil-server
 rm -f /dev/shm/vigil.*
 
 # Accounts: www-data leaves group vigil-web with it.
@@ -64,5 +65,5 @@ if [ $purge -eq 1 ]; then
 	rm -rf /etc/vigil /etc/default/vigil /etc/default/vigil-*
 	say "removed, with /etc/vigil and /etc/default/vigil"
 else
-	say "removed; kept /etc/vigil (certificate, password) and /etc/default/vigil (--purge removes them)"
+	say "removed; kept /etc/vigil (certificate, password) and a changed /etc/default/vigil (--purge removes them)"
 fi

@@ -42,7 +42,6 @@ struct snap_wait {
 	struct evhttp_request *req;
 	struct evhttp_connection *evcon;
 	struct event *timer;
-	int head_only;
 };
 
 /*

@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: MIT
 # server/: vigil-server, the MJPEG fan-out (libevent + TurboJPEG).  The page
 # files of www/ are compiled in through server/embed.sh.
-SERVER_SRC := server/main.c server/feed.c server/frame.c server/stream.c \
-	server/routes.c server/metrics.c server/listen.c server/offline.c
+# Every server/*.c is part of the daemon (a new module needs no edit here).
+SERVER_SRC := $(wildcard server/*.c)
 SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/www.o
 SERVER_LIBS := $(call pkg_libs,libevent) $(call pkg_libs,libturbojpeg) -lpthread
 WWW_FILES := $(shell find www -type f ! -name '.*' ! -name '*~' 2>/dev/null)
@@ -13,7 +13,8 @@ $(BUILD)/vigil-server: $(SERVER_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SERVER_LIBS)
 
-$(BUILD)/gen/www.c: server/embed.sh $(WWW_FILES)
+# A pattern rule: the fuzzers (build/fuzz/) use build/gen/www.c whatever BUILD is.
+%/gen/www.c: server/embed.sh $(WWW_FILES)
 	@mkdir -p $(dir $@)
 	server/embed.sh www $@
 

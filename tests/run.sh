@@ -7,7 +7,7 @@
 # results than its plan, counts as failed: a crash is never a pass.
 # Usage: tests/run.sh [PATTERN]  (only programs whose path contains PATTERN)
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 root=$(pwd)
 pattern=${1:-}
 logdir=$root/build/test-logs
@@ -26,7 +26,8 @@ run_one() { # label timeout command...
 	local label=$1 limit=$2
 	shift 2
 	[ -n "$pattern" ] && [[ $label != *"$pattern"* ]] && return
-	local log=$logdir/$(echo "$label" | tr '/ ' '__').log
+	local log
+	log=$logdir/$(echo "$label" | tr '/ ' '__').log
 	local start=$SECONDS
 	timeout --kill-after=10 "$limit" "$@" >"$log" 2>&1
 	local rc=$?

@@ -7,8 +7,9 @@
 # interval and the sampling window scale down); see tests/hostile/soak.py
 # for every setting.
 set -u
-cd "$(dirname "$0")/.."
-export VIGIL_ROOT=$(pwd)
+cd "$(dirname "$0")/.." || exit 1
+VIGIL_ROOT=$(pwd)
+export VIGIL_ROOT
 if [ ! -x "${VIGIL_BUILD:-build}/bench/loadgen" ]; then
 	make -s "${VIGIL_BUILD:+BUILD=$VIGIL_BUILD}" "${VIGIL_BUILD:-build}/bench/loadgen" || exit 1
 fi

@@ -7,7 +7,7 @@
 # installed (compat.js).  Prints TAP; exits non-zero on failure.
 # No browser is downloaded: PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1.
 set -u
-cd "$(dirname "$0")"
+cd "$(dirname "$0")" || exit 1
 here=$(pwd)
 root=$(cd ../.. && pwd)
 export VIGIL_ROOT=${VIGIL_ROOT:-$root}

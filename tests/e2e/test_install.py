@@ -41,8 +41,8 @@ t.ok(m, "the first password is printed", r.stdout)
 password = m.group(1) if m else ""
 
 files = {
-    "usr/local/bin/vigil-capture": 0o755, "usr/local/bin/vigil-server": 0o755,
-    "usr/local/sbin/vigil-setup-tls": 0o755,
+    "usr/local/sbin/vigil-capture": 0o755, "usr/local/sbin/vigil-server": 0o755,
+    "usr/local/sbin/vigil-setup-tls": 0o755, "usr/local/share/doc/vigil/README.md": 0o644,
     "etc/systemd/system/vigil-capture@.service": 0o644,
     "etc/systemd/system/vigil-capture-rpicam@.service": 0o644,
     "etc/systemd/system/vigil-server@.service": 0o644,
@@ -63,6 +63,10 @@ for f, mode in files.items():
     except FileNotFoundError:
         wrong.append(f"{f}: missing")
 t.ok(not wrong, "installed files with their modes (keys 0600, htpasswd 0640)", "\n".join(wrong))
+units = "".join(open(os.path.join(D, "etc/systemd/system", u)).read()
+                for u in os.listdir(os.path.join(D, "etc/systemd/system")))
+t.ok("/usr/local/sbin/vigil-capture " in units and "/usr/local/sbin/vigil-server " in units
+     and not re.search(r"@[A-Z]+@", units), "the units run the daemons from /usr/local/sbin")
 t.ok(os.path.realpath(os.path.join(D, "etc/nginx/sites-enabled/vigil"))
      == os.path.join(D, "etc/nginx/sites-available/vigil"), "the site is enabled")
 ht = os.path.join(D, "etc/vigil/htpasswd")

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 """`make run` as a user runs it: started in the background with its make
 variables, it prints a URL and a password that open the page and the stream;
-Ctrl-C (SIGINT to the process group, as a terminal sends it) leaves no
+Ctrl-C (SIGINT to the process group, as a terminal sends it) and a signal
+to make alone (SIGTERM or SIGKILL, as a service manager sends it) leave no
 process behind; a second run reuses certificate and password; a port in use
 and a failing child get a clear message and leave nothing running."""
 import hashlib
@@ -201,6 +202,22 @@ if runsh:
     nothing_left(mr, "run.sh killed with SIGKILL")
 else:
     mr.kill_all()
+
+# ------------------------------------------------------------ make itself killed
+# What a script or a service manager does: a signal to make's own pid, not to
+# its process group.  The whole camera must stop with it and free the port.
+for sig in (signal.SIGTERM, signal.SIGKILL):
+    mr = MakeRun()
+    banner = mr.banner()
+    served = banner and banner.startswith("open https://") and port_open(port)
+    t.ok(served, f"make run serves before make gets {sig.name}", mr.output()[-800:])
+    if not served:
+        mr.kill_all()
+        continue
+    os.kill(mr.p.pid, sig)
+    mr.wait(15)
+    nothing_left(mr, f"make killed with {sig.name}")
+    t.ok(vt.wait_for(lambda: not port_open(port), 10), f"make killed with {sig.name}: the port is closed")
 
 # ------------------------------------------------------------ port in use
 busy = socket.socket()

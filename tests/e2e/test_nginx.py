@@ -629,11 +629,11 @@ def check_units():
         return
     d = tempfile.mkdtemp(prefix="vgunits-")
     try:
-        # The units name /usr/local/bin; point them at the built binaries so
-        # verify can check the executables exist.
+        # The units name @SBINDIR@ (make install fills it in); point them at
+        # the built binaries so verify can check the executables exist.
         for f in os.listdir(UNITS):
             text = open(os.path.join(UNITS, f)).read()
-            text = text.replace("/usr/local/bin/", os.path.dirname(vt.CAPTURE) + "/")
+            text = text.replace("@SBINDIR@/", os.path.dirname(vt.CAPTURE) + "/")
             open(os.path.join(d, f), "w").write(text)
         # verify runs man for each Documentation=man: page: give it the
         # repository's pages, so a unit naming a missing page fails.
