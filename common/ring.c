@@ -223,7 +223,10 @@ static struct ring_header *ring_map_old(int fd, uint32_t *generation)
 		   0);
 	if (old == MAP_FAILED)
 		return NULL;
-	if (old->magic != RING_MAGIC || old->version != RING_VERSION) {
+	/* Version 1 had the same header page (only the slot header grew), so
+	 * its readers are told to re-attach too, and then refuse version 2. */
+	if (old->magic != RING_MAGIC ||
+	    (old->version != RING_VERSION && old->version != 1u)) {
 		munmap(old, sizeof(*old));
 		return NULL;
 	}
@@ -451,7 +454,7 @@ void ring_writer_abort(struct ring_writer *w)
 
 int ring_writer_commit(struct ring_writer *w, size_t length, uint32_t flags,
 		       uint32_t width, uint32_t height, int64_t realtime_ns,
-		       int64_t monotonic_ns)
+		       int64_t monotonic_ns, const struct ring_motion *motion)
 {
 	struct ring_header *h = w->hdr;
 	struct ring_slot_header *s;
@@ -467,10 +470,26 @@ int ring_writer_commit(struct ring_writer *w, size_t length, uint32_t flags,
 		errno = EMSGSIZE;
 		return -1;
 	}
+	if (motion != NULL && motion->score > RING_MOTION_SCORE_MAX) {
+		ring_writer_abort(w);
+		errno = EINVAL;
+		return -1;
+	}
 	index = w->busy_slot;
 	s = (struct ring_slot_header *)ring_slot(h, RING_HEADER_SIZE,
 						 h->slot_size, index);
-	s->flags = flags;
+	if (motion != NULL) {
+		s->flags = flags | RING_FRAME_ANALYSED;
+		s->motion_score = motion->score;
+		s->motion_since_ns = motion->since_ns;
+		memcpy(s->motion_grid, motion->grid, sizeof(s->motion_grid));
+	} else {
+		s->flags = flags &
+			   ~(uint32_t)(RING_FRAME_ANALYSED | RING_FRAME_MOTION);
+		s->motion_score = 0;
+		s->motion_since_ns = 0;
+		memset(s->motion_grid, 0, sizeof(s->motion_grid));
+	}
 	s->seq = w->seq + 1;
 	s->length = (uint32_t)length;
 	s->width = width;
@@ -496,7 +515,8 @@ int ring_writer_commit(struct ring_writer *w, size_t length, uint32_t flags,
 
 int ring_writer_publish(struct ring_writer *w, const void *jpeg, size_t len,
 			uint32_t flags, uint32_t width, uint32_t height,
-			int64_t realtime_ns, int64_t monotonic_ns)
+			int64_t realtime_ns, int64_t monotonic_ns,
+			const struct ring_motion *motion)
 {
 	void *dst;
 
@@ -508,7 +528,7 @@ int ring_writer_publish(struct ring_writer *w, const void *jpeg, size_t len,
 	dst = ring_writer_begin(w);
 	memcpy(dst, jpeg, len);
 	return ring_writer_commit(w, len, flags, width, height, realtime_ns,
-				  monotonic_ns);
+				  monotonic_ns, motion);
 }
 
 void ring_writer_count_drop(struct ring_writer *w)
@@ -766,7 +786,11 @@ enum ring_status ring_reader_read(const struct ring_reader *r,
 	copy.height = s->height;
 	copy.realtime_ns = s->realtime_ns;
 	copy.monotonic_ns = s->monotonic_ns;
-	if (copy.length > r->capacity || copy.length == 0) {
+	copy.motion_score = s->motion_score;
+	copy.motion_since_ns = s->motion_since_ns;
+	memcpy(copy.motion_grid, s->motion_grid, sizeof(copy.motion_grid));
+	if (copy.length > r->capacity || copy.length == 0 ||
+	    copy.motion_score > RING_MOTION_SCORE_MAX) {
 		atomic_thread_fence(memory_order_acquire);
 		l2 = atomic_load_explicit(&s->lock, memory_order_relaxed);
 		return l1 == l2 ? RING_CORRUPT : RING_TORN;
@@ -789,6 +813,16 @@ enum ring_status ring_reader_read(const struct ring_reader *r,
 	frame->generation = r->generation;
 	frame->realtime_ns = copy.realtime_ns;
 	frame->monotonic_ns = copy.monotonic_ns;
+	if (copy.flags & RING_FRAME_ANALYSED) {
+		frame->motion_score = copy.motion_score;
+		frame->motion_since_ns = copy.motion_since_ns;
+		memcpy(frame->motion_grid, copy.motion_grid,
+		       sizeof(frame->motion_grid));
+	} else {
+		frame->motion_score = 0;
+		frame->motion_since_ns = 0;
+		memset(frame->motion_grid, 0, sizeof(frame->motion_grid));
+	}
 	return RING_OK;
 }
 

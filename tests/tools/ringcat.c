@@ -13,7 +13,9 @@
  *                 ring and print "closed"
  *
  * Frame lines: "frame seq=S len=L width=W height=H generation=G
- * mono_ns=M real_ns=R".  Header line: "ring generation=G width=W height=H
+ * mono_ns=M real_ns=R flags=F motion=0|1 analysed=0|1 score=N since_ns=T
+ * grid=HEX" (score, since_ns and the 72-byte grid in hex, byte 0 first, are
+ * 0 when the frame is not analysed).  Header line: "ring generation=G width=W height=H
  * fps=N/D slots=S capacity=C health=ok|stale|closed dropped=D".
  * Exit: 0 done, 1 error (the ring status on stderr), 2 usage, 3 timeout.
  */
@@ -40,6 +42,24 @@ static const char *health_name(enum ring_status s)
 	       : s == RING_CLOSED ? "closed"
 	       : s == RING_STALE  ? "stale"
 				  : ring_strerror(s);
+}
+
+static void print_frame(const struct ring_frame *f)
+{
+	char grid[2 * RING_MOTION_GRID_BYTES + 1];
+	size_t i;
+
+	for (i = 0; i < RING_MOTION_GRID_BYTES; i++)
+		snprintf(grid + 2 * i, 3, "%02x", f->motion_grid[i]);
+	printf("frame seq=%llu len=%u width=%u height=%u generation=%u "
+	       "mono_ns=%lld real_ns=%lld flags=%u motion=%d analysed=%d "
+	       "score=%u since_ns=%lld grid=%s\n",
+	       (unsigned long long)f->seq, f->length, f->width, f->height,
+	       f->generation, (long long)f->monotonic_ns,
+	       (long long)f->realtime_ns, f->flags,
+	       (f->flags & RING_FRAME_MOTION) != 0,
+	       (f->flags & RING_FRAME_ANALYSED) != 0, f->motion_score,
+	       (long long)f->motion_since_ns, grid);
 }
 
 int main(int argc, char **argv)
@@ -156,12 +176,7 @@ int main(int argc, char **argv)
 				}
 				fclose(fp);
 			}
-			printf("frame seq=%llu len=%u width=%u height=%u "
-			       "generation=%u mono_ns=%lld real_ns=%lld\n",
-			       (unsigned long long)f.seq, f.length, f.width,
-			       f.height, f.generation,
-			       (long long)f.monotonic_ns,
-			       (long long)f.realtime_ns);
+			print_frame(&f);
 			fflush(stdout);
 			if (++got >= count)
 				break;
