@@ -39,6 +39,9 @@
  *
  * common/ never logs: every function returns an error code and sets errno,
  * and ring_strerror() turns a status into words.
+ *
+ * Code: ring_writer.c (the writer's side), ring_reader.c (the reader's side),
+ * ring.c (what both share).  vigil-server links the reader's side only.
  */
 #ifndef VIGIL_RING_H
 #define VIGIL_RING_H

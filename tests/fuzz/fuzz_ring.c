@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// fuzz-sources: common/ring.c
+// fuzz-sources: common/ring.c common/ring_reader.c
 /*
  * libFuzzer harness over the reader's validation of a segment: whatever
  * bytes the segment holds, attach/read/health/wait must not crash, hang or
