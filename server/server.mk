@@ -37,8 +37,9 @@ $(BUILD)/tools/ringfeed: $(BUILD)/obj/tests/tools/ringfeed.o $(COMMON_RING_OBJ) 
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pkg_libs,libturbojpeg)
 
 # The server benchmark (bench/bench_server.sh): load generator, the
-# lower-bound fan-out and the ring reader that feeds the picamera reference.
-BENCH_BINS += $(BUILD)/bench/loadgen $(BUILD)/bench/fanout_ref $(BUILD)/bench/ringcat \
+# lower-bound fan-out and the ring reader that feeds the picamera reference
+# (tools/ringcat -r, built with the test tools).
+BENCH_BINS += $(BUILD)/bench/loadgen $(BUILD)/bench/fanout_ref $(BUILD)/tools/ringcat \
 	$(BUILD)/tools/ringfeed
 $(BUILD)/bench/loadgen: $(BUILD)/obj/bench/loadgen.o
 	@mkdir -p $(dir $@)
@@ -46,6 +47,3 @@ $(BUILD)/bench/loadgen: $(BUILD)/obj/bench/loadgen.o
 $(BUILD)/bench/fanout_ref: $(BUILD)/obj/bench/fanout_ref.o $(COMMON_RING_OBJ) $(BUILD)/obj/common/ring_reader.o
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lpthread
-$(BUILD)/bench/ringcat: $(BUILD)/obj/bench/ringcat.o $(COMMON_RING_OBJ) $(BUILD)/obj/common/ring_reader.o
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^
