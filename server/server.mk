@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: MIT
 # server/: vigil-server, the MJPEG fan-out (libevent + TurboJPEG).  The page
 # files of www/ are compiled in through server/embed.sh.
-SERVER_SRC := server/main.c server/feed.c server/frame.c server/stream.c \
-	server/routes.c server/metrics.c server/listen.c server/offline.c
+SERVER_SRC := server/main.c server/feed.c server/waiter.c server/frame.c server/stream.c \
+	server/routes.c server/reply.c server/snapshot.c server/static.c \
+	server/deadline.c server/metrics.c server/listen.c server/offline.c
 SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/www.o
 SERVER_LIBS := $(call pkg_libs,libevent) $(call pkg_libs,libturbojpeg) -lpthread
 WWW_FILES := $(shell find www -type f ! -name '.*' ! -name '*~' 2>/dev/null)
