@@ -169,14 +169,18 @@ static void parse_options(int argc, char **argv, struct options *o)
 	}
 }
 
-/* OpenBSD order: groups, gid, uid, then check none can be regained. */
+/*
+ * OpenBSD order: groups, gid, uid, then check none can be regained.  The
+ * user keeps its supplementary groups (initgroups): the ring is readable
+ * through one of them (the "vigil" group of deploy/sysusers.d/vigil.conf).
+ */
 static void drop_privileges(const struct passwd *pw)
 {
 	uid_t ru, eu, su;
 	gid_t rg, eg, sg;
 
-	if (setgroups(1, &pw->pw_gid) < 0)
-		fatal("cannot drop supplementary groups");
+	if (initgroups(pw->pw_name, pw->pw_gid) < 0)
+		fatal("cannot set the groups of '%s'", pw->pw_name);
 	if (setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0)
 		fatal("cannot set group id to %u", (unsigned)pw->pw_gid);
 	if (setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0)
