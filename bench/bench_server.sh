@@ -34,7 +34,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for bin in vigil-server tools/ringfeed bench/loadgen bench/fanout_ref bench/ringcat; do
+for bin in vigil-server tools/ringfeed bench/loadgen bench/fanout_ref tools/ringcat; do
 	[ -x "$B/$bin" ] || { echo "bench_server: $B/$bin missing (make bench builds it)" >&2; exit 1; }
 done
 
@@ -98,7 +98,7 @@ sa=$!
 sb=$!
 "$B/bench/fanout_ref" --camera "$cam" --port "$pf" 2>/dev/null &
 sf=$!
-"$B/bench/ringcat" --camera "$cam" | python3 bench/picamera_ref.py "$pp" 2>/dev/null &
+"$B/tools/ringcat" -r -n 0 -t 0 "$cam" | python3 bench/picamera_ref.py "$pp" 2>/dev/null &
 sp=$!
 pids+=("$s1" "$sa" "$sb" "$sf" "$sp")
 for port in "$p1" "$pa" "$pb" "$pf" "$pp"; do wait_port "$port"; done

@@ -195,7 +195,8 @@ int main(int argc, char **argv)
 		}
 		if (ring)
 			ring_writer_commit(ring, (size_t)n, RING_FRAME_KEY,
-					   (uint32_t)w, (uint32_t)h, 0, 0);
+					   (uint32_t)w, (uint32_t)h, 0, 0,
+					   NULL);
 		t1 = now_s();
 		if (t0 == 0) {
 			if (t1 >= warm) {

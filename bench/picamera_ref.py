@@ -12,13 +12,13 @@ MJPEG streaming recipe, rewritten here from its description (not copied).
   wfile.write (boundary "FRAME", quoted by nobody, the part closed by
   "\\r\\n" and the next boundary when the next frame comes).
 
-It is fed the same frames as the servers: records from bench/ringcat on
+It is fed the same frames as the servers: records from tools/ringcat -r on
 stdin ("VGLF", u32 length, i64 capture time ns, u64 sequence, JPEG).  The
 one change to the recipe is a listen backlog of 1024 (the stdlib's 5 would
 make hundreds of viewers connecting at once wait for SYN retries), and each
 part carries X-Timestamp / X-Frame-Seq so the load generator can measure it.
 
-Usage: ringcat --camera NAME | picamera_ref.py PORT
+Usage: build/tools/ringcat -r -n 0 -t 0 CAMERA | picamera_ref.py PORT
 """
 import io
 import socketserver

@@ -116,7 +116,7 @@ int main(int argc, char **argv)
 		}
 		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
 		ring_writer_publish(w, frame, sizeof(frame), 0, 16, 16, 0,
-				    mono_ns());
+				    mono_ns(), NULL);
 	}
 	/* Closed: a reader that missed a wake-up stops waiting now. */
 	ring_writer_close(w);

@@ -29,13 +29,10 @@
 #include "autosrc.h"
 #include "ring.h"
 #include "source.h"
-
-#ifndef VIGIL_VERSION
-#define VIGIL_VERSION "0.1.0"
-#endif
+#include "usage.h"
 
 #define PROG "vigil-capture"
-#define EXIT_USAGE 2
+#define EXIT_USAGE USAGE_EXIT
 
 #define CAPTURE_CAMERA_DEFAULT "cam0"
 #define CAPTURE_WIDTH_DEFAULT 1280
@@ -117,11 +114,9 @@ usage_error(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, PROG ": ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	usage_vprint_error(stderr, PROG, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, " (see " PROG " --help)\n");
 	exit(EXIT_USAGE);
 }
 
@@ -331,7 +326,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 			usage(stdout);
 			exit(0);
 		case OPT_VERSION:
-			printf(PROG " " VIGIL_VERSION "\n");
+			usage_print_version(stdout, PROG);
 			exit(0);
 		case OPT_LIST_SOURCES:
 			o->list_sources = 1;

@@ -128,7 +128,7 @@ static int publish_raw(struct pipeline *p, struct picture *pic,
 	p->encode_ns += clock_mono_ns() - t0;
 	return ring_writer_commit(w, (size_t)n, RING_FRAME_KEY,
 				  (uint32_t)out.width, (uint32_t)out.height,
-				  pic->realtime_ns, pic->monotonic_ns);
+				  pic->realtime_ns, pic->monotonic_ns, NULL);
 }
 
 int pipeline_publish(struct pipeline *p, struct picture *pic,
@@ -150,7 +150,7 @@ int pipeline_publish(struct pipeline *p, struct picture *pic,
 		r = ring_writer_publish(w, pic->data, pic->len, RING_FRAME_KEY,
 					(uint32_t)pic->width,
 					(uint32_t)pic->height, pic->realtime_ns,
-					pic->monotonic_ns);
+					pic->monotonic_ns, NULL);
 		if (r < 0)
 			log_debug("skipped a JPEG of %zu bytes: %s", pic->len,
 				  strerror(errno));

@@ -8,7 +8,8 @@
  *
  *   struct ring_header              one page, fixed-width fields only
  *   struct ring_slot  x slot_count  each slot_size bytes, 64-byte aligned:
- *       struct ring_slot_header     seqlock word, frame sequence, length, times
+ *       struct ring_slot_header     seqlock word, frame sequence, length, times,
+ *                                   motion result (score, since, grid)
  *       payload                     the JPEG bytes (slot_size - header)
  *
  * Writer protocol (one writer, never waits for a reader):
@@ -38,6 +39,9 @@
  *
  * common/ never logs: every function returns an error code and sets errno,
  * and ring_strerror() turns a status into words.
+ *
+ * Code: ring_writer.c (the writer's side), ring_reader.c (the reader's side),
+ * ring.c (what both share).  vigil-server links the reader's side only.
  */
 #ifndef VIGIL_RING_H
 #define VIGIL_RING_H
@@ -48,9 +52,9 @@
 #include <sys/types.h>
 
 #define RING_MAGIC 0x474e49524c474956ULL /* "VIGLRING" little-endian */
-#define RING_VERSION 1u
+#define RING_VERSION 2u
 #define RING_HEADER_SIZE 4096u
-#define RING_SLOT_HEADER_SIZE 64u
+#define RING_SLOT_HEADER_SIZE 128u
 #define RING_SLOT_ALIGN 64u
 #define RING_NAME_MAX 64 /* "/vigil." + camera + ".lock" + NUL fits */
 #define RING_CAMERA_MAX 32 /* camera names: [A-Za-z0-9_-]{1,32} */
@@ -72,10 +76,29 @@ enum ring_state {
 	RING_STATE_CLOSED = 2, /* the writer exited cleanly or was replaced */
 };
 
+/* The motion grid: RING_MOTION_COLS x RING_MOTION_ROWS cells, one bit each. */
+#define RING_MOTION_COLS 32u
+#define RING_MOTION_ROWS 18u
+#define RING_MOTION_GRID_BYTES \
+	(RING_MOTION_COLS * RING_MOTION_ROWS / 8) /* 72 */
+#define RING_MOTION_SCORE_MAX 1000u /* per mille */
+
 enum ring_frame_flag {
-	RING_FRAME_KEY = 1u
-			 << 0, /* reserved: every JPEG is a key frame today */
-	RING_FRAME_MOTION = 1u << 1, /* reserved for motion detection */
+	RING_FRAME_KEY = 1u << 0, /* reserved: every JPEG is a key frame */
+	RING_FRAME_MOTION = 1u << 1, /* motion is declared at this frame */
+	RING_FRAME_ANALYSED = 1u << 2, /* score, since and grid hold a result */
+};
+
+/*
+ * A motion detector's result for one frame, given to the writer.
+ * Grid: row-major from the top-left; cell (c, r) is bit (c % 8) of byte
+ * r * (RING_MOTION_COLS / 8) + c / 8.  A set bit: that cell changed.
+ */
+struct ring_motion {
+	uint32_t score; /* changed share of the picture, per mille, 0..1000 */
+	int64_t since_ns; /* CLOCK_REALTIME ns when the current motion period
+			     was declared; 0 while no motion is declared */
+	uint8_t grid[RING_MOTION_GRID_BYTES];
 };
 
 /* The segment layout.  Fixed-width fields, explicit padding, asserted below. */
@@ -105,6 +128,8 @@ struct ring_header {
 	uint8_t reserved2[RING_HEADER_SIZE - 120];
 };
 
+/* Motion fields hold a result only when flags has RING_FRAME_ANALYSED; the
+ * writer zeroes them otherwise. */
 struct ring_slot_header {
 	_Atomic uint32_t lock; /* seqlock: odd while the writer is in here */
 	uint32_t flags; /* enum ring_frame_flag */
@@ -112,10 +137,12 @@ struct ring_slot_header {
 	uint32_t length; /* payload bytes */
 	uint32_t width; /* picture size of this frame */
 	uint32_t height;
-	uint32_t reserved0;
+	uint32_t motion_score; /* per mille, 0..RING_MOTION_SCORE_MAX */
 	int64_t realtime_ns; /* capture time, CLOCK_REALTIME */
 	int64_t monotonic_ns; /* capture time, CLOCK_MONOTONIC */
-	uint8_t reserved1[16];
+	int64_t motion_since_ns; /* CLOCK_REALTIME; 0: no motion declared */
+	uint8_t motion_grid
+		[RING_MOTION_GRID_BYTES]; /* see struct ring_motion */
 };
 
 _Static_assert(sizeof(struct ring_header) == RING_HEADER_SIZE, "header size");
@@ -123,7 +150,21 @@ _Static_assert(offsetof(struct ring_header, generation) == 96, "generation");
 _Static_assert(offsetof(struct ring_header, seq) == 112, "seq offset");
 _Static_assert(sizeof(struct ring_slot_header) == RING_SLOT_HEADER_SIZE,
 	       "slot header size");
+_Static_assert(offsetof(struct ring_slot_header, lock) == 0, "lock");
+_Static_assert(offsetof(struct ring_slot_header, flags) == 4, "flags");
+_Static_assert(offsetof(struct ring_slot_header, seq) == 8, "slot seq");
+_Static_assert(offsetof(struct ring_slot_header, length) == 16, "length");
+_Static_assert(offsetof(struct ring_slot_header, width) == 20, "width");
+_Static_assert(offsetof(struct ring_slot_header, height) == 24, "height");
+_Static_assert(offsetof(struct ring_slot_header, motion_score) == 28, "score");
 _Static_assert(offsetof(struct ring_slot_header, realtime_ns) == 32, "ts");
+_Static_assert(offsetof(struct ring_slot_header, monotonic_ns) == 40, "mono");
+_Static_assert(offsetof(struct ring_slot_header, motion_since_ns) == 48,
+	       "since");
+_Static_assert(offsetof(struct ring_slot_header, motion_grid) == 56, "grid");
+_Static_assert(RING_MOTION_GRID_BYTES == 72, "grid bytes");
+_Static_assert(RING_MOTION_COLS % 8 == 0, "grid rows are whole bytes");
+_Static_assert(RING_SLOT_HEADER_SIZE % RING_SLOT_ALIGN == 0, "slot align");
 _Static_assert(sizeof(_Atomic uint32_t) == 4, "atomic u32 is 4 bytes");
 
 /* What a reader learns about one frame. */
@@ -136,6 +177,10 @@ struct ring_frame {
 	uint32_t generation;
 	int64_t realtime_ns;
 	int64_t monotonic_ns;
+	/* Zeroed when flags lacks RING_FRAME_ANALYSED. */
+	uint32_t motion_score; /* per mille, 0..RING_MOTION_SCORE_MAX */
+	int64_t motion_since_ns; /* CLOCK_REALTIME; 0: no motion declared */
+	uint8_t motion_grid[RING_MOTION_GRID_BYTES];
 };
 
 /* Outcomes with more than two values (STYLE.md: a named enum). */
@@ -197,17 +242,24 @@ uint32_t ring_writer_generation(const struct ring_writer *w);
  * back without publishing.  Exactly one of commit/abort follows each begin.
  * realtime_ns/monotonic_ns 0 means "now".  commit fails with EMSGSIZE when
  * length exceeds the capacity (the frame is dropped and counted).
+ * motion (borrowed for the call) is NULL when the frame has no motion result:
+ * the writer then clears RING_FRAME_ANALYSED and RING_FRAME_MOTION from flags
+ * and zeroes the motion fields.  With a result it sets RING_FRAME_ANALYSED;
+ * the caller passes RING_FRAME_MOTION in flags when motion is declared.
+ * -1 with EINVAL when motion->score exceeds RING_MOTION_SCORE_MAX (the slot
+ * is given back, nothing is published).
  */
 void *ring_writer_begin(struct ring_writer *w);
 int ring_writer_commit(struct ring_writer *w, size_t length, uint32_t flags,
 		       uint32_t width, uint32_t height, int64_t realtime_ns,
-		       int64_t monotonic_ns);
+		       int64_t monotonic_ns, const struct ring_motion *motion);
 void ring_writer_abort(struct ring_writer *w);
 
 /* begin + copy + commit. -1 with EMSGSIZE when len is over the capacity. */
 int ring_writer_publish(struct ring_writer *w, const void *jpeg, size_t len,
 			uint32_t flags, uint32_t width, uint32_t height,
-			int64_t realtime_ns, int64_t monotonic_ns);
+			int64_t realtime_ns, int64_t monotonic_ns,
+			const struct ring_motion *motion);
 
 /* The sequence number the last commit published (0 before the first). */
 uint64_t ring_writer_seq(const struct ring_writer *w);
@@ -273,7 +325,8 @@ enum ring_status ring_reader_wait(const struct ring_reader *r,
  * always enough) and its description into *frame.  RING_OK, RING_NONE
  * (nothing published yet), RING_TORN (overwritten mid-copy: retry or wait;
  * the bytes in buf are garbage), RING_CORRUPT (an index or length out of
- * bounds), RING_ERROR with ENOBUFS when cap is too small.
+ * bounds, or a motion score over RING_MOTION_SCORE_MAX), RING_ERROR with
+ * ENOBUFS when cap is too small.
  */
 enum ring_status ring_reader_read(const struct ring_reader *r,
 				  struct ring_frame *frame, void *buf,

@@ -1,12 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* feed: ring attachment, waiter thread, frame copies, offline picture. */
+/* feed: ring attachment, frame copies, offline picture (the thread that
+ * waits on the ring is waiter.c). */
 #include "feed.h"
 
 #include <errno.h>
 #include <event2/event.h>
 #include <inttypes.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,17 +17,7 @@
 #include "log.h"
 #include "offline.h"
 #include "ring.h"
-
-/* One attachment: the waiter thread owns the reader until it is joined. */
-struct waiter {
-	pthread_t thread;
-	struct ring_reader *reader;
-	atomic_int stop;
-	atomic_int done;
-	int efd;
-	uint32_t start_seq;
-	struct waiter *next;
-};
+#include "waiter.h"
 
 struct feed {
 	struct event_base *base;
@@ -41,7 +30,7 @@ struct feed {
 	struct event *ev_wake;
 	struct event *ev_tick;
 	struct waiter *waiter; /* current attachment, or NULL */
-	struct waiter *retired; /* stopped, waiting to be joined */
+	struct waiter_list retired; /* stopped, waiting to be joined */
 	struct frame_pool *pool;
 	struct frame *latest; /* newest live frame (a reference), or NULL */
 	enum feed_status status;
@@ -70,57 +59,7 @@ const char *feed_status_name(enum feed_status status)
 	}
 }
 
-/* ------------------------------------------------------------ waiter */
-
-static void waiter_notify(int efd)
-{
-	uint64_t one = 1;
-
-	/* EAGAIN means the counter is already non-zero: the loop will wake. */
-	if (write(efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		log_warn("cannot signal the event loop");
-}
-
-static void *waiter_main(void *arg)
-{
-	struct waiter *w = arg;
-	uint32_t last = w->start_seq;
-
-	while (!atomic_load_explicit(&w->stop, memory_order_acquire)) {
-		enum ring_status st = ring_reader_wait(w->reader, last,
-						       FEED_WAIT_MS);
-
-		if (st == RING_OK) {
-			last = ring_reader_seq(w->reader);
-			waiter_notify(w->efd);
-		} else if (st != RING_TIMEOUT) {
-			/* Closed or broken: the event loop decides what next. */
-			break;
-		}
-	}
-	atomic_store_explicit(&w->done, 1, memory_order_release);
-	waiter_notify(w->efd);
-	return NULL;
-}
-
-static void feed_reap(struct feed *feed, int block)
-{
-	struct waiter **pp = &feed->retired;
-
-	while (*pp != NULL) {
-		struct waiter *w = *pp;
-		int rc = block ? pthread_join(w->thread, NULL)
-			       : pthread_tryjoin_np(w->thread, NULL);
-
-		if (rc != 0) {
-			pp = &w->next;
-			continue;
-		}
-		*pp = w->next;
-		ring_reader_close(w->reader);
-		free(w);
-	}
-}
+/* ------------------------------------------------------------ attachment */
 
 static void feed_detach(struct feed *feed)
 {
@@ -128,9 +67,7 @@ static void feed_detach(struct feed *feed)
 
 	if (w == NULL)
 		return;
-	atomic_store_explicit(&w->stop, 1, memory_order_release);
-	w->next = feed->retired;
-	feed->retired = w;
+	waiter_retire(&feed->retired, w);
 	feed->waiter = NULL;
 	frame_unref(feed->latest);
 	feed->latest = NULL;
@@ -257,7 +194,7 @@ static double measured_fps(const struct feed *feed, int64_t now)
 /* Copies the newest frame out of the ring, once, and hands it on. */
 static void feed_pull(struct feed *feed)
 {
-	struct ring_reader *r = feed->waiter->reader;
+	struct ring_reader *r = waiter_reader(feed->waiter);
 	unsigned i;
 
 	for (i = 0; i < FEED_READ_RETRIES; i++) {
@@ -312,16 +249,10 @@ static void feed_pull(struct feed *feed)
 
 static void feed_attach(struct feed *feed, struct ring_reader *r)
 {
-	struct waiter *w = calloc(1, sizeof(*w));
+	struct waiter *w;
 	uint32_t gen = ring_reader_generation(r);
 	size_t cap = ring_reader_capacity(r);
-	int rc;
 
-	if (w == NULL) {
-		ring_reader_close(r);
-		feed_set_status(feed, FEED_OFFLINE, "out of memory");
-		return;
-	}
 	/* Any new segment is a capture (re)start, even when its generation
 	 * number repeats (the old ring was removed by hand). */
 	if (feed->have_generation)
@@ -341,15 +272,10 @@ static void feed_attach(struct feed *feed, struct ring_reader *r)
 	frame_pool_set_capacity(
 		feed->pool, cap > feed->offline_len ? cap : feed->offline_len);
 	feed->last_seq = 0;
-	w->reader = r;
-	w->efd = feed->efd;
-	w->start_seq = ring_reader_seq(r);
-	rc = pthread_create(&w->thread, NULL, waiter_main, w);
-	if (rc != 0) {
-		errno = rc;
+	w = waiter_start(r, feed->efd);
+	if (w == NULL) {
 		log_warn("cannot start the ring waiter thread");
 		ring_reader_close(r);
-		free(w);
 		feed_set_status(feed, FEED_OFFLINE, "cannot start a thread");
 		return;
 	}
@@ -402,12 +328,13 @@ static void feed_check(struct feed *feed)
 	int64_t now = clock_mono_ns();
 	struct waiter *w = feed->waiter;
 
-	feed_reap(feed, 0);
+	waiter_reap(&feed->retired, 0);
 	if (w != NULL) {
 		uint32_t age = 0;
-		enum ring_status st = ring_reader_health(w->reader, 0, &age);
+		enum ring_status st = ring_reader_health(waiter_reader(w), 0,
+							 &age);
 
-		if (st == RING_OK && !atomic_load(&w->done)) {
+		if (st == RING_OK && !waiter_done(w)) {
 			if (frame_fresh(feed, feed->latest, now))
 				feed_set_status(feed, FEED_ONLINE, "%s", "");
 			else if (feed->latest == NULL)
@@ -421,7 +348,7 @@ static void feed_check(struct feed *feed)
 					(now - feed->latest->monotonic_ns) /
 						1000000);
 		} else if (st == RING_OK ||
-			   ring_reader_replaced(w->reader) != 0) {
+			   ring_reader_replaced(waiter_reader(w)) != 0) {
 			/* A new capture (or none) under the name: re-attach.
 			 * (A waiter that ended on a live ring hit an error.) */
 			feed_detach(feed);
@@ -453,7 +380,7 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
 	if (feed->waiter == NULL)
 		return;
 	feed_pull(feed);
-	if (atomic_load(&feed->waiter->done))
+	if (waiter_done(feed->waiter))
 		feed_check(feed);
 }
 
@@ -475,6 +402,7 @@ struct feed *feed_create(struct event_base *base, const char *camera,
 	if (feed == NULL)
 		return NULL;
 	feed->efd = -1;
+	LIST_INIT(&feed->retired);
 	feed->base = base;
 	feed->m = metrics;
 	feed->cb = cb;
@@ -515,7 +443,7 @@ void feed_destroy(struct feed *feed)
 	if (feed == NULL)
 		return;
 	feed_detach(feed);
-	feed_reap(feed, 1);
+	waiter_reap(&feed->retired, 1);
 	if (feed->ev_wake != NULL)
 		event_free(feed->ev_wake);
 	if (feed->ev_tick != NULL)

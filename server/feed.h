@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * feed: the camera's ring as this server sees it.  Attaches read-only, runs
- * a waiter thread that blocks in ring_reader_wait() (a futex, no polling)
- * and wakes the event loop through an eventfd; the event loop copies each
+ * a waiter thread (waiter.h) that blocks in ring_reader_wait() (a futex, no
+ * polling) and wakes the event loop through an eventfd; the event loop copies each
  * new frame out of the ring once into a pooled reference-counted buffer
  * (frame.h) and hands it to the frame callback.
  *
@@ -22,7 +22,6 @@
 #include "metrics.h"
 
 #define FEED_TICK_MS 250 /* health check / re-attach period */
-#define FEED_WAIT_MS 100 /* waiter thread's futex timeout */
 #define FEED_STALL_MS 2000 /* no frame for this long: stalled... */
 #define FEED_STALL_FRAMES 4 /* ...or for this many frame intervals */
 #define FEED_OFFLINE_REPEAT_MS 1000
@@ -47,7 +46,7 @@ typedef void feed_frame_fn(struct frame *f, void *arg);
 struct feed *feed_create(struct event_base *base, const char *camera,
 			 struct metrics *metrics, feed_frame_fn *cb, void *arg);
 
-/* Stops the waiter thread (joins it: at most FEED_WAIT_MS), detaches.
+/* Stops the waiter thread (joins it: at most WAITER_WAIT_MS), detaches.
  * Frames still held elsewhere stay valid.  Accepts NULL. */
 void feed_destroy(struct feed *feed);
 

@@ -10,7 +10,7 @@
 
 struct frame_pool {
 	size_t capacity; /* JPEG bytes a buffer holds */
-	struct frame *free; /* free list */
+	LIST_HEAD(, frame) free; /* buffers ready for reuse */
 	unsigned nfree;
 	unsigned nlive; /* buffers mapped (free or held) */
 	uint64_t next_id;
@@ -65,13 +65,13 @@ struct frame_pool *frame_pool_create(size_t capacity)
 	if (p == NULL)
 		return NULL;
 	p->capacity = capacity;
+	LIST_INIT(&p->free);
 	for (i = 0; i < FRAME_POOL_PREALLOC; i++) {
 		struct frame *f = frame_new(p);
 
 		if (f == NULL)
 			break;
-		f->next_free = p->free;
-		p->free = f;
+		LIST_INSERT_HEAD(&p->free, f, free_link);
 		p->nfree++;
 	}
 	return p;
@@ -89,17 +89,15 @@ unsigned frame_pool_buffers(const struct frame_pool *p)
 
 static void frame_pool_trim(struct frame_pool *p, unsigned keep)
 {
-	struct frame **pp = &p->free;
+	struct frame *f, *next;
 
-	while (*pp != NULL) {
-		struct frame *f = *pp;
-
+	for (f = LIST_FIRST(&p->free); f != NULL; f = next) {
+		next = LIST_NEXT(f, free_link);
 		if (keep > 0 && f->size >= frame_size_for(p->capacity)) {
 			keep--;
-			pp = &f->next_free;
 			continue;
 		}
-		*pp = f->next_free;
+		LIST_REMOVE(f, free_link);
 		p->nfree--;
 		frame_free(f);
 	}
@@ -128,8 +126,8 @@ struct frame *frame_get(struct frame_pool *p)
 {
 	struct frame *f;
 
-	while ((f = p->free) != NULL) {
-		p->free = f->next_free;
+	while ((f = LIST_FIRST(&p->free)) != NULL) {
+		LIST_REMOVE(f, free_link);
 		p->nfree--;
 		if (f->size >= frame_size_for(p->capacity))
 			break;
@@ -137,7 +135,6 @@ struct frame *frame_get(struct frame_pool *p)
 	}
 	if (f == NULL && (f = frame_new(p)) == NULL)
 		return NULL;
-	f->next_free = NULL;
 	f->refs = 1;
 	f->id = ++p->next_id;
 	f->head = FRAME_HEADROOM;
@@ -165,8 +162,7 @@ void frame_unref(struct frame *f)
 		frame_free(f);
 		return;
 	}
-	f->next_free = p->free;
-	p->free = f;
+	LIST_INSERT_HEAD(&p->free, f, free_link);
 	p->nfree++;
 }
 

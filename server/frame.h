@@ -23,6 +23,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/queue.h>
 
 #define FRAME_BOUNDARY "vigilframe"
 #define FRAME_HEADROOM 256u /* room for the part header */
@@ -35,7 +36,7 @@ struct frame_pool;
 
 struct frame {
 	struct frame_pool *pool;
-	struct frame *next_free;
+	LIST_ENTRY(frame) free_link; /* in the pool's free list */
 	unsigned refs;
 	uint8_t *mem; /* mmap'd, size bytes */
 	size_t size;

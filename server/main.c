@@ -28,6 +28,7 @@
 #include "ring.h"
 #include "routes.h"
 #include "stream.h"
+#include "usage.h"
 
 #define SERVER_NAME "vigil-server"
 #define SERVER_CAMERA_DEFAULT "cam0"
@@ -66,8 +67,10 @@ struct server {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: " SERVER_NAME " [--camera NAME] [--listen ADDR]... "
-		"[--max-clients N] [--user USER] [--public] [-v]\n"
+		"usage: " SERVER_NAME " [options]\n"
+		"Serves the camera's ring /vigil.<camera> as MJPEG, snapshots and a\n"
+		"live page over HTTP, behind nginx.\n"
+		"\n"
 		"  --camera NAME     camera whose ring to serve (default " SERVER_CAMERA_DEFAULT
 		")\n"
 		"  --listen ADDR     127.0.0.1:PORT, [::1]:PORT or unix:/path; repeatable,\n"
@@ -77,7 +80,11 @@ static void usage(FILE *f)
 		"  --user USER       drop to USER after binding (start as root)\n"
 		"  --public          allow non-loopback addresses (nginx is the front door)\n"
 		"  -v, --verbose     debug logging\n"
-		"  -h, --help        this text\n",
+		"  -h, --help        this help\n"
+		"  --version         print the version\n"
+		"\n"
+		"SIGTERM or SIGINT stop the server.\n"
+		"Exit status: 0 stopped, 1 run-time error, 2 bad usage.\n",
 		LISTEN_MAX, SERVER_MAX_CLIENTS_DEFAULT);
 }
 
@@ -86,12 +93,10 @@ bad_usage(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, SERVER_NAME ": ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	usage_vprint_error(stderr, SERVER_NAME, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\n(see " SERVER_NAME " --help)\n");
-	exit(2);
+	exit(USAGE_EXIT);
 }
 
 static void parse_options(int argc, char **argv, struct options *o)
@@ -104,6 +109,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{"public", no_argument, NULL, 'p'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
 	char name[RING_NAME_MAX], err[256];
@@ -144,6 +150,9 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case 'h':
 			usage(stdout);
 			exit(0);
+		case 'V':
+			usage_print_version(stdout, SERVER_NAME);
+			exit(0);
 		case ':':
 			bad_usage("option '%s' needs a value",
 				  argv[optind - 1]);
@@ -169,14 +178,18 @@ static void parse_options(int argc, char **argv, struct options *o)
 	}
 }
 
-/* OpenBSD order: groups, gid, uid, then check none can be regained. */
+/*
+ * OpenBSD order: groups, gid, uid, then check none can be regained.  The
+ * user keeps its supplementary groups (initgroups): the ring is readable
+ * through one of them (the "vigil" group of deploy/sysusers.d/vigil.conf).
+ */
 static void drop_privileges(const struct passwd *pw)
 {
 	uid_t ru, eu, su;
 	gid_t rg, eg, sg;
 
-	if (setgroups(1, &pw->pw_gid) < 0)
-		fatal("cannot drop supplementary groups");
+	if (initgroups(pw->pw_name, pw->pw_gid) < 0)
+		fatal("cannot set the groups of '%s'", pw->pw_name);
 	if (setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0)
 		fatal("cannot set group id to %u", (unsigned)pw->pw_gid);
 	if (setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0)

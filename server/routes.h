@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * routes: the HTTP endpoints (one evhttp generic callback that dispatches on
- * the path), the snapshot waiters and the static page files.
+ * the path); the request-head deadline (deadline.h) on every connection.
  *
  *   /            301 to /index.html
  *   /index.html  the live page ({{camera}} filled in), CSP, no-store
- *   /static/...  versioned page files, cached for a year (immutable)
+ *   /static/...  versioned page files, cached for a year (static.h)
  *   /stream.mjpg MJPEG (stream.h), ?fps=N
- *   /snapshot.jpg the newest frame; waits up to ROUTES_SNAPSHOT_WAIT_MS
+ *   /snapshot.jpg the newest frame; waits up to SNAPSHOT_WAIT_MS (snapshot.h)
  *   /healthz     200 "ok" or 503 with the reason
  *   /metrics     Prometheus text
  *   /state       JSON
@@ -20,11 +20,6 @@
 #include "feed.h"
 #include "metrics.h"
 #include "stream.h"
-
-#define ROUTES_SNAPSHOT_WAIT_MS 1000
-#define ROUTES_RETRY_AFTER_S "1"
-#define ROUTES_HEAD_DEADLINE_S 10 /* a request head must be complete in this */
-#define ROUTES_FDS_MAX 1048576u /* descriptors the head deadline tracks */
 
 struct evhttp;
 struct event_base;
@@ -39,7 +34,8 @@ struct routes_config {
 	unsigned max_clients;
 };
 
-/* Registers the generic callback on http.  NULL on ENOMEM. */
+/* Registers the generic callback and the connection hook (deadline.h) on
+ * http.  One per process.  NULL on ENOMEM. */
 struct routes *routes_create(struct evhttp *http,
 			     const struct routes_config *cfg);
 void routes_set_feed(struct routes *r, struct feed *feed);

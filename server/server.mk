@@ -9,7 +9,8 @@ WWW_FILES := $(shell find www -type f ! -name '.*' ! -name '*~' 2>/dev/null)
 
 BINS += $(BUILD)/vigil-server
 
-$(BUILD)/vigil-server: $(SERVER_OBJ) $(COMMON_OBJ)
+$(BUILD)/vigil-server: $(SERVER_OBJ) $(COMMON_READER_OBJ) \
+	$(BUILD)/obj/common/font.o
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SERVER_LIBS)
 
@@ -34,20 +35,18 @@ TEST_LIBS_test_offline := $(call pkg_libs,libturbojpeg)
 
 # ringfeed: a minimal ring writer for the server's tests and benchmarks.
 TEST_TOOLS += $(BUILD)/tools/ringfeed
-$(BUILD)/tools/ringfeed: $(BUILD)/obj/tests/tools/ringfeed.o $(BUILD)/obj/common/ring.o
+$(BUILD)/tools/ringfeed: $(BUILD)/obj/tests/tools/ringfeed.o $(COMMON_RING_OBJ) $(BUILD)/obj/common/ring_writer.o
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pkg_libs,libturbojpeg)
 
 # The server benchmark (bench/bench_server.sh): load generator, the
-# lower-bound fan-out and the ring reader that feeds the picamera reference.
-BENCH_BINS += $(BUILD)/bench/loadgen $(BUILD)/bench/fanout_ref $(BUILD)/bench/ringcat \
+# lower-bound fan-out and the ring reader that feeds the picamera reference
+# (tools/ringcat -r, built with the test tools).
+BENCH_BINS += $(BUILD)/bench/loadgen $(BUILD)/bench/fanout_ref $(BUILD)/tools/ringcat \
 	$(BUILD)/tools/ringfeed
 $(BUILD)/bench/loadgen: $(BUILD)/obj/bench/loadgen.o
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^
-$(BUILD)/bench/fanout_ref: $(BUILD)/obj/bench/fanout_ref.o $(BUILD)/obj/common/ring.o
+$(BUILD)/bench/fanout_ref: $(BUILD)/obj/bench/fanout_ref.o $(COMMON_RING_OBJ) $(BUILD)/obj/common/ring_reader.o
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lpthread
-$(BUILD)/bench/ringcat: $(BUILD)/obj/bench/ringcat.o $(BUILD)/obj/common/ring.o
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^

@@ -11,6 +11,7 @@
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -19,7 +20,7 @@
 
 struct client {
 	struct stream *s;
-	struct client *prev, *next;
+	LIST_ENTRY(client) link;
 	struct evhttp_connection *evcon;
 	struct bufferevent *bev;
 	uint64_t sent_id; /* frame id of the last part queued */
@@ -31,7 +32,7 @@ struct client {
 struct stream {
 	struct event_base *base;
 	struct metrics *m;
-	struct client *clients;
+	LIST_HEAD(, client) clients;
 	unsigned count;
 	struct frame *latest; /* a reference to the newest frame published */
 };
@@ -58,6 +59,7 @@ struct stream *stream_create(struct event_base *base, struct metrics *metrics)
 		return NULL;
 	s->base = base;
 	s->m = metrics;
+	LIST_INIT(&s->clients);
 	return s;
 }
 
@@ -65,12 +67,7 @@ static void client_close(struct client *c)
 {
 	struct stream *s = c->s;
 
-	if (c->prev != NULL)
-		c->prev->next = c->next;
-	else
-		s->clients = c->next;
-	if (c->next != NULL)
-		c->next->prev = c->prev;
+	LIST_REMOVE(c, link);
 	s->count--;
 	s->m->clients--;
 	/* Frees the bufferevent: its output drops the frame references. */
@@ -80,8 +77,8 @@ static void client_close(struct client *c)
 
 void stream_close_all(struct stream *s)
 {
-	while (s != NULL && s->clients != NULL)
-		client_close(s->clients);
+	while (s != NULL && !LIST_EMPTY(&s->clients))
+		client_close(LIST_FIRST(&s->clients));
 }
 
 void stream_destroy(struct stream *s)
@@ -174,7 +171,8 @@ void stream_publish(struct stream *s, struct frame *f)
 	frame_ref(f);
 	frame_unref(s->latest);
 	s->latest = f;
-	for (c = s->clients; c != NULL; c = c->next) {
+	LIST_FOREACH(c, &s->clients, link)
+	{
 		if (c->closing)
 			continue;
 		if (evbuffer_get_length(bufferevent_get_output(c->bev)) > 0) {
@@ -258,10 +256,7 @@ int stream_add_client(struct stream *s, struct evhttp_request *req,
 	bufferevent_set_max_single_write(bev, STREAM_WRITE_MAX);
 	bufferevent_disable(bev, EV_WRITE);
 	bufferevent_enable(bev, EV_READ);
-	c->next = s->clients;
-	if (s->clients != NULL)
-		s->clients->prev = c;
-	s->clients = c;
+	LIST_INSERT_HEAD(&s->clients, c, link);
 	s->count++;
 	s->m->clients++;
 	evbuffer_add(bufferevent_get_output(bev), stream_head,

@@ -85,6 +85,26 @@ static void test_layout(void **state)
 	assert_int_equal(offsetof(struct ring_slot_header, seq), 8);
 	assert_int_equal(offsetof(struct ring_slot_header, length), 16);
 	assert_int_equal(offsetof(struct ring_slot_header, monotonic_ns), 40);
+	/* Layout version 2: the motion fields. */
+	assert_int_equal(RING_VERSION, 2);
+	assert_int_equal(RING_SLOT_HEADER_SIZE, 128);
+	assert_int_equal(RING_MOTION_GRID_BYTES, 72);
+	assert_int_equal(RING_MOTION_COLS * RING_MOTION_ROWS,
+			 RING_MOTION_GRID_BYTES * 8);
+	assert_int_equal(offsetof(struct ring_slot_header, lock), 0);
+	assert_int_equal(offsetof(struct ring_slot_header, flags), 4);
+	assert_int_equal(offsetof(struct ring_slot_header, width), 20);
+	assert_int_equal(offsetof(struct ring_slot_header, height), 24);
+	assert_int_equal(offsetof(struct ring_slot_header, motion_score), 28);
+	assert_int_equal(offsetof(struct ring_slot_header, realtime_ns), 32);
+	assert_int_equal(offsetof(struct ring_slot_header, motion_since_ns),
+			 48);
+	assert_int_equal(offsetof(struct ring_slot_header, motion_grid), 56);
+	assert_int_equal(sizeof(((struct ring_slot_header *)0)->motion_grid),
+			 72);
+	assert_int_equal(RING_FRAME_KEY, 1);
+	assert_int_equal(RING_FRAME_MOTION, 2);
+	assert_int_equal(RING_FRAME_ANALYSED, 4);
 }
 
 static void test_names(void **state)
@@ -144,8 +164,10 @@ static void test_publish_read(void **state)
 	char path[64];
 
 	(void)state;
-	assert_int_equal(ring_reader_capacity(r), SMALL_SLOT - 64);
-	assert_int_equal(ring_writer_capacity(w), SMALL_SLOT - 64);
+	assert_int_equal(ring_reader_capacity(r),
+			 SMALL_SLOT - RING_SLOT_HEADER_SIZE);
+	assert_int_equal(ring_writer_capacity(w),
+			 SMALL_SLOT - RING_SLOT_HEADER_SIZE);
 	assert_int_equal(ring_reader_slot_count(r), 4);
 	assert_int_equal(ring_reader_generation(r), ring_writer_generation(w));
 	ring_reader_format(r, &width, &height, &num, &den);
@@ -157,7 +179,7 @@ static void test_publish_read(void **state)
 	assert_int_equal(ring_reader_seq(r), 0);
 
 	assert_int_equal(ring_writer_publish(w, jpeg, sizeof(jpeg), 0, 64, 48,
-					     1234, 5678),
+					     1234, 5678, NULL),
 			 0);
 	assert_int_equal(ring_reader_seq(r), 1);
 	assert_int_equal(ring_reader_read(r, &f, buf, sizeof(buf)), RING_OK);
@@ -174,13 +196,15 @@ static void test_publish_read(void **state)
 	assert_int_equal(errno, ENOBUFS);
 
 	/* Too large for a slot: dropped, nothing published. */
-	assert_int_equal(ring_writer_publish(w, buf, SMALL_SLOT, 0, 0, 0, 0, 0),
-			 -1);
+	assert_int_equal(
+		ring_writer_publish(w, buf, SMALL_SLOT, 0, 0, 0, 0, 0, NULL),
+		-1);
 	assert_int_equal(errno, EMSGSIZE);
 	assert_int_equal(ring_writer_seq(w), 1);
 
 	/* Times default to now. */
-	assert_int_equal(ring_writer_publish(w, jpeg, 4, 0, 64, 48, 0, 0), 0);
+	assert_int_equal(ring_writer_publish(w, jpeg, 4, 0, 64, 48, 0, 0, NULL),
+			 0);
 	assert_int_equal(ring_reader_read(r, &f, buf, sizeof(buf)), RING_OK);
 	assert_true(f.realtime_ns > 1600000000LL * 1000000000LL);
 	assert_true(f.monotonic_ns > 0);
@@ -207,7 +231,7 @@ static void test_zero_copy_abort(void **state)
 	(void)state;
 	p = ring_writer_begin(w);
 	memcpy(p, "abcd", 4);
-	assert_int_equal(ring_writer_commit(w, 4, 0, 1, 1, 0, 0), 0);
+	assert_int_equal(ring_writer_commit(w, 4, 0, 1, 1, 0, 0, NULL), 0);
 	p = ring_writer_begin(w);
 	memcpy(p, "zzzz", 4);
 	ring_writer_abort(w);
@@ -216,12 +240,78 @@ static void test_zero_copy_abort(void **state)
 	assert_int_equal(f.seq, 1);
 	/* Commit of 0 bytes or over capacity: dropped. */
 	ring_writer_begin(w);
-	assert_int_equal(ring_writer_commit(w, 0, 0, 0, 0, 0, 0), -1);
+	assert_int_equal(ring_writer_commit(w, 0, 0, 0, 0, 0, 0, NULL), -1);
 	ring_writer_begin(w);
-	assert_int_equal(ring_writer_commit(w, SMALL_SLOT, 0, 0, 0, 0, 0), -1);
-	assert_int_equal(ring_writer_commit(w, 4, 0, 0, 0, 0, 0),
+	assert_int_equal(ring_writer_commit(w, SMALL_SLOT, 0, 0, 0, 0, 0, NULL),
+			 -1);
+	assert_int_equal(ring_writer_commit(w, 4, 0, 0, 0, 0, 0, NULL),
 			 -1); /* no begin */
 	assert_int_equal(ring_writer_seq(w), 1);
+	ring_reader_close(r);
+	ring_writer_close(w);
+}
+
+/* A motion result goes through the slot; NULL clears it, whatever was there. */
+static void test_motion_fields(void **state)
+{
+	struct ring_writer *w = make_writer(2, SMALL_SLOT);
+	struct ring_reader *r = make_reader();
+	struct ring_motion m = {.score = 1000, .since_ns = 1700000000123456789};
+	uint8_t zero[RING_MOTION_GRID_BYTES] = {0};
+	struct ring_frame f;
+	uint8_t buf[SMALL_SLOT];
+	unsigned i;
+
+	(void)state;
+	for (i = 0; i < RING_MOTION_GRID_BYTES; i++)
+		m.grid[i] = (uint8_t)(i * 37u + 1u);
+	/* Cell (31, 17), the bottom-right one: bit 7 of the last byte. */
+	m.grid[17 * (RING_MOTION_COLS / 8) + 31 / 8] |= 1u << (31 % 8);
+	assert_int_equal(ring_writer_publish(w, "abc", 3, RING_FRAME_MOTION, 1,
+					     1, 0, 0, &m),
+			 0);
+	assert_int_equal(ring_reader_read(r, &f, buf, sizeof(buf)), RING_OK);
+	assert_int_equal(f.flags, RING_FRAME_MOTION | RING_FRAME_ANALYSED);
+	assert_int_equal(f.motion_score, 1000);
+	assert_int_equal(f.motion_since_ns, 1700000000123456789);
+	assert_memory_equal(f.motion_grid, m.grid, RING_MOTION_GRID_BYTES);
+	assert_int_equal(f.motion_grid[RING_MOTION_GRID_BYTES - 1] & 0x80,
+			 0x80);
+
+	/* A result without declared motion: ANALYSED only. */
+	m.score = 7;
+	m.since_ns = 0;
+	assert_int_equal(ring_writer_publish(w, "abc", 3, RING_FRAME_KEY, 1, 1,
+					     0, 0, &m),
+			 0);
+	assert_int_equal(ring_reader_read(r, &f, buf, sizeof(buf)), RING_OK);
+	assert_int_equal(f.flags, RING_FRAME_KEY | RING_FRAME_ANALYSED);
+	assert_int_equal(f.motion_score, 7);
+	assert_int_equal(f.motion_since_ns, 0);
+
+	/* NULL: flags cleared even if the caller passed them, fields zeroed
+	 * even in a slot that held a result before (2 slots: slot 0 again). */
+	assert_int_equal(ring_writer_publish(w, "abc", 3,
+					     RING_FRAME_KEY |
+						     RING_FRAME_MOTION |
+						     RING_FRAME_ANALYSED,
+					     1, 1, 0, 0, NULL),
+			 0);
+	assert_int_equal(ring_reader_read(r, &f, buf, sizeof(buf)), RING_OK);
+	assert_int_equal(f.seq, 3);
+	assert_int_equal(f.flags, RING_FRAME_KEY);
+	assert_int_equal(f.motion_score, 0);
+	assert_int_equal(f.motion_since_ns, 0);
+	assert_memory_equal(f.motion_grid, zero, RING_MOTION_GRID_BYTES);
+
+	/* The writer refuses a score the readers would call corrupt. */
+	m.score = RING_MOTION_SCORE_MAX + 1;
+	assert_int_equal(ring_writer_publish(w, "abc", 3, 0, 1, 1, 0, 0, &m),
+			 -1);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(ring_writer_seq(w), 3);
+	assert_int_equal(ring_reader_read(r, &f, buf, sizeof(buf)), RING_OK);
+	assert_int_equal(f.seq, 3);
 	ring_reader_close(r);
 	ring_writer_close(w);
 }
@@ -237,9 +327,9 @@ static void test_wraparound(void **state)
 	(void)state;
 	for (i = 1; i <= 100; i++) {
 		uint32_t v = i * 7919u;
-		assert_int_equal(
-			ring_writer_publish(w, &v, sizeof(v), 0, 0, 0, 0, 0),
-			0);
+		assert_int_equal(ring_writer_publish(w, &v, sizeof(v), 0, 0, 0,
+						     0, 0, NULL),
+				 0);
 		assert_int_equal(ring_reader_read(r, &f, buf, sizeof(buf)),
 				 RING_OK);
 		assert_int_equal(f.seq, i);
@@ -287,7 +377,7 @@ static void test_takeover_after_crash(void **state)
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		struct ring_writer *cw = make_writer(2, SMALL_SLOT);
-		ring_writer_publish(cw, "x", 1, 0, 0, 0, 0, 0);
+		ring_writer_publish(cw, "x", 1, 0, 0, 0, 0, 0, NULL);
 		raise(SIGKILL);
 		_exit(0);
 	}
@@ -371,7 +461,7 @@ static void test_wait(void **state)
 	assert_int_equal(pthread_create(&th, NULL, wait_thread, &wt), 0);
 	nanosleep(&pause, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	ring_writer_publish(w, "y", 1, 0, 0, 0, 0, 0);
+	ring_writer_publish(w, "y", 1, 0, 0, 0, 0, 0, NULL);
 	pthread_join(th, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	assert_int_equal(wt.st, RING_OK);
@@ -470,12 +560,43 @@ static void test_validation(void **state)
 	atomic_store(&h->latest_slot, 0xffffffffu);
 	assert_int_equal(attach_and_read(mem, FAKE_SIZE, NULL), RING_CORRUPT);
 	atomic_store(&h->latest_slot, 1);
-	s->length = SMALL_SLOT - 63;
+	s->length = SMALL_SLOT - RING_SLOT_HEADER_SIZE + 1;
 	assert_int_equal(attach_and_read(mem, FAKE_SIZE, NULL), RING_CORRUPT);
 	s->length = 0xffffffffu;
 	assert_int_equal(attach_and_read(mem, FAKE_SIZE, NULL), RING_CORRUPT);
-	s->length = SMALL_SLOT - 64;
+	s->length = SMALL_SLOT - RING_SLOT_HEADER_SIZE;
 	assert_int_equal(attach_and_read(mem, FAKE_SIZE, NULL), RING_OK);
+
+	/* A motion score over 1000 is corrupt, analysed or not. */
+	s->motion_score = RING_MOTION_SCORE_MAX;
+	s->flags = RING_FRAME_ANALYSED;
+	assert_int_equal(attach_and_read(mem, FAKE_SIZE, NULL), RING_OK);
+	s->motion_score = RING_MOTION_SCORE_MAX + 1;
+	assert_int_equal(attach_and_read(mem, FAKE_SIZE, NULL), RING_CORRUPT);
+	s->flags = 0;
+	assert_int_equal(attach_and_read(mem, FAKE_SIZE, NULL), RING_CORRUPT);
+	s->motion_score = 0xffffffffu;
+	assert_int_equal(attach_and_read(mem, FAKE_SIZE, NULL), RING_CORRUPT);
+	s->motion_score = 0;
+	assert_int_equal(attach_and_read(mem, FAKE_SIZE, NULL), RING_OK);
+
+	/* Fields of a frame that is not ANALYSED reach nobody. */
+	s->motion_since_ns = 42;
+	s->motion_grid[0] = 0xff;
+	{
+		struct ring_reader *r = NULL;
+		struct ring_frame f;
+		uint8_t buf[SMALL_SLOT];
+
+		assert_int_equal(ring_reader_attach(&r, mem, FAKE_SIZE, NULL),
+				 RING_OK);
+		assert_int_equal(ring_reader_read(r, &f, buf, sizeof(buf)),
+				 RING_OK);
+		assert_int_equal(f.motion_since_ns, 0);
+		assert_int_equal(f.motion_grid[0], 0);
+		ring_reader_close(r);
+	}
+
 	atomic_store(&s->lock, 3);
 	assert_int_equal(attach_and_read(mem, FAKE_SIZE, NULL), RING_TORN);
 	free(mem);
@@ -501,6 +622,12 @@ static void test_version_mismatch_shm(void **state)
 	assert_int_equal(ring_reader_open(&r, camera, &version),
 			 RING_BAD_VERSION);
 	assert_int_equal(version, 99);
+	assert_null(r);
+	/* A version-1 segment (the layout before the motion fields) too. */
+	p[2] = 1;
+	assert_int_equal(ring_reader_open(&r, camera, &version),
+			 RING_BAD_VERSION);
+	assert_int_equal(version, 1);
 	assert_null(r);
 	p[2] = RING_VERSION;
 	munmap(p, 4096);
@@ -594,7 +721,8 @@ static void torture_writer(void)
 
 	while (now_ms() < end) {
 		uint8_t *p = ring_writer_begin(w);
-		size_t len = 24 + (size_t)(x % (TORTURE_SLOT - 64 - 24));
+		size_t len = 24 + (size_t)(x % (TORTURE_SLOT -
+						RING_SLOT_HEADER_SIZE - 24));
 		size_t i;
 		uint64_t h, n;
 		seq++;
@@ -609,7 +737,7 @@ static void torture_writer(void)
 		memcpy(p, &seq, 8);
 		memcpy(p + 8, &n, 8);
 		memcpy(p + 16, &h, 8);
-		if (ring_writer_commit(w, len, 0, 0, 0, 0, 0) < 0)
+		if (ring_writer_commit(w, len, 0, 0, 0, 0, 0, NULL) < 0)
 			_exit(5);
 	}
 	ring_writer_close(w);
@@ -761,6 +889,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_publish_read, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_zero_copy_abort, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_motion_fields, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_wraparound, setup,
 						teardown),

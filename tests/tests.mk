@@ -10,7 +10,7 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS_$*) $(CMOCKA_LIBS) -lpthread
 
 UNIT_TESTS += $(BUILD)/tests/test_ring
-$(BUILD)/tests/test_ring: $(BUILD)/obj/common/ring.o
+$(BUILD)/tests/test_ring: $(BUILD)/obj/common/ring.o $(BUILD)/obj/common/ring_reader.o $(BUILD)/obj/common/ring_writer.o
 
 UNIT_TESTS += $(BUILD)/tests/test_parse
 $(BUILD)/tests/test_parse: $(BUILD)/obj/common/parse.o

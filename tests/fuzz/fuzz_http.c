@@ -1,4 +1,4 @@
-// fuzz-sources: server/routes.c server/stream.c server/frame.c server/metrics.c common/log.c build/gen/www.c
+// fuzz-sources: server/routes.c server/reply.c server/snapshot.c server/static.c server/deadline.c server/stream.c server/frame.c server/metrics.c common/log.c build/gen/www.c
 // fuzz-libs: -levent
 /* SPDX-License-Identifier: MIT */
 /*

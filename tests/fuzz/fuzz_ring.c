@@ -1,18 +1,32 @@
 // SPDX-License-Identifier: MIT
-// fuzz-sources: common/ring.c
+// fuzz-sources: common/ring.c common/ring_reader.c
 /*
  * libFuzzer harness over the reader's validation of a segment: whatever
  * bytes the segment holds, attach/read/health/wait must not crash, hang or
  * read out of bounds (ASan watches the exact allocation).  The input is an
  * XOR mask over a valid two-slot segment, so the fuzzer starts from a ring
  * that attaches and mutates from there; input past the segment's size
- * shortens the mapping instead.
+ * shortens the mapping instead.  A frame read successfully must keep the
+ * layout-2 promises: score within 0..1000, motion fields zero unless the
+ * frame is ANALYSED.
  */
 #include "ring.h"
 #include "ringfake.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+static void check_frame(const struct ring_frame *f)
+{
+	static const uint8_t zero[RING_MOTION_GRID_BYTES];
+
+	if (f->motion_score > RING_MOTION_SCORE_MAX)
+		abort();
+	if (!(f->flags & RING_FRAME_ANALYSED) &&
+	    (f->motion_score != 0 || f->motion_since_ns != 0 ||
+	     memcmp(f->motion_grid, zero, sizeof(zero)) != 0))
+		abort();
+}
 
 #define FUZZ_SLOT 4096u
 #define FUZZ_SLOTS 2u
@@ -44,8 +58,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		mem[i] ^= data[i];
 	if (ring_reader_attach(&r, mem, mapped, &version) == RING_OK) {
 		ring_reader_format(r, &w, &h, &n, &d);
-		(void)ring_reader_read(r, &f, buf, sizeof(buf));
-		(void)ring_reader_read(r, &f, buf, 16);
+		if (ring_reader_read(r, &f, buf, sizeof(buf)) == RING_OK)
+			check_frame(&f);
+		if (ring_reader_read(r, &f, buf, 16) == RING_OK)
+			check_frame(&f);
 		(void)ring_reader_health(r, 0, &age);
 		(void)ring_reader_wait(r, ring_reader_seq(r) + 1, 0);
 		(void)ring_reader_replaced(r);

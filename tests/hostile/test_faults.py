@@ -131,11 +131,14 @@ def check_ring_unlinked():
     cap2.stop()
 
 
+RING_VERSION = 2  # common/ring.h
+
+
 def fake_ring(cam, version=None, geometry=None):
     """Writes /dev/shm/vigil.<cam> by hand: a header of another layout
     version, or one whose geometry points outside the segment."""
     hdr = bytearray(4096)
-    struct.pack_into("<QIIIIQ", hdr, 0, 0x474e49524c474956, version or 1, 4096,
+    struct.pack_into("<QIIIIQ", hdr, 0, 0x474e49524c474956, version or RING_VERSION, 4096,
                      *(geometry or (4, 8192)), 4096 + (geometry or (4, 8192))[0] * 8192)
     struct.pack_into("<IIII", hdr, 32, 640, 480, 24, 1)
     struct.pack_into("<I", hdr, 48, os.getpid())
@@ -149,7 +152,7 @@ def fake_ring(cam, version=None, geometry=None):
 
 
 def check_bad_rings():
-    for what, kw in (("another layout version", {"version": 2}),
+    for what, kw in (("another layout version", {"version": RING_VERSION - 1}),
                      ("slots beyond the segment", {"geometry": (200, 1 << 20)}),
                      ("a slot index and seq of garbage", {"geometry": (4, 8192)})):
         cam = vt.camera_name("fv")

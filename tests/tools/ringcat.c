@@ -1,21 +1,31 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * ringcat: a reader of a vigil ring for the integration tests (Python has no
- * futex or seqlock).  Attaches read-only with the reader API and prints one
- * line per new frame, or dumps the frames' JPEG bytes to files.
+ * futex or seqlock) and the benchmark.  Attaches read-only with the reader
+ * API and prints one line per new frame, or dumps the frames' JPEG bytes to
+ * files, or streams them as records.
  *
  *   ringcat [options] CAMERA
- *     -n N        stop after N frames (default 1)
- *     -t MS       give up after MS milliseconds in all (exit 3; default 5000)
+ *     -n N        stop after N frames (default 1; 0: no limit)
+ *     -t MS       give up after MS milliseconds in all (exit 3; default 5000;
+ *                 0: no limit)
  *     -d DIR      write each frame to DIR/<seq>.jpg
  *     -i          print the ring's header line first
  *     -c          print "attached", then wait until the writer closes the
  *                 ring and print "closed"
+ *     -r          records on stdout instead of frame lines: "VGLF", u32
+ *                 length, i64 capture CLOCK_REALTIME ns, u64 sequence (all
+ *                 little-endian), then the JPEG (bench/picamera_ref.py reads
+ *                 them); exit 0 when the writer closes the ring
  *
  * Frame lines: "frame seq=S len=L width=W height=H generation=G
- * mono_ns=M real_ns=R".  Header line: "ring generation=G width=W height=H
+ * mono_ns=M real_ns=R flags=F motion=0|1 analysed=0|1 score=N since_ns=T
+ * grid=HEX" (score, since_ns and the 72-byte grid in hex, byte 0 first, are
+ * 0 when the frame is not analysed).  Header line: "ring generation=G width=W height=H
  * fps=N/D slots=S capacity=C health=ok|stale|closed dropped=D".
  * Exit: 0 done, 1 error (the ring status on stderr), 2 usage, 3 timeout.
+ *
+ * The benchmark's feed: ringcat -r -n 0 -t 0 CAMERA | picamera_ref.py PORT
  */
 #include <errno.h>
 #include <stdio.h>
@@ -34,6 +44,37 @@ static uint32_t elapsed_ms(const struct timespec *t0)
 			  (t.tv_nsec - t0->tv_nsec) / 1000000);
 }
 
+static int write_all(const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	while (n > 0) {
+		ssize_t w = write(STDOUT_FILENO, b, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		b += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int write_record(const struct ring_frame *f, const uint8_t *jpeg)
+{
+	uint8_t rec[24];
+
+	memcpy(rec, "VGLF", 4);
+	memcpy(rec + 4, &f->length, 4);
+	memcpy(rec + 8, &f->realtime_ns, 8);
+	memcpy(rec + 16, &f->seq, 8);
+	if (write_all(rec, sizeof(rec)) < 0)
+		return -1;
+	return write_all(jpeg, f->length);
+}
+
 static const char *health_name(enum ring_status s)
 {
 	return s == RING_OK	  ? "ok"
@@ -42,11 +83,29 @@ static const char *health_name(enum ring_status s)
 				  : ring_strerror(s);
 }
 
+static void print_frame(const struct ring_frame *f)
+{
+	char grid[2 * RING_MOTION_GRID_BYTES + 1];
+	size_t i;
+
+	for (i = 0; i < RING_MOTION_GRID_BYTES; i++)
+		snprintf(grid + 2 * i, 3, "%02x", f->motion_grid[i]);
+	printf("frame seq=%llu len=%u width=%u height=%u generation=%u "
+	       "mono_ns=%lld real_ns=%lld flags=%u motion=%d analysed=%d "
+	       "score=%u since_ns=%lld grid=%s\n",
+	       (unsigned long long)f->seq, f->length, f->width, f->height,
+	       f->generation, (long long)f->monotonic_ns,
+	       (long long)f->realtime_ns, f->flags,
+	       (f->flags & RING_FRAME_MOTION) != 0,
+	       (f->flags & RING_FRAME_ANALYSED) != 0, f->motion_score,
+	       (long long)f->motion_since_ns, grid);
+}
+
 int main(int argc, char **argv)
 {
 	long count = 1, timeout = 5000, got = 0;
 	const char *dir = NULL;
-	int info = 0, until_closed = 0, c, status = 0;
+	int info = 0, until_closed = 0, records = 0, c, status = 0;
 	struct ring_reader *r = NULL;
 	enum ring_status st;
 	struct timespec t0;
@@ -55,7 +114,7 @@ int main(int argc, char **argv)
 	uint8_t *buf;
 	size_t cap;
 
-	while ((c = getopt(argc, argv, "n:t:d:ic")) != -1) {
+	while ((c = getopt(argc, argv, "n:t:d:icr")) != -1) {
 		switch (c) {
 		case 'n':
 			count = atol(optarg);
@@ -72,10 +131,13 @@ int main(int argc, char **argv)
 		case 'c':
 			until_closed = 1;
 			break;
+		case 'r':
+			records = 1;
+			break;
 		default:
 			fprintf(stderr,
 				"usage: ringcat [-n N] [-t MS] [-d DIR] "
-				"[-i] [-c] CAMERA\n");
+				"[-i] [-c] [-r] CAMERA\n");
 			return 2;
 		}
 	}
@@ -86,10 +148,9 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	st = ring_reader_open(&r, argv[optind], &ver);
 	if (st != RING_OK) {
-		fprintf(stderr, "ringcat: cannot open ring '%s': %s%s%s\n",
-			argv[optind], ring_strerror(st),
-			st == RING_ERROR ? ": " : "",
-			st == RING_ERROR ? strerror(errno) : "");
+		/* ring_strerror(RING_ERROR) is strerror(errno) already. */
+		fprintf(stderr, "ringcat: cannot open ring '%s': %s\n",
+			argv[optind], ring_strerror(st));
 		return 1;
 	}
 	if (info) {
@@ -123,10 +184,12 @@ int main(int argc, char **argv)
 				fflush(stdout);
 				goto out;
 			}
-			if (left <= 0) {
+			if (timeout > 0 && left <= 0) {
 				status = 3;
 				goto out;
 			}
+			if (timeout <= 0)
+				left = 1000;
 			st = ring_reader_wait(r, ring_reader_seq(r),
 					      left > 100 ? 100 : (int)left);
 		}
@@ -156,14 +219,15 @@ int main(int argc, char **argv)
 				}
 				fclose(fp);
 			}
-			printf("frame seq=%llu len=%u width=%u height=%u "
-			       "generation=%u mono_ns=%lld real_ns=%lld\n",
-			       (unsigned long long)f.seq, f.length, f.width,
-			       f.height, f.generation,
-			       (long long)f.monotonic_ns,
-			       (long long)f.realtime_ns);
-			fflush(stdout);
-			if (++got >= count)
+			if (records) {
+				/* The reader went away: a normal end. */
+				if (write_record(&f, buf) < 0)
+					goto out;
+			} else {
+				print_frame(&f);
+				fflush(stdout);
+			}
+			if (++got >= count && count > 0)
 				break;
 		} else if (st != RING_OK && st != RING_NONE &&
 			   st != RING_TORN) {
@@ -172,7 +236,9 @@ int main(int argc, char **argv)
 			status = 1;
 			goto out;
 		}
-		if (left <= 0) {
+		if (timeout <= 0)
+			left = 1000;
+		else if (left <= 0) {
 			fprintf(stderr, "ringcat: timeout after %ld frames\n",
 				got);
 			status = 3;
@@ -184,7 +250,7 @@ int main(int argc, char **argv)
 		if (st == RING_CLOSED) {
 			fprintf(stderr,
 				"ringcat: the writer closed the ring\n");
-			status = 1;
+			status = records ? 0 : 1;
 			goto out;
 		}
 		last32 = ring_reader_seq(r);

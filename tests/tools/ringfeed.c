@@ -178,7 +178,7 @@ int main(int argc, char **argv)
 		struct jpeg *j = &jpegs[sent % nj];
 
 		if (ring_writer_publish(w, j->data, j->len, 0, (uint32_t)w_,
-					(uint32_t)h_, 0, 0) < 0)
+					(uint32_t)h_, 0, 0, NULL) < 0)
 			fprintf(stderr, "ringfeed: publish: %s\n",
 				strerror(errno));
 		sent++;
