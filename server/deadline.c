@@ -49,6 +49,7 @@ struct deadline {
 	struct event *timer;
 	struct head_slot *heads; /* indexed by descriptor */
 	size_t nheads;
+	/* cppcheck-suppress unusedStructMember ; used by the queue.h macros */
 	TAILQ_HEAD(, head_slot) open; /* HEAD_OPEN slots, oldest first */
 };
 

@@ -10,6 +10,7 @@
 
 struct frame_pool {
 	size_t capacity; /* JPEG bytes a buffer holds */
+	/* cppcheck-suppress unusedStructMember ; used by the queue.h macros */
 	LIST_HEAD(, frame) free; /* buffers ready for reuse */
 	unsigned nfree;
 	unsigned nlive; /* buffers mapped (free or held) */

@@ -23,6 +23,7 @@ struct snap_wait {
 struct snapshot {
 	struct event_base *base;
 	struct metrics *metrics;
+	/* cppcheck-suppress unusedStructMember ; used by the queue.h macros */
 	LIST_HEAD(, snap_wait) waiting;
 };
 

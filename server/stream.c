@@ -32,6 +32,7 @@ struct client {
 struct stream {
 	struct event_base *base;
 	struct metrics *m;
+	/* cppcheck-suppress unusedStructMember ; used by the queue.h macros */
 	LIST_HEAD(, client) clients;
 	unsigned count;
 	struct frame *latest; /* a reference to the newest frame published */
