@@ -26,11 +26,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import vigiltest as vt  # noqa: E402
 
 t = vt.Tap()
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
-RUN_SH = os.path.join(vt.ROOT, "deploy", "run.sh")
 UNITS = os.path.join(vt.ROOT, "deploy", "systemd")
 
-for need in (vt.CAPTURE, vt.SERVER, NGINX):
+for need in (vt.CAPTURE, vt.SERVER, vt.NGINX):
     if not os.access(need, os.X_OK):
         t.ok(False, f"{need} is missing")
         t.done()
@@ -43,14 +41,9 @@ for tool in ("curl", "openssl"):
 tmp = tempfile.mkdtemp(prefix="vge2e-", dir="/tmp")
 camera = vt.camera_name("n")
 port, http_port = vt.free_port(), vt.free_port()
-env = dict(os.environ, RUN_DIR=tmp, PORT=str(port), HTTP_PORT=str(http_port),
-           ADDR="127.0.0.1", SERVERS="2", CAMERA=camera, TLS_CIPHERS="client")
-r = subprocess.run([RUN_SH, "--prepare"], env=env, capture_output=True,
-                   text=True, timeout=60)
-if not t.ok(r.returncode == 0, "run.sh --prepare makes a run folder and nginx.conf",
-            r.stderr):
+r, conf = vt.prepare_run(tmp, camera, port, http_port)
+if not t.ok(conf, "run.sh --prepare makes a run folder and nginx.conf", r.stderr):
     t.done()
-conf = r.stdout.strip().splitlines()[-1]
 CA = os.path.join(tmp, "ca.pem")
 PASSWORD = open(os.path.join(tmp, "password")).read().strip()
 t.ok(re.fullmatch(r"[A-Za-z0-9_-]{24}", PASSWORD), "the password is 24 random characters")
@@ -70,36 +63,20 @@ def socket_path(i):
 def start_server(i):
     # The run folder is setgid: with umask 007 the socket is rw for its
     # group, which nginx's workers are in when the tests run as root.
-    old = os.umask(0o007)
-    try:
-        d = vt.start([vt.SERVER, "--camera", camera, "--listen",
-                      f"unix:{socket_path(i)}"], name=f"server{i}-{camera}")
-    finally:
-        os.umask(old)
-    return d
+    return vt.start_server(camera, listen=f"unix:{socket_path(i)}", umask=0o007,
+                           name=f"server{i}-{camera}", wait=False)[0]
 
 
 def unix_ok(path):
-    try:
-        with socket.socket(socket.AF_UNIX) as s:
-            s.connect(path)
-        return True
-    except OSError:
-        return False
+    return vt.can_connect(f"unix:{path}")
 
 
 def tcp_ok(p):
-    try:
-        with socket.create_connection(("127.0.0.1", p), timeout=1):
-            return True
-    except OSError:
-        return False
+    return vt.can_connect(f"127.0.0.1:{p}")
 
 
-def start_nginx(conf_path, run_dir):
-    return vt.start([NGINX, "-p", os.path.join(run_dir, "nginx") + "/", "-c",
-                     conf_path, "-e", os.path.join(run_dir, "logs", "nginx.error.log")],
-                    name=f"nginx-{camera}")
+def start_nginx(conf_path, run_dir, p=None):
+    return vt.start_nginx(conf_path, run_dir, p, name=f"nginx-{camera}")
 
 
 def curl(*args, timeout=10):
@@ -136,10 +113,7 @@ def parse_parts(body, boundary):
         end = body.find(b"\r\n\r\n", pos)
         if end < 0:
             break
-        hdr = {}
-        for line in body[pos:end].decode("latin-1").split("\r\n"):
-            k, _, v = line.partition(":")
-            hdr[k.strip().lower()] = v.strip()
+        hdr = vt.header_dict(body[pos:end].decode("latin-1").split("\r\n"))
         n = int(hdr["content-length"])
         start = end + 4
         close = b"\r\n" + sep + b"\r\n"
@@ -165,8 +139,8 @@ cap = vt.start_capture(camera, "--source", "testsrc", "--size", "640x360",
 servers = {1: start_server(1), 2: start_server(2)}
 ok = vt.wait_for(lambda: unix_ok(socket_path(1)) and unix_ok(socket_path(2)), 10)
 t.ok(cap.alive() and ok, "capture and two servers up", cap.output()[-2000:])
-nginx = start_nginx(conf, tmp)
-if not t.ok(vt.wait_for(lambda: tcp_ok(port) or not nginx.alive(), 10) and nginx.alive(),
+nginx = start_nginx(conf, tmp, port)
+if not t.ok(tcp_ok(port) and nginx.alive(),
             "nginx starts from the generated config", nginx.output()[-2000:]):
     t.done()
 # Frames flowing through a server before measuring anything.
@@ -328,14 +302,11 @@ def check_chacha_preference():
     AES, in TLS 1.2 and TLS 1.3."""
     tmp2 = tempfile.mkdtemp(prefix="vge2c-", dir="/tmp")
     p2 = vt.free_port()
-    e2 = dict(env, RUN_DIR=tmp2, PORT=str(p2), HTTP_PORT="0", TLS_CIPHERS="chacha")
-    r = subprocess.run([RUN_SH, "--prepare"], env=e2, capture_output=True, text=True,
-                       timeout=60)
-    if not t.ok(r.returncode == 0, "run.sh --prepare with TLS_CIPHERS=chacha, HTTP_PORT=0", r.stderr):
+    r, conf2 = vt.prepare_run(tmp2, camera, p2, 0, TLS_CIPHERS="chacha")
+    if not t.ok(conf2, "run.sh --prepare with TLS_CIPHERS=chacha, HTTP_PORT=0", r.stderr):
         return
-    n2 = start_nginx(r.stdout.strip().splitlines()[-1], tmp2)
+    n2 = start_nginx(conf2, tmp2, p2)
     try:
-        vt.wait_for(lambda: tcp_ok(p2) or not n2.alive(), 10)
         ca2 = os.path.join(tmp2, "ca.pem")
         _, out = s_client("-tls1_2", "-CAfile", ca2, "-cipher",
                           "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305", p=p2)
@@ -470,21 +441,8 @@ def check_latency():
 t.run(check_latency)
 
 
-def children(pid):
-    out = []
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                with open(f"/proc/{d}/stat") as f:
-                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
-                        out.append(int(d))
-            except (OSError, ValueError, IndexError):
-                pass
-    return out
-
-
 def nginx_workers_rss():
-    return sum(vt.rss_kb(w) for w in children(nginx.pid))
+    return sum(vt.rss_kb(w) for w in vt.children(nginx.pid))
 
 
 def check_slow_client():
@@ -600,7 +558,7 @@ def seq_rate(seconds=1.0):
 
 def check_kill_nginx():
     a0, b0, before = seq_rate()
-    workers = children(nginx.pid)
+    workers = vt.children(nginx.pid)
     nginx.kill()
     for w in workers:
         try:

@@ -10,10 +10,14 @@ import signal
 import socket
 import stat
 import subprocess
+import sys
 import time
 
-from srvutil import (vt, start_server, start_ringfeed, health, wait_health,
-                     state, metrics, cpu_seconds, can_connect)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "lib"))
+import vigiltest as vt  # noqa: E402
+from vigiltest import (start_server, start_ringfeed, health, wait_health,  # noqa: E402
+                       state, metrics, cpu_seconds, can_connect)
 
 t = vt.Tap()
 cam = vt.camera_name("http")
