@@ -171,7 +171,7 @@ def main():
                 cap = hlib.start_capture(cam, size=SIZE, fps=FPS, keep=True)
                 restarted += ("kill -9 " if how == signal.SIGKILL else "SIGTERM ")
                 next_restart += RESTART
-            time.sleep(0.2)
+            time.sleep(0.2)  # the sampling pace of the soak
         res = {}
         if lg is not None:
             try:
@@ -198,7 +198,6 @@ def main():
     churn.stop = True
     churn.join(10)
     alive = all(s.alive() for s, _ in servers)
-    time.sleep(1)
     vt.wait_for(lambda: all(vt.fd_count(s.pid) <= b["fds"] for (s, _), b in zip(servers, base)),
                 15)
     end = [hlib.Sampler(s.pid).sample() for s, _ in servers]

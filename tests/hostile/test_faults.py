@@ -156,7 +156,10 @@ def check_bad_rings():
         vt.remove_ring(cam)
         fake_ring(cam, **kw)
         srv, addr = vt.start_server(cam)
-        time.sleep(0.6)
+        # The server has looked at the ring once /healthz gives its reason
+        # for refusing it (not "absent", not yet looked).
+        vt.wait_for(lambda: (lambda h: h[0] == 503 and "ring '" in h[1] and
+                             "absent" not in h[1])(vt.health(addr)), 5)
         st, _, body = vt.http_get(addr, "/healthz", timeout=2)
         vs = hlib.Viewers(addr, 2, decode=True)
         vs.run(1.5)
@@ -222,7 +225,7 @@ def check_fd_limit():
         s.setblocking(False)
         s.connect_ex(vt.split_addr(addr))
         socks.append(s)
-    time.sleep(0.2)
+    # A blocking send waits for its connection to be established.
     for s in socks:
         try:
             s.setblocking(True)
@@ -255,7 +258,7 @@ def check_fd_limit():
                 status[i] = head[:12]
     # CPU over a full second with every client still connected (clock
     # ticks are 10 ms: a shorter window would mean nothing).
-    time.sleep(max(0.0, 1.0 - (time.monotonic() - w0)))
+    time.sleep(max(0.0, 1.0 - (time.monotonic() - w0)))  # measuring windows
     c1, w1 = vt.cpu_seconds(srv.pid), time.monotonic()
     time.sleep(1.0)
     cpu = (vt.cpu_seconds(srv.pid) - c1) / (time.monotonic() - w1)

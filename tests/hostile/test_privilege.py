@@ -271,7 +271,9 @@ def check_make_run():
         if not t.ok(ok and p.poll() is None, "make run (deploy/run.sh) starts",
                     open(os.path.join(tmp, "run.log"), errors="replace").read()[-600:]):
             return
-        time.sleep(0.5)
+        # Listening: nginx (its port answered) and whatever else make run
+        # started by then; the servers listen before nginx starts.
+        vt.wait_for(lambda: "nginx" in {c for c, _ in listeners_of(descendants(p.pid))}, 10)
         pids = descendants(p.pid)
         ls = listeners_of(pids)
         comms = {c for c, _ in ls}
