@@ -582,6 +582,74 @@ def check_rolling_restart():
 t.run(check_rolling_restart)
 
 
+# ---------------------------------------------------------------- big snapshots
+
+def check_snapshot_no_temp_file():
+    """Snapshots of a large frame (3840x2160, quality 100: 1 MB) to clients
+    that are slower than the server: nginx must keep them in memory, never
+    in a temporary file (on a Pi, a write to the SD card for every
+    snapshot).  A stack of its own: one server, its own nginx."""
+    tmp3 = tempfile.mkdtemp(prefix="vge2s-", dir="/tmp")
+    cam3 = vt.camera_name("s")
+    p3 = vt.free_port()
+    r, conf3 = vt.prepare_run(tmp3, cam3, p3, 0, SERVERS=1)
+    if not t.ok(conf3, "run.sh --prepare for the snapshot stack", r.stderr):
+        return
+    pw3 = open(os.path.join(tmp3, "password")).read().strip()
+    auth3 = "Basic " + base64.b64encode(f"vigil:{pw3}".encode()).decode()
+    cap3 = vt.start_capture(cam3, "--source", "testsrc", "--size", "3840x2160",
+                            "--quality", "100", "--fps", "2")
+    srv3, a3 = vt.start_server(cam3, listen=f"unix:{os.path.join(tmp3, 'web1.sock')}",
+                               umask=0o007)
+    n3 = vt.start_nginx(conf3, tmp3, p3, name=f"nginx-{cam3}")
+    try:
+        t.ok(vt.wait_health(a3, 200, 10) and n3.alive(), "4K capture, a server and nginx up",
+             n3.output()[-500:])
+        ctx = ssl.create_default_context(cafile=os.path.join(tmp3, "ca.pem"))
+        ctx.set_alpn_protocols(["http/1.1"])
+        conns = []
+        for _ in range(6):
+            raw = socket.socket()
+            raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            raw.settimeout(10)
+            raw.connect(("127.0.0.1", p3))
+            c = ctx.wrap_socket(raw, server_hostname="localhost")
+            c.sendall(f"GET /snapshot.jpg HTTP/1.1\r\nHost: localhost\r\n"
+                      f"Authorization: {auth3}\r\nConnection: close\r\n\r\n".encode())
+            conns.append(c)
+        # The clients' stall is what is tested: nginx has the whole answer
+        # from the server long before the clients take it.
+        time.sleep(1.0)
+        sizes, good = [], 0
+        for c in conns:
+            data = b""
+            try:
+                while True:
+                    b = c.recv(65536)
+                    if not b:
+                        break
+                    data += b
+            except (OSError, ssl.SSLError) as e:
+                t.diag(f"snapshot client: {e!r}")
+            c.close()
+            head, _, body = data.partition(b"\r\n\r\n")
+            sizes.append(len(body))
+            good += head.startswith(b"HTTP/1.1 200") and vt.jpeg_ok(body)
+        t.ok(good == len(conns) and min(sizes) > 768 * 1024,
+             "six slow clients each get a whole 4K snapshot (> 768 KB)", sizes)
+        log = open(os.path.join(tmp3, "logs", "nginx.error.log"), errors="replace").read()
+        temp = [line for line in log.splitlines() if "buffered to a temporary file" in line]
+        t.ok(not temp, "nginx buffered no snapshot to a temporary file", "\n".join(temp[:3]))
+    finally:
+        n3.stop()
+        srv3.stop()
+        cap3.stop()
+        shutil.rmtree(tmp3, ignore_errors=True)
+
+
+t.run(check_snapshot_no_temp_file)
+
+
 # ---------------------------------------------------------------- kill nginx
 
 def seq_rate(seconds=1.0):
