@@ -4,7 +4,7 @@
 reads frames and nothing more (cannot open the ring read-write, cannot write
 through its mapping, cannot signal capture); capture refuses to create a
 ring that others could write, whatever the umask; the ring's mode and group
-are as DESIGN.md says (0640, --group); servers refuse non-loopback
+are as docs/architecture.md says (0640, --group); servers refuse non-loopback
 addresses without --public; in `make run` nothing but nginx listens on a
 non-loopback address.  The user tests need root (to create the system user
 and switch to it) and skip with that reason otherwise."""
