@@ -122,6 +122,19 @@ class Sampler:
 
 # ------------------------------------------------------------ viewers
 
+def _head(buf, limit, what):
+    """Takes a head (lines up to a blank line) off the front of buf; None
+    while it is incomplete, ValueError past limit bytes."""
+    i = buf.find(b"\r\n\r\n")
+    if i < 0:
+        if len(buf) > limit:
+            raise ValueError(f"{what} too long")
+        return None
+    lines = bytes(buf[:i]).decode("latin-1").split("\r\n")
+    del buf[:i + 4]
+    return lines
+
+
 class _Viewer:
     __slots__ = ("sock", "buf", "state", "boundary", "clen", "status",
                  "parts", "error", "closed", "hdr", "t0", "fileno")
@@ -196,13 +209,9 @@ class Viewers:
     def _parse(self, v):
         while True:
             if v.state == "head":
-                i = v.buf.find(b"\r\n\r\n")
-                if i < 0:
-                    if len(v.buf) > 65536:
-                        raise ValueError("response head too long")
+                head = _head(v.buf, 65536, "response head")
+                if head is None:
                     return
-                head = bytes(v.buf[:i]).decode("latin-1").split("\r\n")
-                del v.buf[:i + 4]
                 parts = head[0].split()
                 v.status = int(parts[1])
                 hdr = vt.header_dict(head[1:])
@@ -226,13 +235,10 @@ class Viewers:
                 del v.buf[:len(want)]
                 v.state = "phead"
             elif v.state == "phead":
-                i = v.buf.find(b"\r\n\r\n")
-                if i < 0:
-                    if len(v.buf) > 4096:
-                        raise ValueError("part head too long")
+                lines = _head(v.buf, 4096, "part head")
+                if lines is None:
                     return
-                hdr = vt.header_dict(bytes(v.buf[:i]).decode("latin-1").split("\r\n"))
-                del v.buf[:i + 4]
+                hdr = vt.header_dict(lines)
                 for k in ("content-type", "content-length", "x-timestamp",
                           "x-frame-seq"):
                     if k not in hdr:

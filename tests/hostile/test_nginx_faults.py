@@ -24,9 +24,7 @@ from hlib import vt  # noqa: E402
 
 t = vt.Tap()
 RINGCAT = os.path.join(vt.BUILD, "tools", "ringcat")
-if not os.access(vt.NGINX, os.X_OK):
-    t.ok(False, "nginx is installed (deploy/deps.sh)")
-    t.done()
+t.need(vt.NGINX)
 
 tmp = tempfile.mkdtemp(prefix="vghn-", dir="/tmp")
 cam = vt.camera_name("hn")

@@ -62,6 +62,14 @@ class Tap:
         for line in str(msg).splitlines():
             print(f"# {line}", flush=True)
 
+    def need(self, *things):
+        """Ends the test with a failure unless every thing is there: a path
+        (an executable) or the name of a program on PATH."""
+        for x in things:
+            if not (os.access(x, os.X_OK) if "/" in x else shutil.which(x)):
+                self.ok(False, f"{x} is missing (deploy/deps.sh, make)")
+                self.done()
+
     def run(self, fn, *args):
         """Runs a check function; an exception is a failed check, not a crash."""
         try:
