@@ -14,7 +14,6 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
-sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 import vigiltest as vt  # noqa: E402
 
 # Small pictures: the viewers decode every part, on a busy 2-core machine.
@@ -32,12 +31,6 @@ def raise_nofile(want):
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def proc_state(pid):
     try:
         with open(f"/proc/{pid}/stat") as f:
@@ -46,61 +39,12 @@ def proc_state(pid):
         return None
 
 
-def can_connect(addr):
-    try:
-        s = connect(addr, 1)
-        s.close()
-        return True
-    except OSError:
-        return False
-
-
-def split_addr(addr):
-    host, _, port = addr.rpartition(":")
-    return host.strip("[]"), int(port)
-
-
-def connect(addr, timeout=5):
-    if addr.startswith("unix:"):
-        s = socket.socket(socket.AF_UNIX)
-        s.settimeout(timeout)
-        s.connect(addr[5:])
-        return s
-    return socket.create_connection(split_addr(addr), timeout)
-
-
 def start_capture(camera, *extra, size=SIZE, fps=FPS, keep=False):
-    """testsrc capture; keep: leave the camera's old ring and lock in place
-    (a restart after a crash takes them over and bumps the generation)."""
-    argv = ["--source", "testsrc", "--size", size, "--fps", str(fps)] + list(extra)
-    if not keep:
-        return vt.start_capture(camera, *argv)
-    d = vt.start([vt.CAPTURE, "--camera", camera] + argv, name=f"capture-{camera}")
-    vt.wait_for(lambda: os.path.exists(vt.shm_path(camera)) or not d.alive(), 5)
-    return d
-
-
-def start_server(camera, *extra, listen=None, wrap=None, binary=None):
-    """vigil-server on a free loopback port; returns (daemon, addr) once it
-    accepts connections."""
-    addr = listen or f"127.0.0.1:{vt.free_port()}"
-    d = vt.start((wrap or []) + [binary or vt.SERVER, "--camera", camera,
-                                 "--listen", addr] + list(extra),
-                 name=f"server-{camera}")
-    vt.wait_for(lambda: can_connect(addr) or not d.alive(), 5)
-    return d, addr
-
-
-def health(addr):
-    try:
-        st, _, body = vt.http_get(addr, "/healthz", timeout=2)
-        return st
-    except OSError:
-        return None
-
-
-def wait_health(addr, status, timeout):
-    return vt.wait_for(lambda: health(addr) == status, timeout)
+    """testsrc capture at the hostile tests' size and rate; keep: leave the
+    camera's old ring and lock in place (a restart after a crash takes them
+    over and bumps the generation)."""
+    return vt.start_capture(camera, "--source", "testsrc", "--size", size,
+                            "--fps", str(fps), *extra, keep=keep)
 
 
 def raw(addr, data, timeout=3, limit=1 << 20, whole=False):
@@ -108,7 +52,7 @@ def raw(addr, data, timeout=3, limit=1 << 20, whole=False):
     returns (response bytes, how it ended): 'close', 'reset', 'timeout', or
     'complete' once the first response is whole (by its Content-Length),
     unless whole is set: then it reads until the server closes."""
-    s = connect(addr, timeout)
+    s = vt.connect(addr, timeout)
     out = b""
     how = "close"
     try:
@@ -173,10 +117,23 @@ class Sampler:
 
     def sample(self):
         return {"rss": vt.rss_kb(self.pid), "fds": vt.fd_count(self.pid),
-                "cpu": cpu_seconds(self.pid)}
+                "cpu": vt.cpu_seconds(self.pid)}
 
 
 # ------------------------------------------------------------ viewers
+
+def _head(buf, limit, what):
+    """Takes a head (lines up to a blank line) off the front of buf; None
+    while it is incomplete, ValueError past limit bytes."""
+    i = buf.find(b"\r\n\r\n")
+    if i < 0:
+        if len(buf) > limit:
+            raise ValueError(f"{what} too long")
+        return None
+    lines = bytes(buf[:i]).decode("latin-1").split("\r\n")
+    del buf[:i + 4]
+    return lines
+
 
 class _Viewer:
     __slots__ = ("sock", "buf", "state", "boundary", "clen", "status",
@@ -199,7 +156,7 @@ class _Viewer:
 
 class Viewers:
     """n MJPEG viewers in one thread.  Every part is checked against the
-    wire format of DESIGN.md (as vigiltest.MjpegStream does); with decode,
+    wire format of docs/architecture.md (as vigiltest.MjpegStream does); with decode,
     every part's JPEG is fully decoded (a torn or mixed frame fails)."""
 
     def __init__(self, addr, n, path="/stream.mjpg", decode=False,
@@ -209,7 +166,7 @@ class Viewers:
         self.sel = selectors.DefaultSelector()
         self.viewers = []
         for _ in range(n):
-            s = connect(addr, connect_timeout)
+            s = vt.connect(addr, connect_timeout)
             s.sendall(f"GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
             s.setblocking(False)
             v = _Viewer(s)
@@ -252,19 +209,12 @@ class Viewers:
     def _parse(self, v):
         while True:
             if v.state == "head":
-                i = v.buf.find(b"\r\n\r\n")
-                if i < 0:
-                    if len(v.buf) > 65536:
-                        raise ValueError("response head too long")
+                head = _head(v.buf, 65536, "response head")
+                if head is None:
                     return
-                head = bytes(v.buf[:i]).decode("latin-1").split("\r\n")
-                del v.buf[:i + 4]
                 parts = head[0].split()
                 v.status = int(parts[1])
-                hdr = {}
-                for line in head[1:]:
-                    k, _, val = line.partition(":")
-                    hdr[k.strip().lower()] = val.strip()
+                hdr = vt.header_dict(head[1:])
                 v.hdr = hdr
                 if v.status != 200:
                     v.state = "done"
@@ -285,16 +235,10 @@ class Viewers:
                 del v.buf[:len(want)]
                 v.state = "phead"
             elif v.state == "phead":
-                i = v.buf.find(b"\r\n\r\n")
-                if i < 0:
-                    if len(v.buf) > 4096:
-                        raise ValueError("part head too long")
+                lines = _head(v.buf, 4096, "part head")
+                if lines is None:
                     return
-                hdr = {}
-                for line in bytes(v.buf[:i]).decode("latin-1").split("\r\n"):
-                    k, _, val = line.partition(":")
-                    hdr[k.strip().lower()] = val.strip()
-                del v.buf[:i + 4]
+                hdr = vt.header_dict(lines)
                 for k in ("content-type", "content-length", "x-timestamp",
                           "x-frame-seq"):
                     if k not in hdr:

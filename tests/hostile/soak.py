@@ -63,7 +63,7 @@ class Churn(threading.Thread):
 
     def join_one(self):
         try:
-            s = socket.create_connection(hlib.split_addr(random.choice(self.addrs)), 2)
+            s = socket.create_connection(vt.split_addr(random.choice(self.addrs)), 2)
             s.sendall(b"GET /stream.mjpg HTTP/1.1\r\nHost: soak\r\n\r\n")
             s.setblocking(False)
             self.sel.register(s, selectors.EVENT_READ, [b"", False])
@@ -117,10 +117,10 @@ def main():
     hlib.raise_nofile(VIEWERS * 4 + 1000)
     cam = vt.camera_name("soak")
     cap = hlib.start_capture(cam, size=SIZE, fps=FPS)
-    servers = [hlib.start_server(cam) for _ in range(2)]
+    servers = [vt.start_server(cam) for _ in range(2)]
     addrs = [a for _, a in servers]
     for a in addrs:
-        if not hlib.wait_health(a, 200, 10):
+        if not vt.wait_health(a, 200, 10):
             out(f"soak: server {a} not healthy")
             return 1
     base = [hlib.Sampler(s.pid).sample() for s, _ in servers]
@@ -144,7 +144,7 @@ def main():
         window = min(SAMPLE, TOTAL - (time.monotonic() - t0))
         if window < 5:
             break
-        c0 = [hlib.cpu_seconds(s.pid) for s, _ in servers]
+        c0 = [vt.cpu_seconds(s.pid) for s, _ in servers]
         w0 = time.monotonic()
         lg = None
         if lg_n > 0:
@@ -171,7 +171,7 @@ def main():
                 cap = hlib.start_capture(cam, size=SIZE, fps=FPS, keep=True)
                 restarted += ("kill -9 " if how == signal.SIGKILL else "SIGTERM ")
                 next_restart += RESTART
-            time.sleep(0.2)
+            time.sleep(0.2)  # the sampling pace of the soak
         res = {}
         if lg is not None:
             try:
@@ -198,7 +198,6 @@ def main():
     churn.stop = True
     churn.join(10)
     alive = all(s.alive() for s, _ in servers)
-    time.sleep(1)
     vt.wait_for(lambda: all(vt.fd_count(s.pid) <= b["fds"] for (s, _), b in zip(servers, base)),
                 15)
     end = [hlib.Sampler(s.pid).sample() for s, _ in servers]

@@ -18,8 +18,8 @@ from hlib import vt  # noqa: E402
 t = vt.Tap()
 cam = vt.camera_name("hin")
 cap = hlib.start_capture(cam)
-srv, addr = hlib.start_server(cam)
-t.ok(srv.alive() and hlib.wait_health(addr, 200, 5), "server up with a live capture",
+srv, addr = vt.start_server(cam)
+t.ok(srv.alive() and vt.wait_health(addr, 200, 5), "server up with a live capture",
      srv.output()[-500:])
 sampler = hlib.Sampler(srv.pid)
 base = sampler.sample()
@@ -188,7 +188,7 @@ def check_pipelining():
          "pipelined garbage after a good request: answered, then 400 or close", st)
     # A stream request followed by more requests on the same connection:
     # the extra bytes are discarded, the stream goes on.
-    s = hlib.connect(addr)
+    s = vt.connect(addr)
     s.sendall(b"GET /stream.mjpg HTTP/1.1\r\nHost: a\r\n\r\n" + one * 50)
     st = vt.MjpegStream(addr, sock=s, timeout=3)
     ok = True
@@ -261,7 +261,7 @@ t.run(check_pipelining)
 t.run(check_http09_and_bodies)
 t.run(check_stream_variants)
 
-t.ok(srv.alive() and hlib.health(addr) == 200, "server alive and healthy after all of it",
+t.ok(srv.alive() and vt.health(addr)[0] == 200, "server alive and healthy after all of it",
      srv.output()[-1000:])
 ok = vt.wait_for(lambda: sampler.sample()["fds"] <= base["fds"], 12)
 after = sampler.sample()

@@ -4,7 +4,7 @@
 reads frames and nothing more (cannot open the ring read-write, cannot write
 through its mapping, cannot signal capture); capture refuses to create a
 ring that others could write, whatever the umask; the ring's mode and group
-are as DESIGN.md says (0640, --group); servers refuse non-loopback
+are as docs/architecture.md says (0640, --group); servers refuse non-loopback
 addresses without --public; in `make run` nothing but nginx listens on a
 non-loopback address.  The user tests need root (to create the system user
 and switch to it) and skip with that reason otherwise."""
@@ -113,8 +113,8 @@ def check_users():
     lk = os.stat(path + ".lock")
     t.eq(stat.S_IMODE(lk.st_mode), 0o600, "lock file mode is 0600 (readers cannot hold it)")
 
-    srv, addr = hlib.start_server(cam, "--user", USER)
-    t.ok(hlib.wait_health(addr, 200, 5), "server as the unprivileged user serves the ring",
+    srv, addr = vt.start_server(cam, "--user", USER)
+    t.ok(vt.wait_health(addr, 200, 5), "server as the unprivileged user serves the ring",
          srv.output()[-300:])
     with open(f"/proc/{srv.pid}/status") as f:
         status = f.read()
@@ -146,7 +146,7 @@ def check_users():
     t.ok(out.get("ftruncate", "").startswith("denied"), "cannot truncate it")
     t.ok(r.returncode == -signal.SIGSEGV and "write_through_mapping" not in out,
          "a write through the read-only mapping dies with SIGSEGV", (r.returncode, r.stderr[-300:]))
-    t.ok(cap.alive() and hlib.health(addr) == 200, "capture and server unaffected")
+    t.ok(cap.alive() and vt.health(addr)[0] == 200, "capture and server unaffected")
     srv.stop()
     cap.stop()
 
@@ -208,13 +208,13 @@ def check_public():
     for a in (f"127.0.0.1:{port}", f"[::1]:{port}", f"127.0.0.2:{port}"):
         cam = vt.camera_name("pl")
         d = vt.start([vt.SERVER, "--camera", cam, "--listen", a], name=f"server-{cam}")
-        ok = vt.wait_for(lambda: hlib.can_connect(a) or not d.alive(), 5)
+        ok = vt.wait_for(lambda: vt.can_connect(a) or not d.alive(), 5)
         t.ok(ok and d.alive(), f"loopback {a} needs no --public", d.output()[-200:])
         d.stop()
     cam = vt.camera_name("pp")
     d = vt.start([vt.SERVER, "--camera", cam, "--listen", f"0.0.0.0:{port}", "--public"],
                  name=f"server-{cam}")
-    ok = vt.wait_for(lambda: hlib.can_connect(f"127.0.0.1:{port}") or not d.alive(), 5)
+    ok = vt.wait_for(lambda: vt.can_connect(f"127.0.0.1:{port}") or not d.alive(), 5)
     t.ok(ok and d.alive(), "with --public, 0.0.0.0 is accepted", d.output()[-200:])
     d.stop()
 
@@ -266,12 +266,14 @@ def check_make_run():
                VIGIL_BUILD=os.path.relpath(vt.BUILD, vt.ROOT))
     log = open(os.path.join(tmp, "run.log"), "wb")
     p = subprocess.Popen(["setsid", "bash", run_sh], env=env, stdout=log, stderr=subprocess.STDOUT)
-    ok = vt.wait_for(lambda: hlib.can_connect(f"127.0.0.1:{port}") or p.poll() is not None, 60)
+    ok = vt.wait_for(lambda: vt.can_connect(f"127.0.0.1:{port}") or p.poll() is not None, 60)
     try:
         if not t.ok(ok and p.poll() is None, "make run (deploy/run.sh) starts",
                     open(os.path.join(tmp, "run.log"), errors="replace").read()[-600:]):
             return
-        time.sleep(0.5)
+        # Listening: nginx (its port answered) and whatever else make run
+        # started by then; the servers listen before nginx starts.
+        vt.wait_for(lambda: "nginx" in {c for c, _ in listeners_of(descendants(p.pid))}, 10)
         pids = descendants(p.pid)
         ls = listeners_of(pids)
         comms = {c for c, _ in ls}

@@ -17,6 +17,18 @@ import hlib  # noqa: E402
 from hlib import vt  # noqa: E402
 
 t = vt.Tap()
+
+
+def check_memcheck(log, what, tail):
+    """No memcheck error and no definite leak in valgrind's log."""
+    text = open(log, errors="replace").read()
+    m = re.search(r"ERROR SUMMARY: (\d+) errors", text)
+    t.ok(m and m.group(1) == "0", f"{what}: {m.group(0) if m else 'no summary'}",
+         "\n".join(text.splitlines()[-tail:]))
+    lost = re.search(r"definitely lost: ([\d,]+) bytes", text)
+    t.ok(("All heap blocks were freed" in text) or (lost and lost.group(1) == "0"),
+         f"{what}: {lost.group(0) if lost else 'all heap blocks freed'}")
+
 VALGRIND = shutil.which("valgrind")
 if VALGRIND is None:
     t.ok(False, "valgrind is installed (deploy/deps.sh test set)")
@@ -26,11 +38,11 @@ hlib.raise_nofile(4096)
 cam = vt.camera_name("vg")
 cap = hlib.start_capture(cam, size="320x240")
 log = os.path.join(vt.BUILD, "test-logs", f"valgrind-server-{os.getpid()}.log")
-srv, addr = hlib.start_server(
+srv, addr = vt.start_server(
     cam, wrap=[VALGRIND, "--tool=memcheck", "--leak-check=full", "--show-leak-kinds=definite",
                "--errors-for-leak-kinds=definite", "--track-origins=yes",
                "--num-callers=30", f"--log-file={log}"])
-ok = hlib.wait_health(addr, 200, 30)
+ok = vt.wait_health(addr, 200, 30)
 t.ok(srv.alive() and ok, "server runs under valgrind", srv.output()[-500:])
 
 vs = hlib.Viewers(addr, 50, connect_timeout=20)
@@ -54,12 +66,12 @@ for data in (b"GARBAGE\r\n\r\n", b"POST /x HTTP/1.1\r\nContent-Length: 3\r\n\r\n
     hlib.raw(addr, data, timeout=10)
 # Clients that vanish mid-frame (reset) and a slow one that reads nothing.
 for _ in range(10):
-    s = hlib.connect(addr, 10)
+    s = vt.connect(addr, 10)
     s.sendall(b"GET /stream.mjpg HTTP/1.1\r\nHost: a\r\n\r\n")
     s.recv(1000)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     s.close()
-slow = hlib.connect(addr, 10)
+slow = vt.connect(addr, 10)
 slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
 slow.sendall(b"GET /stream.mjpg HTTP/1.1\r\nHost: a\r\n\r\n")
 # A capture restart: offline picture, re-attach, new generation.
@@ -73,13 +85,7 @@ vs.close()
 slow.close()
 rc = srv.stop(timeout=60)
 t.eq(rc, 0, "server exits 0 on SIGTERM under valgrind")
-text = open(log, errors="replace").read()
-m = re.search(r"ERROR SUMMARY: (\d+) errors", text)
-t.ok(m and m.group(1) == "0", f"memcheck: {m.group(0) if m else 'no summary'}",
-     "\n".join(text.splitlines()[-60:]))
-lost = re.search(r"definitely lost: ([\d,]+) bytes", text)
-t.ok(("All heap blocks were freed" in text) or (lost and lost.group(1) == "0"),
-     f"memcheck: {lost.group(0) if lost else 'all heap blocks freed'}")
+check_memcheck(log, "memcheck", 60)
 cap.stop()
 
 # vigil-capture too: its stdin source fed JPEGs between random bytes, then
@@ -102,14 +108,8 @@ c = subprocess.run([VALGRIND, "--tool=memcheck", "--leak-check=full",
                     f"--log-file={log2}", vt.CAPTURE, "--camera", cam2, "--source", "stdin",
                     "--slot-size", "1M"], input=feed, capture_output=True, timeout=120)
 vt.remove_ring(cam2)
-text = open(log2, errors="replace").read()
-m = re.search(r"ERROR SUMMARY: (\d+) errors", text)
 err = c.stderr.decode(errors="replace")
 t.ok(c.returncode == 0 and f" {len(frames)} frames published" in err and len(frames) == 5,
      "capture under valgrind: 5 JPEGs among garbage published, clean exit", err[-400:])
-t.ok(m and m.group(1) == "0", f"capture memcheck: {m.group(0) if m else 'no summary'}",
-     "\n".join(text.splitlines()[-40:]))
-lost = re.search(r"definitely lost: ([\d,]+) bytes", text)
-t.ok(("All heap blocks were freed" in text) or (lost and lost.group(1) == "0"),
-     f"capture memcheck: {lost.group(0) if lost else 'all heap blocks freed'}")
+check_memcheck(log2, "capture memcheck", 40)
 t.done()

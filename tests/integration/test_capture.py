@@ -302,7 +302,9 @@ def test_heartbeat_and_group():
     st = os.stat(vt.shm_path(cam))
     t.eq((st.st_gid, stat.S_IMODE(st.st_mode)), (gid, 0o640),
          f"--group {gname}: the ring's group, mode 0640")
-    time.sleep(1.5)   # longer than RING_STALE_MS, with no frame at all
+    # The pause is what is tested: longer than RING_STALE_MS, with no frame
+    # at all.
+    time.sleep(1.5)
     rc, _, h, err = ringcat(cam, "-i", "-n", "1", "-t", "200")
     t.eq(h.get("health"), "ok", "no frames for 1.5 s: heartbeat keeps the "
          "ring alive")

@@ -10,10 +10,14 @@ import signal
 import socket
 import stat
 import subprocess
+import sys
 import time
 
-from srvutil import (vt, start_server, start_ringfeed, health, wait_health,
-                     state, metrics, cpu_seconds, can_connect)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "lib"))
+import vigiltest as vt  # noqa: E402
+from vigiltest import (start_server, start_ringfeed, health, wait_health,  # noqa: E402
+                       state, metrics, cpu_seconds, can_connect)
 
 t = vt.Tap()
 cam = vt.camera_name("http")
@@ -189,9 +193,11 @@ def check_emfile():
             conns.append(socket.create_connection(("127.0.0.1", int(a3.rsplit(":", 1)[1])), 2))
         except OSError:
             break
-    time.sleep(0.3)
+    # The server says so in its log when accept() first fails.
+    full = vt.wait_for(lambda: "cannot accept on" in d.output(), 3)
+    t.ok(full, "the server runs out of descriptors", d.output()[-300:])
     c0 = cpu_seconds(d.pid)
-    time.sleep(1.0)
+    time.sleep(1.0)  # the measuring window of the CPU it uses meanwhile
     used = cpu_seconds(d.pid) - c0
     t.ok(d.alive() and used < 0.2, f"out of descriptors: no busy loop ({used:.2f} s CPU in 1 s)",
          d.output()[-500:])

@@ -5,9 +5,13 @@ capture starting, killed (-9), stopped cleanly, restarted (new generation,
 same open stream), and a ring of another layout version."""
 import os
 import struct
+import sys
 import time
 
-from srvutil import vt, start_server, health, wait_health, state, metrics
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "lib"))
+import vigiltest as vt  # noqa: E402
+from vigiltest import start_server, health, wait_health, state, metrics  # noqa: E402
 
 t = vt.Tap()
 cam = vt.camera_name("life")

@@ -11,7 +11,9 @@ import atexit
 import ctypes
 import ctypes.util
 import http.client
+import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -24,6 +26,9 @@ ROOT = os.environ.get("VIGIL_ROOT") or os.path.abspath(
 BUILD = os.path.join(ROOT, os.environ.get("VIGIL_BUILD", "build"))
 CAPTURE = os.path.join(BUILD, "vigil-capture")
 SERVER = os.path.join(BUILD, "vigil-server")
+RINGFEED = os.path.join(BUILD, "tools", "ringfeed")
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+RUN_SH = os.path.join(ROOT, "deploy", "run.sh")
 
 
 class Tap:
@@ -56,6 +61,14 @@ class Tap:
     def diag(self, msg):
         for line in str(msg).splitlines():
             print(f"# {line}", flush=True)
+
+    def need(self, *things):
+        """Ends the test with a failure unless every thing is there: a path
+        (an executable) or the name of a program on PATH."""
+        for x in things:
+            if not (os.access(x, os.X_OK) if "/" in x else shutil.which(x)):
+                self.ok(False, f"{x} is missing (deploy/deps.sh, make)")
+                self.done()
 
     def run(self, fn, *args):
         """Runs a check function; an exception is a failed check, not a crash."""
@@ -159,17 +172,74 @@ def remove_ring(camera):
             pass
 
 
-def start_capture(camera, *args, stdin=None, wait=True, keep=False):
-    """Starts vigil-capture; with wait, returns once its ring exists.  A
-    leftover ring of the same name is removed first unless keep is set
-    (a restart test keeps it, to see the takeover)."""
+def start_capture(camera, *args, stdin=None, wait=True, keep=False,
+                  binary=None, name=None):
+    """Starts vigil-capture (or binary, another ring writer such as
+    tools/ringfeed); with wait, returns once its ring exists.  A leftover
+    ring of the same name is removed first unless keep is set (a restart
+    test keeps it, to see the takeover)."""
     if not keep:
         remove_ring(camera)
-    d = start([CAPTURE, "--camera", camera] + list(args), stdin=stdin,
-              name=f"capture-{camera}")
+    exe = binary or CAPTURE
+    d = start([exe, "--camera", camera] + list(args), stdin=stdin,
+              name=name or f"{os.path.basename(exe)}-{camera}")
     if wait:
         wait_for(lambda: os.path.exists(shm_path(camera)) or not d.alive(), 5)
     atexit.register(remove_ring, camera)
+    return d
+
+
+def start_ringfeed(camera, *args):
+    """A minimal ring writer (tests/tools/ringfeed.c)."""
+    return start_capture(camera, *args, binary=RINGFEED)
+
+
+def start_server(camera, *extra, listen=None, env=None, wrap=None,
+                 binary=None, umask=None, name=None, wait=True):
+    """Starts vigil-server (or binary) for camera on listen (default: a free
+    loopback port); returns (daemon, addr), with wait once it accepts
+    connections (or has died).  wrap: an argv prefix (prlimit, valgrind);
+    umask: the umask it starts under (a unix socket's mode follows it)."""
+    addr = listen or f"127.0.0.1:{free_port()}"
+    argv = (wrap or []) + [binary or SERVER, "--camera", camera,
+                           "--listen", addr] + list(extra)
+    old = os.umask(umask) if umask is not None else None
+    try:
+        d = start(argv, env=env, name=name or f"server-{camera}")
+    finally:
+        if old is not None:
+            os.umask(old)
+    if wait:
+        wait_for(lambda: can_connect(addr) or not d.alive(), 5)
+    return d, addr
+
+
+def prepare_run(run_dir, camera, port, http_port, **more):
+    """deploy/run.sh --prepare: makes run_dir (TLS key and certificate, CA,
+    password, htpasswd) and an nginx config for port/http_port on 127.0.0.1
+    in front of 2 servers, client cipher preference; more: other variables
+    of run.sh.  Returns (the finished process, path of nginx.conf or
+    None)."""
+    env = dict(os.environ, RUN_DIR=run_dir, PORT=str(port),
+               HTTP_PORT=str(http_port), ADDR="127.0.0.1", SERVERS="2",
+               CAMERA=camera, TLS_CIPHERS="client")
+    env.update({k: str(v) for k, v in more.items()})
+    r = subprocess.run([RUN_SH, "--prepare"], env=env, capture_output=True,
+                       text=True, timeout=60)
+    lines = r.stdout.strip().splitlines()
+    return r, (lines[-1] if r.returncode == 0 and lines else None)
+
+
+def start_nginx(conf, run_dir, port=None, name=None, timeout=10):
+    """Starts nginx on a config made by deploy/run.sh --prepare in run_dir;
+    with port, returns once it accepts TCP connections there (or has
+    died)."""
+    d = start([NGINX, "-p", os.path.join(run_dir, "nginx") + "/", "-c", conf,
+               "-e", os.path.join(run_dir, "logs", "nginx.error.log")],
+              name=name or f"nginx-{os.path.basename(run_dir)}")
+    if port is not None:
+        wait_for(lambda: can_connect(f"127.0.0.1:{port}") or not d.alive(),
+                 timeout)
     return d
 
 
@@ -187,6 +257,36 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def split_addr(addr):
+    """'host:port' or '[v6]:port' -> (host, port)."""
+    host, _, port = addr.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+def connect(addr, timeout=5):
+    """A connected socket to 'unix:/path', 'host:port' or (host, port)."""
+    if isinstance(addr, str) and addr.startswith("unix:"):
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(timeout)
+        try:
+            s.connect(addr[5:])
+        except OSError:
+            s.close()
+            raise
+        return s
+    if isinstance(addr, str):
+        addr = split_addr(addr)
+    return socket.create_connection(addr, timeout)
+
+
+def can_connect(addr):
+    try:
+        connect(addr, 1).close()
+        return True
+    except OSError:
+        return False
 
 
 # ------------------------------------------------------------ HTTP
@@ -207,8 +307,7 @@ def connection(addr, timeout=5):
     if isinstance(addr, str) and addr.startswith("unix:"):
         return UnixHTTPConnection(addr[5:], timeout)
     if isinstance(addr, str):
-        host, _, port = addr.rpartition(":")
-        addr = (host.strip("[]"), int(port))
+        addr = split_addr(addr)
     return http.client.HTTPConnection(addr[0], addr[1], timeout=timeout)
 
 
@@ -224,17 +323,65 @@ def http_get(addr, path, method="GET", headers=None, timeout=5):
         c.close()
 
 
+def health(addr):
+    """(status, reason) of /healthz; (None, error) if it cannot be asked."""
+    try:
+        st, _, body = http_get(addr, "/healthz", timeout=2)
+        return st, body.decode(errors="replace").strip()
+    except OSError as e:
+        return None, str(e)
+
+
+def wait_health(addr, status, timeout):
+    """Waits until /healthz answers status; returns the seconds it took
+    (always > 0) or None."""
+    t0 = time.monotonic()
+    if wait_for(lambda: health(addr)[0] == status, timeout):
+        return max(time.monotonic() - t0, 1e-9)
+    return None
+
+
+def state(addr):
+    """/state as a dict."""
+    st, _, body = http_get(addr, "/state", timeout=2)
+    return json.loads(body)
+
+
+def metrics(addr):
+    """/metrics as {"name{labels}": value}."""
+    st, _, body = http_get(addr, "/metrics", timeout=2)
+    out = {}
+    for line in body.decode().splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        k, _, v = line.rpartition(" ")
+        out[k] = float(v)
+    return out
+
+
+def parts_for(stream, seconds, limit=10000):
+    """Reads parts of an MjpegStream for about `seconds`; returns a list of
+    (headers, body)."""
+    out = []
+    end = time.monotonic() + seconds
+    while time.monotonic() < end and len(out) < limit:
+        h, b, _ = stream.part()
+        out.append((h, b))
+    return out
+
+
+def header_dict(lines):
+    """Header lines ("Name: value") -> {lower-cased name: value}."""
+    out = {}
+    for line in lines:
+        k, _, v = line.partition(":")
+        out[k.strip().lower()] = v.strip()
+    return out
+
+
 def raw_request(addr, data, timeout=5, limit=1 << 20):
     """Sends raw bytes, returns what came back until close/timeout."""
-    if isinstance(addr, str) and addr.startswith("unix:"):
-        s = socket.socket(socket.AF_UNIX)
-        s.settimeout(timeout)
-        s.connect(addr[5:])
-    else:
-        if isinstance(addr, str):
-            host, _, port = addr.rpartition(":")
-            addr = (host.strip("[]"), int(port))
-        s = socket.create_connection(addr, timeout=timeout)
+    s = connect(addr, timeout)
     out = b""
     try:
         s.sendall(data)
@@ -251,21 +398,13 @@ def raw_request(addr, data, timeout=5, limit=1 << 20):
 
 
 class MjpegStream:
-    """A strict MJPEG client: checks the wire format of DESIGN.md on every
+    """A strict MJPEG client: checks the wire format of docs/architecture.md on every
     part and yields (headers, jpeg bytes, arrival time)."""
 
     def __init__(self, addr, path="/stream.mjpg", timeout=5, sock=None,
                  headers=None):
         if sock is None:
-            if isinstance(addr, str) and addr.startswith("unix:"):
-                sock = socket.socket(socket.AF_UNIX)
-                sock.settimeout(timeout)
-                sock.connect(addr[5:])
-            else:
-                if isinstance(addr, str):
-                    host, _, port = addr.rpartition(":")
-                    addr = (host.strip("[]"), int(port))
-                sock = socket.create_connection(addr, timeout=timeout)
+            sock = connect(addr, timeout)
         self.sock = sock
         self.sock.settimeout(timeout)
         self.buf = b""
@@ -276,10 +415,7 @@ class MjpegStream:
         lines = head.decode("latin-1").split("\r\n")
         self.status_line = lines[0]
         self.status = int(lines[0].split()[1])
-        self.headers = {}
-        for line in lines[1:]:
-            k, _, v = line.partition(":")
-            self.headers[k.strip().lower()] = v.strip()
+        self.headers = header_dict(lines[1:])
         self.boundary = None
         ct = self.headers.get("content-type", "")
         if self.status == 200:
@@ -319,10 +455,7 @@ class MjpegStream:
     def part(self):
         """Reads one part; returns (headers, body, arrival monotonic time)."""
         head = self._until(b"\r\n\r\n")
-        hdr = {}
-        for line in head.decode("latin-1").split("\r\n"):
-            k, _, v = line.partition(":")
-            hdr[k.strip().lower()] = v.strip()
+        hdr = header_dict(head.decode("latin-1").split("\r\n"))
         for k in ("content-type", "content-length", "x-timestamp", "x-frame-seq"):
             if k not in hdr:
                 raise ValueError(f"part without {k}: {hdr}")
@@ -407,3 +540,24 @@ def rss_kb(pid):
 
 def fd_count(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def cpu_seconds(pid):
+    """User + system CPU seconds a process has used."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children(pid):
+    """Pids whose parent is pid."""
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        out.append(int(d))
+            except (OSError, ValueError, IndexError):
+                pass
+    return out
