@@ -5,11 +5,16 @@ header line every 4 s (never idle long enough for an inactivity timeout) is
 cut DEADLINE_HEAD_S (10 s) after its first bytes, not when its next line
 happens to arrive after the deadline (12 s here, 18 s for a line every 9 s).
 A complete request is answered as before."""
+import os
 import select
 import socket
+import sys
 import time
 
-from srvutil import vt, start_server, start_ringfeed, wait_health
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "lib"))
+import vigiltest as vt  # noqa: E402
+from vigiltest import start_server, start_ringfeed, wait_health  # noqa: E402
 
 HEAD_DEADLINE_S = 10.0  # server/deadline.h DEADLINE_HEAD_S
 LINE_EVERY_S = 4.0

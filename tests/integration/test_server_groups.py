@@ -13,8 +13,12 @@ import os
 import pwd
 import stat
 import subprocess
+import sys
 
-from srvutil import vt, start_server, wait_health
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "lib"))
+import vigiltest as vt  # noqa: E402
+from vigiltest import start_server, wait_health  # noqa: E402
 
 t = vt.Tap()
 tag = f"vg{os.getpid()}"
