@@ -4,11 +4,13 @@
 # or armhf), unpacked into build/cross-ARCH/sysroot (the compiler's --sysroot
 # and qemu-user's -L), and the host's cross toolchain and qemu-user-static.
 # Usage: cross/sysroot.sh ARCH [SYSROOT]
-# The packages are fetched with apt-get against an empty package status, so
-# nothing of ARCH is installed on the host: a multiarch install cannot hold
-# libevent-dev for arm64 and armhf at once, and ties each :ARCH library to the
-# exact version of the host's copy.  The sysroot is rebuilt only when the list
-# of packages below changes (its stamp file holds the list).
+# The packages are fetched by apt-get with a private state (lists, status,
+# archives under the sysroot), so nothing of ARCH is installed on the host:
+# a multiarch install (dpkg --add-architecture, libevent-dev:ARCH) cannot
+# hold libevent-dev for arm64 and armhf at once, and ties every :ARCH library
+# to the exact version of the host's copy, which a mirror whose ARCH lists lag
+# behind cannot always provide.  The sysroot is rebuilt only when the list of
+# packages below changes (its stamp file holds it); make clean removes it.
 set -eu
 
 arch=${1:?usage: cross/sysroot.sh arm64|armhf [SYSROOT]}
@@ -35,19 +37,11 @@ for p in $host_pkgs; do
 	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
 	case $st in *" installed") ;; *) missing="$missing $p" ;; esac
 done
-# apt keeps lists for ARCH only once dpkg knows the architecture.
-if ! dpkg --print-foreign-architectures | grep -qx "$arch"; then
-	echo "cross: dpkg --add-architecture $arch"
-	$sudo dpkg --add-architecture "$arch"
-	need_update=yes
-fi
-if [ -n "$missing" ] || [ "${need_update:-}" = yes ]; then
+if [ -n "$missing" ]; then
 	export DEBIAN_FRONTEND=noninteractive
 	# shellcheck disable=SC2086
 	$sudo apt-get update -q $apt_wait ||
 		echo "cross: apt-get update failed, trying with the lists we have" >&2
-fi
-if [ -n "$missing" ]; then
 	echo "cross: installing:$missing"
 	# shellcheck disable=SC2086
 	$sudo apt-get install -y -q --no-install-recommends $apt_wait $missing
@@ -60,19 +54,27 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
 fi
 
 echo "cross: unpacking $target_pkgs ($arch) into $sysroot"
-rm -rf "$sysroot" "$sysroot.debs"
-mkdir -p "$sysroot.debs/partial" "$sysroot.state"
-: >"$sysroot.state/status"
-# A private status (nothing installed) and archive directory: apt resolves
-# the whole dependency closure for ARCH alone and only downloads it.
+rm -rf "$sysroot" "$sysroot.apt"
+apt=$(pwd)/$sysroot.apt
+mkdir -p "$apt/lists/partial" "$apt/debs/partial" "$apt/cache" "$apt/state"
+: >"$apt/state/status"
+# apt with a state of its own: the host's sources, but package lists for ARCH
+# alone, an empty status (nothing installed, so apt resolves the whole
+# dependency closure) and its own archive directory.  Nothing of the host's
+# apt or dpkg state changes (no dpkg --add-architecture).
+set -- -o APT::Architecture="$arch" -o APT::Architectures::="$arch" \
+	-o Dir::State="$apt/state" -o Dir::State::status="$apt/state/status" \
+	-o Dir::State::Lists="$apt/lists" -o Dir::Cache="$apt/cache" \
+	-o Dir::Cache::archives="$apt/debs" -o Debug::NoLocking=1 \
+	-o APT::Sandbox::User=root
+# A list that fails (a mirror in sync) leaves the others: the download
+# below says whether what we need is there.
+apt-get update -q "$@" ||
+	echo "cross: apt-get update ($arch) reported errors, trying with what it got" >&2
 # shellcheck disable=SC2086
-apt-get install -y -q --download-only --no-install-recommends \
-	-o APT::Architecture="$arch" -o APT::Architectures::="$arch" \
-	-o Dir::State::status="$sysroot.state/status" \
-	-o Dir::Cache::archives="$(pwd)/$sysroot.debs" \
-	-o Debug::NoLocking=1 $target_pkgs
+apt-get install -y -q --download-only --no-install-recommends "$@" $target_pkgs
 mkdir -p "$sysroot"
-for deb in "$sysroot.debs"/*.deb; do
+for deb in "$apt"/debs/*.deb; do
 	dpkg-deb -x "$deb" "$sysroot"
 done
 # Absolute symbolic links (libfoo.so -> /lib/...) would point into the host.
@@ -86,6 +88,6 @@ if ! [ -e "$sysroot/lib/$loader" ]; then
 	echo "cross: $sysroot/lib/$loader is missing after unpacking" >&2
 	exit 1
 fi
-rm -rf "$sysroot.debs" "$sysroot.state"
+rm -rf "$apt"
 command -v "$qemu" >/dev/null || { echo "cross: $qemu is missing" >&2; exit 1; }
 echo "$want" >"$stamp"
