@@ -4,7 +4,8 @@
 # tests/run.sh: builds build/cross-ARCH/ (make cross, -Werror, libcamera
 # included) unless --no-build, then runs every cmocka unit test there,
 # the ring's multi-process torture test among them, under qemu-user with the
-# target's libraries from build/cross-ARCH/sysroot.  Each unit test case is
+# target's libraries from build/cross-ARCH/sysroot.  On armhf, clang also
+# checks the sources for silent 64-to-32-bit truncations.  Each unit test case is
 # one TAP result "ARCH test_x: case"; a binary that crashes, times out or
 # reports fewer cases than it planned is a failure.
 # Usage: tests/cross/run.sh [--no-build] arm64|armhf
@@ -54,6 +55,28 @@ for bin in vigil-capture vigil-server; do
 		printf '%s\n' "$out" | tail -5 | sed 's/^/# /'
 	fi
 done
+
+# On 32-bit ARM, size_t and long are 32 bits: no value of 64 bits may be cut
+# to them without a cast that says so (clang's -Wshorten-64-to-32 on the
+# daemons' and tools' sources; the unit tests are not held to it).
+if [ "$arch" = armhf ]; then
+	warnings=
+	for src in common/*.c capture/*.c capture/*.cpp server/*.c tests/tools/*.c bench/*.c; do
+		[ -f "$src" ] || continue
+		cc=(clang -std=c17)
+		[[ $src == *.cpp ]] && cc=(clang++ -std=c++17)
+		warnings+=$("${cc[@]}" --target=arm-linux-gnueabihf --sysroot="$dir/sysroot" \
+			-D_GNU_SOURCE -Icommon -Icapture -Iserver \
+			-I"$dir/sysroot/usr/include/libcamera" -Wshorten-64-to-32 \
+			-fsyntax-only "$src" 2>&1 | grep -E '^[a-z].*(warning|error):')
+	done
+	if [ -z "$warnings" ]; then
+		ok "no implicit 64-to-32-bit truncation (clang -Wshorten-64-to-32)"
+	else
+		notok "implicit 64-to-32-bit truncations (clang -Wshorten-64-to-32)"
+		printf '%s\n' "$warnings" | head -20 | sed 's/^/# /'
+	fi
+fi
 
 export CMOCKA_MESSAGE_OUTPUT=TAP
 tests=("$dir"/tests/test_*)
