@@ -15,6 +15,7 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 if [ -z "${LOCKFREE_WARN:-}" ]; then
+	unset MAKEFLAGS MFLAGS
 	exec make -s --no-print-directory lockfree-armv6
 fi
 out=build/cross-armv6

@@ -23,6 +23,9 @@ armhf) qemu="qemu-arm-static" ;;
 *) echo "usage: tests/cross/run.sh [--no-build] arm64|armhf" >&2; exit 2 ;;
 esac
 dir=build/cross-$arch
+# Run by tests/run.sh under `make test`: a make of our own, not a sub-make
+# with the outer one's job server.
+unset MAKEFLAGS MFLAGS
 n=0
 ok() { n=$((n + 1)); echo "ok $n - $arch $*"; }
 notok() { n=$((n + 1)); echo "not ok $n - $arch $*"; }
