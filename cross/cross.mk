@@ -6,6 +6,8 @@
 #   make test-cross ARCH=arm64|armhf  the cmocka unit tests under qemu (TAP)
 #   make cross-deps ARCH=...          the toolchain, qemu and the sysroot only
 #   make lockfree-armv6               the ring's atomics on ARMv6 (Pi 1, Zero)
+# tests/run.sh (make test) runs tests/cross/run.sh arm64 and armhf, which
+# build first, and tests/cross/lockfree.sh.
 # The build is this Makefile run again with CC, CXX, PKG_CONFIG's search path
 # and BUILD pointing at the target: the same rules, warnings and -Werror.
 # The target's libraries are Debian's packages for ARCH unpacked into
@@ -13,10 +15,7 @@
 ARCH ?= arm64
 CROSS_TRIPLET_arm64 := aarch64-linux-gnu
 CROSS_TRIPLET_armhf := arm-linux-gnueabihf
-CROSS_QEMU_arm64 := qemu-aarch64-static
-CROSS_QEMU_armhf := qemu-arm-static
 CROSS_TRIPLET = $(CROSS_TRIPLET_$(ARCH))
-CROSS_QEMU = $(CROSS_QEMU_$(ARCH))
 CROSS_DIR = build/cross-$(ARCH)
 CROSS_SYSROOT = $(CURDIR)/$(CROSS_DIR)/sysroot
 CROSS_GOALS := cross cross-deps test-cross lockfree-armv6
@@ -28,8 +27,10 @@ cross-check-arch:
 cross-deps: cross-check-arch
 	cross/sysroot.sh $(ARCH) $(CROSS_DIR)/sysroot
 
-# pkg-config reads only the sysroot's .pc files and prefixes their paths;
-# the C++ compiler is the cross one only when libcamera is there to use it.
+# pkg-config reads only the sysroot's .pc files and prefixes their paths with
+# it, so capture.mk finds the target's libcamera and links vigil-capture with
+# the cross g++ as on the host.  Settings given on the command line (CFLAGS=)
+# reach the sub-make.
 cross: cross-deps
 	PKG_CONFIG_LIBDIR=$(CROSS_SYSROOT)/usr/lib/$(CROSS_TRIPLET)/pkgconfig:$(CROSS_SYSROOT)/usr/share/pkgconfig \
 	PKG_CONFIG_SYSROOT_DIR=$(CROSS_SYSROOT) \
