@@ -51,7 +51,7 @@ DEBPKG_cmocka := libcmocka-dev
 NEED_LIBS := libturbojpeg libevent
 NEED_LIBS_TEST := cmocka
 NO_COMPILE_GOALS := deps deps-check clean test bench soak run format lint uninstall \
-	cross cross-deps test-cross lockfree-armv6
+	cross cross-deps test-cross lockfree-armv6 cross-t64
 BUILD_GOALS := $(filter-out $(NO_COMPILE_GOALS),$(or $(MAKECMDGOALS),all))
 ifneq ($(BUILD_GOALS),)
 ifeq ($(shell command -v $(PKG_CONFIG)),)

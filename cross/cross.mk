@@ -6,8 +6,9 @@
 #   make test-cross ARCH=arm64|armhf  the cmocka unit tests under qemu (TAP)
 #   make cross-deps ARCH=...          the toolchain, qemu and the sysroot only
 #   make lockfree-armv6               the ring's atomics on ARMv6 (Pi 1, Zero)
+#   make cross-t64                    armhf with a 64-bit time_t (Debian 13)
 # tests/run.sh (make test) runs tests/cross/run.sh arm64 and armhf, which
-# build first, and tests/cross/lockfree.sh.
+# build first, tests/cross/lockfree.sh and tests/cross/t64.sh.
 # The build is this Makefile run again with CC, CXX, PKG_CONFIG's search path
 # and BUILD pointing at the target: the same rules, warnings and -Werror.
 # The target's libraries are Debian's packages for ARCH unpacked into
@@ -18,7 +19,7 @@ CROSS_TRIPLET_armhf := arm-linux-gnueabihf
 CROSS_TRIPLET = $(CROSS_TRIPLET_$(ARCH))
 CROSS_DIR = build/cross-$(ARCH)
 CROSS_SYSROOT = $(CURDIR)/$(CROSS_DIR)/sysroot
-CROSS_GOALS := cross cross-deps test-cross lockfree-armv6
+CROSS_GOALS := cross cross-deps test-cross lockfree-armv6 cross-t64
 
 .PHONY: $(CROSS_GOALS) cross-check-arch
 cross-check-arch:
@@ -49,3 +50,8 @@ test-cross: cross
 # The ring's lock-free promise on the oldest Pis (TAP): tests/cross/lockfree.sh.
 lockfree-armv6:
 	@LOCKFREE_WARN='$(WARN)' tests/cross/lockfree.sh
+
+# 32-bit ARM with a 64-bit time_t, as Debian 13 builds armhf (TAP, compile
+# only): tests/cross/t64.sh.
+cross-t64:
+	@CROSS_WARN='$(WARN)' CROSS_CXXWARN='$(CXXWARN)' tests/cross/t64.sh
