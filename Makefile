@@ -50,7 +50,8 @@ DEBPKG_libevent := libevent-dev
 DEBPKG_cmocka := libcmocka-dev
 NEED_LIBS := libturbojpeg libevent
 NEED_LIBS_TEST := cmocka
-NO_COMPILE_GOALS := deps deps-check clean test bench soak run format lint uninstall
+NO_COMPILE_GOALS := deps deps-check clean test bench soak run format lint uninstall \
+	cross cross-deps test-cross lockfree-armv6 cross-t64
 BUILD_GOALS := $(filter-out $(NO_COMPILE_GOALS),$(or $(MAKECMDGOALS),all))
 ifneq ($(BUILD_GOALS),)
 ifeq ($(shell command -v $(PKG_CONFIG)),)
@@ -76,6 +77,7 @@ include capture/capture.mk
 include server/server.mk
 include tests/tests.mk
 include bench/bench.mk
+include cross/cross.mk
 
 .PHONY: build-all
 build-all: $(BINS)

@@ -37,6 +37,9 @@
 #define LG_PIDS_MAX 8
 #define LG_HDR_MAX 2048
 #define LG_BOUNDARY_MAX 72
+/* A part larger than any frame the server sends; also what a 32-bit size_t
+ * holds without truncating the Content-Length. */
+#define LG_BODY_MAX (1ull << 30)
 #define LG_READ 4096
 #define LG_EVENTS 256
 #define LG_SETTLE_MAX_S 10
@@ -165,14 +168,17 @@ static int parse_part(struct conn *c)
 	const char *len = hdr_value(c->hdr, "Content-Length");
 	const char *ts = hdr_value(c->hdr, "X-Timestamp");
 	long long sec = 0, usec = 0;
+	unsigned long long body_len;
 	char *end;
 
 	if (len == NULL || ts == NULL ||
 	    hdr_value(c->hdr, "Content-Type") == NULL)
 		return -1;
-	c->body_len = strtoull(len, &end, 10);
-	if (c->body_len < 4 || (*end != '\r' && *end != '\0'))
+	body_len = strtoull(len, &end, 10);
+	if (body_len < 4 || body_len > LG_BODY_MAX ||
+	    (*end != '\r' && *end != '\0'))
 		return -1;
+	c->body_len = (size_t)body_len;
 	if (sscanf(ts, "%lld.%6lld", &sec, &usec) < 1)
 		return -1;
 	c->ts_ns = sec * 1000000000LL + usec * 1000LL;

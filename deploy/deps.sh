@@ -19,6 +19,8 @@ set_name=${2:-test}
 run_pkgs="build-essential pkg-config libturbojpeg0-dev libevent-dev nginx openssl libcamera-dev iproute2"
 test_pkgs="$run_pkgs libcmocka-dev clang libclang-rt-dev shellcheck cppcheck clang-format libjpeg-turbo-progs ffmpeg curl python3 chromium valgrind psmisc procps iproute2"
 
+# The ARM cross builds and qemu-user (make cross, tests/cross/).
+test_pkgs="$test_pkgs crossbuild-essential-arm64 crossbuild-essential-armhf qemu-user-static"
 case $set_name in
 run) pkgs=$run_pkgs ;;
 test) pkgs=$test_pkgs ;;

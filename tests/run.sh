@@ -76,6 +76,15 @@ if [ -x tests/fuzz/run.sh ]; then
 	run_one "tests/fuzz" 300 tests/fuzz/run.sh
 fi
 
+# The ARM builds (Debian's cross toolchains, -Werror) with their unit tests
+# under qemu-user, the ring's ARMv6 lock-free check and armhf with a 64-bit
+# time_t (tests/cross/).
+for arch in arm64 armhf; do
+	run_one "tests/cross/$arch" 900 tests/cross/run.sh "$arch"
+done
+run_one "tests/cross/lockfree-armv6" 120 tests/cross/lockfree.sh
+run_one "tests/cross/t64-armhf" 300 tests/cross/t64.sh
+
 # The browser test (Playwright driving Debian's chromium).
 if [ -f tests/browser/run.sh ]; then
 	run_one "tests/browser" 600 bash tests/browser/run.sh
