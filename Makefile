@@ -49,6 +49,7 @@ all: build-all
 include common/common.mk
 include capture/capture.mk
 -include server/server.mk
+-include recorder/recorder.mk
 include tests/tests.mk
 -include bench/bench.mk
 
