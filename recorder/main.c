@@ -30,9 +30,11 @@
 #include "meta.h"
 #include "parse.h"
 #include "preroll.h"
+#include "queue.h"
 #include "recframe.h"
 #include "retention.h"
 #include "ring.h"
+#include "source.h"
 #include "status.h"
 #include "store.h"
 
@@ -52,7 +54,6 @@
 #define REC_KEEP_DAYS_MAX 36500
 #define REC_MIN_FREE_PCT_DEFAULT 10
 #define REC_WAIT_MS 250 /* futex wait timeout: housekeeping cadence */
-#define REC_REOPEN_MS 500 /* no ring: try again after this */
 #define REC_HOUSEKEEPING_MS 1000 /* metadata, state, space checks */
 #define REC_RESUME_BYTES (1u << 20) /* free beyond the reserve to resume */
 
@@ -78,15 +79,8 @@ struct recorder {
 	struct preroll *pre;
 	struct event_machine em;
 
-	struct ring_reader *reader;
-	uint32_t generation;
-	int have_generation;
-	uint32_t seq32;
-	uint64_t last_seq;
-	uint8_t *buf;
-	size_t cap;
-	int64_t next_open_ns;
-	int online;
+	struct queue *queue;
+	struct source *source;
 
 	/* The event being recorded (em.active). */
 	struct meta meta;
@@ -655,145 +649,6 @@ static void on_frame(struct recorder *r, const struct recframe *f,
 			  f->seq, strerror(errno));
 }
 
-/* ------------------------------------------------------------ ring */
-
-static void frame_from_ring(struct recframe *f, const struct ring_frame *rf)
-{
-	memset(f, 0, sizeof(*f));
-	f->seq = rf->seq;
-	f->realtime_ns = rf->realtime_ns;
-	f->monotonic_ns = rf->monotonic_ns;
-	f->flags = rf->flags;
-	f->width = rf->width;
-	f->height = rf->height;
-#if RING_VERSION >= 2
-	_Static_assert(RING_MOTION_GRID_BYTES == RECFRAME_GRID_BYTES, "grid");
-	f->score = rf->motion_score;
-	memcpy(f->grid, rf->motion_grid, RECFRAME_GRID_BYTES);
-#endif
-}
-
-static void ring_detach(struct recorder *r, const char *why)
-{
-	if (r->reader == NULL)
-		return;
-	log_warnx("camera '%s' offline: %s", r->o->camera, why);
-	ring_reader_close(r->reader);
-	r->reader = NULL;
-	r->online = 0;
-	r->next_open_ns = clock_mono_ns();
-}
-
-static void ring_attach(struct recorder *r)
-{
-	static int said;
-	enum ring_status st;
-	uint32_t version = 0;
-	size_t cap;
-
-	if (clock_mono_ns() < r->next_open_ns)
-		return;
-	r->next_open_ns = clock_mono_ns() + REC_REOPEN_MS * NS_PER_MS;
-	st = ring_reader_open(&r->reader, r->o->camera, &version);
-	if (st != RING_OK) {
-		if (!said)
-			log_warnx("cannot open the ring of camera '%s': %s%s%s",
-				  r->o->camera, ring_strerror(st),
-				  st == RING_ERROR ? ": " : "",
-				  st == RING_ERROR ? strerror(errno) : "");
-		said = 1;
-		r->reader = NULL;
-		return;
-	}
-	if (ring_reader_health(r->reader, 0, NULL) != RING_OK) {
-		/* The segment of a capture that died: wait for a new one. */
-		ring_reader_close(r->reader);
-		r->reader = NULL;
-		return;
-	}
-	said = 0;
-	cap = ring_reader_capacity(r->reader);
-	if (cap > r->cap) {
-		uint8_t *b = realloc(r->buf, cap);
-
-		if (b == NULL) {
-			log_warnx("out of memory for frames of %zu bytes", cap);
-			ring_reader_close(r->reader);
-			r->reader = NULL;
-			return;
-		}
-		r->buf = b;
-		r->cap = cap;
-	}
-	if (r->have_generation &&
-	    ring_reader_generation(r->reader) != r->generation)
-		r->last_seq = 0;
-	r->generation = ring_reader_generation(r->reader);
-	r->have_generation = 1;
-	r->seq32 = ring_reader_seq(r->reader);
-	r->online = 1;
-	log_info("camera '%s' online: generation %" PRIu32, r->o->camera,
-		 r->generation);
-	/* Nothing older than the attachment is read: frames published
-	 * before it are already gone from the pre-roll's point of view. */
-	r->last_seq = 0;
-}
-
-static void ring_read(struct recorder *r)
-{
-	struct ring_frame rf;
-	struct recframe f;
-	enum ring_status st;
-
-	st = ring_reader_read(r->reader, &rf, r->buf, r->cap);
-	if (st == RING_TORN || st == RING_NONE)
-		return;
-	if (st != RING_OK) {
-		ring_detach(r, ring_strerror(st));
-		return;
-	}
-	if (rf.seq <= r->last_seq)
-		return;
-	if (r->last_seq != 0 && rf.seq > r->last_seq + 1)
-		r->st.frames_missed += rf.seq - r->last_seq - 1;
-	r->last_seq = rf.seq;
-	if (rf.length == 0)
-		return;
-	frame_from_ring(&f, &rf);
-	on_frame(r, &f, r->buf, rf.length);
-}
-
-/* Waits for the next frame (a futex wait) and handles what happened. */
-static void ring_step(struct recorder *r)
-{
-	enum ring_status st;
-
-	if (r->reader == NULL) {
-		struct timespec ts = {0, REC_REOPEN_MS * NS_PER_MS / 2};
-
-		ring_attach(r);
-		if (r->reader == NULL) {
-			/* No segment to wait on: nothing to do but retry. */
-			nanosleep(&ts, NULL);
-			return;
-		}
-	}
-	st = ring_reader_wait(r->reader, r->seq32, REC_WAIT_MS);
-	if (st == RING_OK) {
-		r->seq32 = ring_reader_seq(r->reader);
-		ring_read(r);
-		return;
-	}
-	if (st == RING_TIMEOUT &&
-	    ring_reader_health(r->reader, 0, NULL) == RING_OK)
-		return;
-	if (st == RING_TIMEOUT)
-		st = ring_reader_health(r->reader, 0, NULL);
-	if (st == RING_CLOSED || st == RING_STALE ||
-	    ring_reader_replaced(r->reader) != 0)
-		ring_detach(r, ring_strerror(st));
-}
-
 /* ------------------------------------------------------------ housekeeping */
 
 static void write_state(struct recorder *r)
@@ -805,7 +660,9 @@ static void write_state(struct recorder *r)
 	r->st.bytes = store_bytes(r->store);
 	r->st.free_bytes = r->free_bytes;
 	r->st.total_bytes = r->total_bytes;
-	r->st.camera_online = r->online;
+	r->st.camera_online = source_online(r->source);
+	r->st.frames_missed = source_missed(r->source) +
+			      queue_dropped(r->queue);
 	if (status_write(r->dirfd, &r->st, clock_real_ns()) < 0)
 		log_debug("cannot write '%s': %s", STORE_STATE_NAME,
 			  strerror(errno));
@@ -900,14 +757,26 @@ int main(int argc, char **argv)
 	event_init(&r.em, o.post_ns, o.max_ns);
 	refresh_space(&r);
 	run_retention(&r);
-	write_state(&r);
 	log_info("recording camera '%s' into '%s' (pre %" PRId64
 		 " s, post %" PRId64 " s)",
 		 o.camera, o.dir, (int64_t)(o.pre_ns / NS_PER_S),
 		 (int64_t)(o.post_ns / NS_PER_S));
 
+	r.queue = queue_create(0);
+	if (r.queue == NULL)
+		fatal("cannot allocate the frame queue");
+	r.source = source_start(o.camera, r.queue);
+	if (r.source == NULL)
+		fatal("cannot start the ring reader");
 	while (!stopping) {
-		ring_step(&r);
+		struct recframe f;
+		const void *jpeg;
+		size_t len;
+
+		if (queue_peek(r.queue, REC_WAIT_MS, &f, &jpeg, &len)) {
+			on_frame(&r, &f, jpeg, len);
+			queue_pop(r.queue);
+		}
 		housekeeping(&r);
 	}
 
@@ -915,9 +784,9 @@ int main(int argc, char **argv)
 	if (r.em.active)
 		event_end(&r, 0);
 	write_state(&r);
-	ring_reader_close(r.reader);
+	source_stop(r.source);
+	queue_destroy(r.queue);
 	preroll_destroy(r.pre);
-	free(r.buf);
 	free(r.thumb);
 	store_close(r.store);
 	return 0;

@@ -3,7 +3,7 @@
 # (libavformat), with metadata, thumbnails and retention.
 RECORDER_SRC := recorder/main.c recorder/preroll.c recorder/event.c \
 	recorder/clip.c recorder/meta.c recorder/retention.c recorder/store.c \
-	recorder/status.c
+	recorder/status.c recorder/queue.c recorder/source.c
 RECORDER_OBJ := $(RECORDER_SRC:%.c=$(BUILD)/obj/%.o)
 RECORDER_LIBS := $(call pkg_libs,libavformat libavcodec libavutil)
 EXTRA_CFLAGS_clip := $(call pkg_cflags,libavformat libavutil)
@@ -13,7 +13,7 @@ BINS += $(BUILD)/vigil-record
 
 $(BUILD)/vigil-record: $(RECORDER_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(RECORDER_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(RECORDER_LIBS) -lpthread
 
 # Unit tests of the recorder's modules.
 UNIT_TESTS += $(BUILD)/tests/test_preroll $(BUILD)/tests/test_event \
