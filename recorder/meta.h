@@ -25,6 +25,7 @@
 #include "recframe.h"
 
 #define META_CAMERA_MAX 32
+#define META_ID_PREFIX 21 /* "YYYYMMDDTHHMMSS.mmmZ-": the camera follows */
 #define META_ID_MAX 64 /* 20 + 1 + camera + NUL fits */
 #define META_NAME_MAX 80 /* file names: id + ".NNN.mkv" fits */
 #define META_FILES_MAX 64 /* clip files of one event */

@@ -316,9 +316,10 @@ static int list_orphan(struct store *s, const char *name, uint32_t *count)
 	m.id[n] = '\0';
 	if (meta_id_time(m.id, &m.start_ns) < 0)
 		return -1;
-	if (strlen(m.id + 21) >= sizeof(m.camera))
+	if (strlen(m.id + META_ID_PREFIX) >= sizeof(m.camera))
 		return -1;
-	memcpy(m.camera, m.id + 21, strlen(m.id + 21) + 1);
+	memcpy(m.camera, m.id + META_ID_PREFIX,
+	       strlen(m.id + META_ID_PREFIX) + 1);
 	m.last_ns = m.start_ns;
 	snprintf(m.thumbnail, sizeof(m.thumbnail), "%s.jpg", m.id);
 	if (faccessat(s->dirfd, m.thumbnail, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
@@ -329,12 +330,20 @@ static int list_orphan(struct store *s, const char *name, uint32_t *count)
 	return 0;
 }
 
+/* Where the id that starts name ends (ids hold a '.' themselves). */
+static const char *id_end(const char *name)
+{
+	if (strlen(name) <= META_ID_PREFIX)
+		return NULL;
+	return strchr(name + META_ID_PREFIX, '.');
+}
+
 /* 1 when name belongs to a valid id the index does not hold, 0 when it is
  * listed, -1 when it is not an event's file at all. */
 static int unlisted(const struct store *s, const char *name)
 {
 	char id[META_ID_MAX];
-	const char *dot = strchr(name, '.');
+	const char *dot = id_end(name);
 	size_t len = dot ? (size_t)(dot - name) : 0;
 
 	if (dot == NULL || len >= sizeof(id))
@@ -420,7 +429,7 @@ int store_recover(struct store *s, struct store_recovery *r)
 	}
 	/* Clips that lost their metadata first, then what nothing lists. */
 	for (i = 0; i < n; i++) {
-		const char *dot = strchr(names[i], '.');
+		const char *dot = id_end(names[i]);
 
 		if (dot == NULL || strcmp(dot, ".mkv") != 0 ||
 		    unlisted(s, names[i]) <= 0)
