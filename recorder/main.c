@@ -87,11 +87,15 @@ struct recorder {
 	struct clip *clip; /* NULL between parts or while paused */
 	int listed; /* its metadata exists */
 	int paused; /* a write failed: waiting for room */
+	int failed; /* some write of this event failed */
 	uint64_t closed_bytes; /* bytes of the finished parts */
 	int meta_dirty;
 	uint8_t *thumb;
 	size_t thumb_len, thumb_cap;
 	int thumb_dirty;
+
+	struct meta pending; /* a finished event's metadata not yet written */
+	int have_pending;
 
 	struct status st;
 	int64_t next_housekeeping_ns;
@@ -400,22 +404,35 @@ static void save_thumbnail(struct recorder *r)
 	snprintf(r->meta.thumbnail, sizeof(r->meta.thumbnail), "%s", name);
 }
 
-static void save_meta(struct recorder *r)
+static int save_meta(struct recorder *r)
 {
 	if (!r->listed && r->meta.nfiles == 0)
-		return; /* nothing on disk to list yet */
+		return 0; /* nothing on disk to list yet */
 	r->meta.bytes = r->closed_bytes + (r->clip ? clip_bytes(r->clip) : 0);
 	if (meta_write(r->dirfd, &r->meta) < 0) {
 		note_error(r, "cannot write metadata of '%s': %s", r->meta.id,
 			   strerror(errno));
 		log_debug("cannot write metadata of '%s': %s", r->meta.id,
 			  strerror(errno));
-		return;
+		return -1;
 	}
 	r->listed = 1;
 	r->meta_dirty = 0;
 	if (store_note(r->store, &r->meta) < 0)
 		log_warn("cannot index event '%s'", r->meta.id);
+	return 0;
+}
+
+/* The last metadata of an ended event, written once there is room. */
+static void save_pending(struct recorder *r)
+{
+	if (!r->have_pending)
+		return;
+	if (meta_write(r->dirfd, &r->pending) < 0)
+		return;
+	r->have_pending = 0;
+	if (store_note(r->store, &r->pending) < 0)
+		log_warn("cannot index event '%s'", r->pending.id);
 }
 
 static void keep_thumbnail(struct recorder *r, const struct recframe *f,
@@ -443,6 +460,9 @@ static void pause_recording(struct recorder *r, int err)
 		clip_close(r->clip);
 		r->clip = NULL;
 	}
+	/* The spare space is what lets the metadata below be written. */
+	if (err == ENOSPC)
+		store_spare_release(r->store);
 	if (!r->paused) {
 		if (err == ENOSPC)
 			log_warnx(
@@ -457,6 +477,7 @@ static void pause_recording(struct recorder *r, int err)
 	}
 	note_error(r, "cannot write event '%s': %s", r->meta.id, strerror(err));
 	r->paused = 1;
+	r->failed = 1;
 	save_meta(r);
 	run_retention(r);
 }
@@ -501,6 +522,9 @@ static int open_part(struct recorder *r, const struct recframe *f)
 		return -1;
 	}
 	r->meta.nfiles++;
+	if (store_spare_take(r->store) < 0)
+		log_debug("cannot allocate '%s': %s", STORE_SPARE_NAME,
+			  strerror(errno));
 	if (r->paused)
 		log_info("recording of event '%s' resumed in '%s'", r->meta.id,
 			 name);
@@ -561,6 +585,7 @@ static void event_start(struct recorder *r, const struct recframe *f,
 	r->meta.height = f->height;
 	r->listed = 0;
 	r->paused = 0;
+	r->failed = 0;
 	r->closed_bytes = 0;
 	r->thumb_len = 0;
 	r->thumb_dirty = 0;
@@ -598,13 +623,29 @@ static void event_end(struct recorder *r, int interrupted)
 
 	event_split(r);
 	r->closed_bytes = 0;
-	for (i = 0; i < r->meta.nfiles; i++)
+	if (r->failed)
+		r->meta.frames = 0;
+	for (i = 0; i < r->meta.nfiles; i++) {
+		uint64_t frames, bytes;
+		int64_t pts;
+
 		r->closed_bytes += store_file_size(r->store, r->meta.files[i]);
+		/* Frames the muxer took before a failed write may not have
+		 * reached the file: count what the files hold. */
+		if (r->failed && clip_scan(r->dirfd, r->meta.files[i], &frames,
+					   &bytes, &pts) == 0)
+			r->meta.frames += frames;
+	}
 	r->meta.end_ns = r->meta.last_ns;
 	r->meta.has_end = 1;
 	r->meta.interrupted = interrupted;
 	save_thumbnail(r);
-	save_meta(r);
+	if (save_meta(r) < 0 && r->listed) {
+		/* Listed with "end": null until this can be written. */
+		save_pending(r);
+		r->pending = r->meta;
+		r->have_pending = 1;
+	}
 	log_info("event '%s' ended: %.1f s, %" PRIu64 " frames, %" PRIu64
 		 " bytes%s",
 		 r->meta.id,
@@ -685,6 +726,7 @@ static void housekeeping(struct recorder *r)
 			save_meta(r);
 	}
 	run_retention(r);
+	save_pending(r);
 	write_state(r);
 }
 
@@ -751,6 +793,9 @@ int main(int argc, char **argv)
 		 o.dir, rec.events, store_bytes(r.store), rec.interrupted,
 		 rec.orphans, rec.removed);
 
+	if (store_spare_take(r.store) < 0)
+		log_warn("cannot allocate '%s' in '%s'", STORE_SPARE_NAME,
+			 o.dir);
 	r.pre = preroll_create(o.pre_ns, 0);
 	if (r.pre == NULL)
 		fatal("cannot allocate the pre-roll");
@@ -783,6 +828,7 @@ int main(int argc, char **argv)
 	log_info("shutting down (signal)");
 	if (r.em.active)
 		event_end(&r, 0);
+	save_pending(&r);
 	write_state(&r);
 	source_stop(r.source);
 	queue_destroy(r.queue);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "backlog.h"
 #include "log.h"
 #include "recframe.h"
 #include "ring.h"
@@ -101,28 +102,58 @@ static int attach(struct source *s)
 	return 0;
 }
 
-static void read_newest(struct source *s)
+static void push(struct source *s, const struct ring_frame *rf)
 {
-	struct ring_frame rf;
 	struct recframe f;
-	enum ring_status st;
 
-	st = ring_reader_read(s->reader, &rf, s->buf, s->cap);
-	if (st == RING_TORN || st == RING_NONE)
-		return;
-	if (st != RING_OK) {
-		detach(s, ring_strerror(st));
+	frame_from_ring(&f, rf);
+	if (queue_push(s->q, &f, s->buf, rf->length) < 0)
+		log_debug("frame %" PRIu64 " dropped: the disk is behind",
+			  rf->seq);
+}
+
+/* Every frame since the last one taken, oldest first, as long as the ring
+ * still holds it; the newest alone right after attaching. */
+static void read_new(struct source *s)
+{
+	uint32_t seq32 = ring_reader_seq(s->reader);
+	struct ring_frame rf;
+	enum ring_status st;
+	uint64_t newest, seq;
+
+	if (s->last_seq == 0) {
+		st = ring_reader_read(s->reader, &rf, s->buf, s->cap);
+		if (st == RING_OK && rf.length > 0) {
+			s->last_seq = rf.seq;
+			push(s, &rf);
+		} else if (st != RING_OK && st != RING_TORN &&
+			   st != RING_NONE) {
+			detach(s, ring_strerror(st));
+		}
 		return;
 	}
-	if (rf.seq <= s->last_seq || rf.length == 0)
-		return;
-	if (s->last_seq != 0 && rf.seq > s->last_seq + 1)
-		atomic_fetch_add(&s->missed, rf.seq - s->last_seq - 1);
-	s->last_seq = rf.seq;
-	frame_from_ring(&f, &rf);
-	if (queue_push(s->q, &f, s->buf, rf.length) < 0)
-		log_debug("frame %" PRIu64 " dropped: the disk is behind",
-			  rf.seq);
+	newest = s->last_seq + (uint32_t)(seq32 - (uint32_t)s->last_seq);
+	if (newest - s->last_seq > ring_reader_slot_count(s->reader)) {
+		/* Overwritten before we could read them. */
+		seq = newest - ring_reader_slot_count(s->reader);
+		atomic_fetch_add(&s->missed, seq - s->last_seq);
+		s->last_seq = seq;
+	}
+	for (seq = s->last_seq + 1; seq <= newest; seq++) {
+		st = backlog_read(s->reader, seq, &rf, s->buf, s->cap);
+		if (st == RING_TORN)
+			st = backlog_read(s->reader, seq, &rf, s->buf, s->cap);
+		if (st == RING_CORRUPT) {
+			detach(s, ring_strerror(st));
+			return;
+		}
+		s->last_seq = seq;
+		if (st != RING_OK) {
+			atomic_fetch_add(&s->missed, 1);
+			continue;
+		}
+		push(s, &rf);
+	}
 }
 
 static void *source_main(void *arg)
@@ -142,7 +173,7 @@ static void *source_main(void *arg)
 		st = ring_reader_wait(s->reader, s->seq32, SOURCE_WAIT_MS);
 		if (st == RING_OK) {
 			s->seq32 = ring_reader_seq(s->reader);
-			read_newest(s);
+			read_new(s);
 			continue;
 		}
 		/* A capture that exits or is replaced marks its segment

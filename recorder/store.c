@@ -115,6 +115,34 @@ uint64_t store_file_size(const struct store *s, const char *name)
 	return (uint64_t)sb.st_size;
 }
 
+int store_spare_take(struct store *s)
+{
+	int fd, rc, saved;
+
+	if (store_file_size(s, STORE_SPARE_NAME) == STORE_SPARE_BYTES)
+		return 0;
+	fd = openat(s->dirfd, STORE_SPARE_NAME,
+		    O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -1;
+	rc = posix_fallocate(fd, 0, STORE_SPARE_BYTES);
+	if (rc == 0 && fdatasync(fd) < 0)
+		rc = errno;
+	close(fd);
+	if (rc != 0) {
+		saved = rc;
+		unlinkat(s->dirfd, STORE_SPARE_NAME, 0);
+		errno = saved;
+		return -1;
+	}
+	return 0;
+}
+
+void store_spare_release(struct store *s)
+{
+	unlinkat(s->dirfd, STORE_SPARE_NAME, 0);
+}
+
 /* ------------------------------------------------------------ index */
 
 static long find(const struct store *s, const char *id)
@@ -378,7 +406,8 @@ int store_recover(struct store *s, struct store_recovery *r)
 	while ((de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0 ||
-		    strcmp(de->d_name, STORE_LOCK_NAME) == 0)
+		    strcmp(de->d_name, STORE_LOCK_NAME) == 0 ||
+		    strcmp(de->d_name, STORE_SPARE_NAME) == 0)
 			continue;
 		if (de->d_name[0] == '.' && has_suffix(de->d_name, ".tmp")) {
 			if (unlinkat(s->dirfd, de->d_name, 0) == 0)

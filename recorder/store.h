@@ -10,6 +10,9 @@
  *                              names exist and removed before them
  *   state.json                 the recorder's state (status.h)
  *   .lock                      held (flock) by the running recorder
+ *   .spare                     STORE_SPARE_BYTES kept allocated, given
+ *                              back when the disk is full so that the
+ *                              metadata of the event can still be written
  *   .*.tmp                     replacements in progress
  *
  * At start the store takes the lock (one recorder per directory), closes
@@ -30,6 +33,8 @@
 #define STORE_DIR_MODE 0750
 #define STORE_LOCK_NAME ".lock"
 #define STORE_STATE_NAME "state.json"
+#define STORE_SPARE_NAME ".spare"
+#define STORE_SPARE_BYTES (256u << 10)
 
 struct store;
 
@@ -78,6 +83,11 @@ int store_delete(struct store *s, const char *id);
 unsigned store_retain(struct store *s, const struct retention_policy *p,
 		      int64_t now_ns, uint64_t need_free,
 		      const char *current_id, uint64_t *freed);
+
+/* Allocates the spare file (when it is not there); -1 with errno (ENOSPC).
+ * Releases it, for the metadata writes that follow a full disk. */
+int store_spare_take(struct store *s);
+void store_spare_release(struct store *s);
 
 /* Bytes on disk of a file of the directory (0 when missing). */
 uint64_t store_file_size(const struct store *s, const char *name);
