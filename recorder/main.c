@@ -709,11 +709,13 @@ static void write_state(struct recorder *r)
 			  strerror(errno));
 }
 
-static void housekeeping(struct recorder *r)
+/* idle: no frame is waiting, so the quiet time is measured against now
+ * (with frames queued, the frames' own times decide). */
+static void housekeeping(struct recorder *r, int idle)
 {
 	int64_t now = clock_mono_ns();
 
-	if (r->em.active && event_tick(&r->em, now) == EVENT_END)
+	if (idle && r->em.active && event_tick(&r->em, now) == EVENT_END)
 		event_end(r, 0);
 	if (now < r->next_housekeeping_ns)
 		return;
@@ -818,11 +820,13 @@ int main(int argc, char **argv)
 		const void *jpeg;
 		size_t len;
 
-		if (queue_peek(r.queue, REC_WAIT_MS, &f, &jpeg, &len)) {
+		int got = queue_peek(r.queue, REC_WAIT_MS, &f, &jpeg, &len);
+
+		if (got) {
 			on_frame(&r, &f, jpeg, len);
 			queue_pop(r.queue);
 		}
-		housekeeping(&r);
+		housekeeping(&r, !got);
 	}
 
 	log_info("shutting down (signal)");
