@@ -19,7 +19,8 @@ $(BUILD)/vigil-record: $(RECORDER_OBJ) $(COMMON_OBJ)
 # Unit tests of the recorder's modules.
 UNIT_TESTS += $(BUILD)/tests/test_preroll $(BUILD)/tests/test_event \
 	$(BUILD)/tests/test_meta $(BUILD)/tests/test_retention \
-	$(BUILD)/tests/test_store
+	$(BUILD)/tests/test_store $(BUILD)/tests/test_queue
+$(BUILD)/tests/test_queue: $(BUILD)/obj/recorder/queue.o
 $(BUILD)/tests/test_preroll: $(BUILD)/obj/recorder/preroll.o
 $(BUILD)/tests/test_event: $(BUILD)/obj/recorder/event.o
 $(BUILD)/tests/test_meta: $(BUILD)/obj/recorder/meta.o
