@@ -428,6 +428,13 @@ static void save_pending(struct recorder *r)
 {
 	if (!r->have_pending)
 		return;
+	/* Retention may have deleted it meanwhile: never list it again. */
+	if (r->pending.nfiles == 0 ||
+	    faccessat(r->dirfd, r->pending.files[0], F_OK,
+		      AT_SYMLINK_NOFOLLOW) < 0) {
+		r->have_pending = 0;
+		return;
+	}
 	if (meta_write(r->dirfd, &r->pending) < 0)
 		return;
 	r->have_pending = 0;
