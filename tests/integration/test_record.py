@@ -170,6 +170,15 @@ def check_span(state):
     t.ok(not miss, "each frame keeps its capture time to the millisecond",
          (len(times), miss, e["start"]))
     t.eq(e["bytes"], os.path.getsize(clip), "metadata bytes = clip size")
+    jpeg_bytes = sum(r["len"] for r in span)
+    t.ok(os.path.getsize(clip) <= 1.05 * jpeg_bytes,
+         "container overhead <= 5% of the JPEG bytes",
+         (os.path.getsize(clip), jpeg_bytes))
+    d = subprocess.run(["ffmpeg", "-v", "error", "-i", clip, "-vsync",
+                        "passthrough", "-f", "null",
+                        "-"], capture_output=True, timeout=60)
+    t.ok(d.returncode == 0 and not d.stderr.strip(),
+         "ffmpeg decodes every frame of the clip without an error", d.stderr)
     t.ok(e["interrupted"] is False, "not interrupted")
     t.ok(isinstance(e["grid"], str) and len(e["grid"]) == 144,
          "grid: 72 bytes in hex")
