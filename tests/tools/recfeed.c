@@ -8,6 +8,9 @@
  * line) so that a test knows exactly what the ring carried.
  * Usage: recfeed --camera NAME [--fps N] [--count N] [--size WxH]
  *                [--motion FROM:TO]... [--score N] [--log FILE] [--hold]
+ * Frames carry the times they were due (a camera stamps the exposure, not
+ * the moment it hands the frame over), so a feeder that falls behind on a
+ * loaded machine still publishes frames a period apart.
  * --count 0 publishes until SIGTERM; --hold keeps the ring alive (heartbeat)
  * after --count frames until SIGTERM.  Exits 0 and closes the ring.
  */
@@ -94,7 +97,8 @@ int main(int argc, char **argv)
 	const char *camera = NULL, *logpath = NULL;
 	int fps = 10, width = 320, height = 240, nspans = 0, hold = 0, ch, i;
 	long count = 0, sent = 0, score = 50;
-	struct timespec next;
+	struct timespec next, rt0;
+	int64_t mono0;
 	FILE *log = NULL;
 	pid_t holder;
 
@@ -166,18 +170,18 @@ int main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	clock_gettime(CLOCK_MONOTONIC, &next);
+	clock_gettime(CLOCK_REALTIME, &rt0);
+	mono0 = (int64_t)next.tv_sec * 1000000000 + next.tv_nsec;
 	while (!stop && (count == 0 || sent < count)) {
 		int k = (int)(sent % RECFEED_PICTURES), motion = 0;
-		struct timespec rt, mt;
+		int64_t due = (int64_t)sent * (1000000000 / fps);
 		int64_t rns, mns;
 
 		for (i = 0; i < nspans; i++)
 			if (sent >= from[i] && sent < to[i])
 				motion = 1;
-		clock_gettime(CLOCK_REALTIME, &rt);
-		clock_gettime(CLOCK_MONOTONIC, &mt);
-		rns = (int64_t)rt.tv_sec * 1000000000 + rt.tv_nsec;
-		mns = (int64_t)mt.tv_sec * 1000000000 + mt.tv_nsec;
+		rns = (int64_t)rt0.tv_sec * 1000000000 + rt0.tv_nsec + due;
+		mns = mono0 + due;
 #if RING_VERSION >= 2
 		{
 			struct ring_motion m;
