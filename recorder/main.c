@@ -375,6 +375,12 @@ static void run_retention(struct recorder *r)
 		reserve += REC_RESUME_BYTES;
 	if (r->free_bytes < reserve)
 		need = reserve - r->free_bytes;
+	/* Most seconds nothing is due: skip building the plan. */
+	if (need == 0 &&
+	    (p.max_bytes == 0 || store_bytes(r->store) <= p.max_bytes) &&
+	    (p.keep_ns == 0 || store_count(r->store) == 0 ||
+	     clock_real_ns() - store_oldest(r->store) <= p.keep_ns))
+		return;
 	n = store_retain(r->store, &p, clock_real_ns(), need,
 			 r->em.active ? r->meta.id : NULL, &freed);
 	if (n > 0) {

@@ -95,6 +95,11 @@ uint64_t store_bytes(const struct store *s)
 	return s->bytes;
 }
 
+int64_t store_oldest(const struct store *s)
+{
+	return s->count > 0 ? s->ev[0].start_ns : 0;
+}
+
 int store_space(const struct store *s, uint64_t *avail, uint64_t *total)
 {
 	struct statvfs sv;

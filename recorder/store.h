@@ -66,6 +66,9 @@ int store_note(struct store *s, const struct meta *m);
 unsigned store_count(const struct store *s);
 uint64_t store_bytes(const struct store *s);
 
+/* Start of the oldest event (CLOCK_REALTIME), 0 when there is none. */
+int64_t store_oldest(const struct store *s);
+
 /* Free and total bytes of the filesystem (for unprivileged users). */
 int store_space(const struct store *s, uint64_t *avail, uint64_t *total);
 

@@ -235,6 +235,43 @@ def check_cuts(state):
          "the cut", bad)
 
 
+def check_retention(state):
+    """--keep-days and --max-size delete the oldest events first."""
+    clip = state.get("span_clip")
+    if not clip:
+        t.ok(False, "retention test: no clip from the span test")
+        return
+    rdir = os.path.dirname(clip)
+    cam = vt.camera_name("ret")
+    fresh = events(rdir)[0]
+    old = dict(fresh, id="20200101T000000.000Z-old", camera="old",
+               start=1577836800.0, end=1577836801.0, last=1577836801.0,
+               thumbnail=None, files=["20200101T000000.000Z-old.mkv"])
+    shutil.copy(clip, os.path.join(rdir, old["files"][0]))
+    with open(os.path.join(rdir, old["id"] + ".json"), "w") as f:
+        json.dump(old, f)
+    rec = recorder(cam, rdir, "--keep-days", "30", "--min-free", "0")
+    gone = vt.wait_for(lambda: not os.path.exists(
+        os.path.join(rdir, old["id"] + ".json")) and not os.path.exists(
+        os.path.join(rdir, old["files"][0])), 5)
+    t.ok(gone,
+         "--keep-days 30: the 2020 event and its clip are deleted")
+    t.ok(os.path.exists(os.path.join(rdir, fresh["id"] + ".json")),
+         "--keep-days 30: today's event stays")
+    rec.stop()
+    rec = recorder(cam, rdir, "--max-size", "1k", "--min-free", "0")
+    # The metadata goes first (unlisted at once), then the clip.
+    gone = vt.wait_for(lambda: not os.path.exists(
+        os.path.join(rdir, fresh["id"] + ".json")) and
+        not os.path.exists(clip), 5)
+    t.ok(gone,
+         "--max-size 1k: the event over the limit is deleted")
+    s = vt.wait_for(lambda: (read_state(rdir) or {}).get("events") == 0
+                    and read_state(rdir), 5)
+    t.ok(s and s["bytes"] == 0, "state.json: no events, no bytes", s)
+    rec.stop()
+
+
 def check_kill(state):
     """kill -9 mid-event, restart: the event is closed as interrupted."""
     cam = vt.camera_name("kill")
@@ -390,6 +427,7 @@ state = {}
 t.run(check_usage)
 t.run(check_span, state)
 t.run(check_cuts, state)
+t.run(check_retention, state)
 t.run(check_kill, state)
 t.run(check_restart_capture)
 t.run(check_disk_full)
