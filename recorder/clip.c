@@ -150,6 +150,8 @@ struct clip *clip_open(const struct clip_config *cfg)
 	if (cfg->title != NULL)
 		av_dict_set(&c->oc->metadata, "title", cfg->title, 0);
 	av_dict_set(&opts, "live", "1", 0);
+	/* A CRC over every cluster would cost more CPU than all the rest. */
+	av_dict_set(&opts, "write_crc32", "0", 0);
 	av_dict_set(&opts, "cluster_time_limit", "1000", 0);
 	av_dict_set(&opts, "cluster_size_limit", "8388608", 0);
 	rc = avformat_write_header(c->oc, &opts);

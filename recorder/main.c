@@ -12,6 +12,7 @@
 #include <getopt.h>
 #include <grp.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -55,6 +56,7 @@
 #define REC_MIN_FREE_PCT_DEFAULT 10
 #define REC_WAIT_MS 250 /* futex wait timeout: housekeeping cadence */
 #define REC_HOUSEKEEPING_MS 1000 /* metadata, state, space checks */
+#define REC_MMAP_THRESHOLD (32 << 20) /* see main() */
 #define REC_RESUME_BYTES (1u << 20) /* free beyond the reserve to resume */
 
 #define NS_PER_MS 1000000LL
@@ -766,6 +768,11 @@ int main(int argc, char **argv)
 	parse_options(argc, argv, &o);
 	log_init(PROG, o.verbose ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
 	clip_set_verbose(o.verbose);
+	/* libavformat builds each cluster (about a second of JPEGs) in a
+	 * fresh growing buffer: from the heap, not one mmap and munmap a
+	 * cluster with its page faults. */
+	mallopt(M_MMAP_THRESHOLD, REC_MMAP_THRESHOLD);
+	mallopt(M_TRIM_THRESHOLD, REC_MMAP_THRESHOLD);
 	umask(027);
 	memset(&r, 0, sizeof(r));
 	r.o = &o;
