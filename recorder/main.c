@@ -35,7 +35,7 @@
 #include "recframe.h"
 #include "retention.h"
 #include "ring.h"
-#include "source.h"
+#include "ringtap.h"
 #include "status.h"
 #include "store.h"
 
@@ -82,7 +82,7 @@ struct recorder {
 	struct event_machine em;
 
 	struct queue *queue;
-	struct source *source;
+	struct ringtap *tap;
 
 	/* The event being recorded (em.active). */
 	struct meta meta;
@@ -716,9 +716,8 @@ static void write_state(struct recorder *r)
 	r->st.bytes = store_bytes(r->store);
 	r->st.free_bytes = r->free_bytes;
 	r->st.total_bytes = r->total_bytes;
-	r->st.camera_online = source_online(r->source);
-	r->st.frames_missed = source_missed(r->source) +
-			      queue_dropped(r->queue);
+	r->st.camera_online = ringtap_online(r->tap);
+	r->st.frames_missed = ringtap_missed(r->tap) + queue_dropped(r->queue);
 	if (status_write(r->dirfd, &r->st, clock_real_ns()) < 0)
 		log_debug("cannot write '%s': %s", STORE_STATE_NAME,
 			  strerror(errno));
@@ -832,8 +831,8 @@ int main(int argc, char **argv)
 	r.queue = queue_create(0);
 	if (r.queue == NULL)
 		fatal("cannot allocate the frame queue");
-	r.source = source_start(o.camera, r.queue);
-	if (r.source == NULL)
+	r.tap = ringtap_start(o.camera, r.queue);
+	if (r.tap == NULL)
 		fatal("cannot start the ring reader");
 	while (!stopping) {
 		struct recframe f;
@@ -854,7 +853,7 @@ int main(int argc, char **argv)
 		event_end(&r, 0);
 	save_pending(&r);
 	write_state(&r);
-	source_stop(r.source);
+	ringtap_stop(r.tap);
 	queue_destroy(r.queue);
 	preroll_destroy(r.pre);
 	free(r.thumb);

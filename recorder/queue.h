@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * queue: frames on their way from the ring thread (source.c) to the
+ * queue: frames on their way from the ring thread (ringtap.c) to the
  * recorder's writing thread, so that a slow disk (an fsync, a full SD card)
  * never makes the recorder miss frames: the ring keeps only a few.  One
  * producer, one consumer; JPEG bytes live in one circular byte arena

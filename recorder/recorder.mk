@@ -3,7 +3,7 @@
 # (libavformat), with metadata, thumbnails and retention.
 RECORDER_SRC := recorder/main.c recorder/preroll.c recorder/event.c \
 	recorder/clip.c recorder/meta.c recorder/retention.c recorder/store.c \
-	recorder/status.c recorder/queue.c recorder/source.c \
+	recorder/status.c recorder/queue.c recorder/ringtap.c \
 	recorder/backlog.c
 RECORDER_OBJ := $(RECORDER_SRC:%.c=$(BUILD)/obj/%.o)
 RECORDER_LIBS := $(call pkg_libs,libavformat libavcodec libavutil)

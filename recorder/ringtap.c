@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* source: the ring reader thread feeding the recorder's queue. */
-#include "source.h"
+/* ringtap: the ring reader thread feeding the recorder's queue. */
+#include "ringtap.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -17,7 +17,7 @@
 #include "recframe.h"
 #include "ring.h"
 
-struct source {
+struct ringtap {
 	pthread_t thread;
 	char camera[RING_CAMERA_MAX + 1];
 	struct queue *q;
@@ -48,7 +48,7 @@ static void frame_from_ring(struct recframe *f, const struct ring_frame *rf)
 #endif
 }
 
-static void detach(struct source *s, const char *why)
+static void detach(struct ringtap *s, const char *why)
 {
 	log_warnx("camera '%s' offline: %s", s->camera, why);
 	ring_reader_close(s->reader);
@@ -56,7 +56,7 @@ static void detach(struct source *s, const char *why)
 	atomic_store(&s->online, 0);
 }
 
-static int attach(struct source *s)
+static int attach(struct ringtap *s)
 {
 	enum ring_status st;
 	uint32_t version = 0;
@@ -102,7 +102,7 @@ static int attach(struct source *s)
 	return 0;
 }
 
-static void push(struct source *s, const struct ring_frame *rf)
+static void push(struct ringtap *s, const struct ring_frame *rf)
 {
 	struct recframe f;
 
@@ -114,7 +114,7 @@ static void push(struct source *s, const struct ring_frame *rf)
 
 /* Every frame since the last one taken, oldest first, as long as the ring
  * still holds it; the newest alone right after attaching. */
-static void read_new(struct source *s)
+static void read_new(struct ringtap *s)
 {
 	uint32_t seq32 = ring_reader_seq(s->reader);
 	struct ring_frame rf;
@@ -156,21 +156,21 @@ static void read_new(struct source *s)
 	}
 }
 
-static void *source_main(void *arg)
+static void *ringtap_main(void *arg)
 {
-	struct source *s = arg;
+	struct ringtap *s = arg;
 
 	while (!atomic_load(&s->stop)) {
 		enum ring_status st;
 
 		if (s->reader == NULL && attach(s) < 0) {
-			struct timespec ts = {0, SOURCE_REOPEN_MS * 1000000L};
+			struct timespec ts = {0, RINGTAP_REOPEN_MS * 1000000L};
 
 			/* No segment to wait on yet: nothing to do but retry. */
 			nanosleep(&ts, NULL);
 			continue;
 		}
-		st = ring_reader_wait(s->reader, s->seq32, SOURCE_WAIT_MS);
+		st = ring_reader_wait(s->reader, s->seq32, RINGTAP_WAIT_MS);
 		if (st == RING_OK) {
 			s->seq32 = ring_reader_seq(s->reader);
 			read_new(s);
@@ -187,9 +187,9 @@ static void *source_main(void *arg)
 	return NULL;
 }
 
-struct source *source_start(const char *camera, struct queue *q)
+struct ringtap *ringtap_start(const char *camera, struct queue *q)
 {
-	struct source *s = calloc(1, sizeof(*s));
+	struct ringtap *s = calloc(1, sizeof(*s));
 	sigset_t all, old;
 	int rc;
 
@@ -200,7 +200,7 @@ struct source *source_start(const char *camera, struct queue *q)
 	/* Signals are the main thread's business. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&s->thread, NULL, source_main, s);
+	rc = pthread_create(&s->thread, NULL, ringtap_main, s);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0) {
 		free(s);
@@ -210,7 +210,7 @@ struct source *source_start(const char *camera, struct queue *q)
 	return s;
 }
 
-void source_stop(struct source *s)
+void ringtap_stop(struct ringtap *s)
 {
 	if (s == NULL)
 		return;
@@ -220,12 +220,12 @@ void source_stop(struct source *s)
 	free(s);
 }
 
-int source_online(struct source *s)
+int ringtap_online(struct ringtap *s)
 {
 	return atomic_load(&s->online);
 }
 
-uint64_t source_missed(struct source *s)
+uint64_t ringtap_missed(struct ringtap *s)
 {
 	return atomic_load(&s->missed);
 }
