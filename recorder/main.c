@@ -56,6 +56,7 @@
 #define REC_MIN_FREE_PCT_DEFAULT 10
 #define REC_WAIT_MS 250 /* futex wait timeout: housekeeping cadence */
 #define REC_HOUSEKEEPING_MS 1000 /* metadata, state, space checks */
+#define REC_ID_TRIES 1000 /* ids tried when a start time is taken */
 #define REC_MMAP_THRESHOLD (32 << 20) /* see main() */
 #define REC_RESUME_BYTES (1u << 20) /* free beyond the reserve to resume */
 
@@ -572,6 +573,28 @@ static void write_frame(struct recorder *r, const struct recframe *f,
 	r->meta_dirty = 1;
 }
 
+/* An id no event of the directory has (a clock set back could repeat one:
+ * the id then names a millisecond later than the start). */
+static void new_id(struct recorder *r, int64_t start_ns)
+{
+	char name[META_NAME_MAX];
+	int k;
+
+	for (k = 0; k < REC_ID_TRIES; k++) {
+		if (meta_id(r->meta.id, sizeof(r->meta.id),
+			    start_ns + k * NS_PER_MS, r->o->camera) < 0)
+			snprintf(r->meta.id, sizeof(r->meta.id),
+				 "19700101T000000.%03dZ-%s", k, r->o->camera);
+		snprintf(name, sizeof(name), "%s.json", r->meta.id);
+		if (faccessat(r->dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+			continue;
+		snprintf(name, sizeof(name), "%s.mkv", r->meta.id);
+		if (faccessat(r->dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+			continue;
+		return;
+	}
+}
+
 static void event_start(struct recorder *r, const struct recframe *f,
 			const void *jpeg, size_t len)
 {
@@ -589,10 +612,7 @@ static void event_start(struct recorder *r, const struct recframe *f,
 	if (i == n)
 		first = f;
 	memset(&r->meta, 0, sizeof(r->meta));
-	if (meta_id(r->meta.id, sizeof(r->meta.id), first->realtime_ns,
-		    r->o->camera) < 0)
-		snprintf(r->meta.id, sizeof(r->meta.id),
-			 "19700101T000000.000Z-%s", r->o->camera);
+	new_id(r, first->realtime_ns);
 	snprintf(r->meta.camera, sizeof(r->meta.camera), "%s", r->o->camera);
 	r->meta.start_ns = first->realtime_ns;
 	r->meta.last_ns = first->realtime_ns;
