@@ -21,6 +21,8 @@ UNIT_TESTS += $(BUILD)/tests/test_preroll $(BUILD)/tests/test_event \
 	$(BUILD)/tests/test_meta $(BUILD)/tests/test_retention \
 	$(BUILD)/tests/test_store $(BUILD)/tests/test_queue
 $(BUILD)/tests/test_queue: $(BUILD)/obj/recorder/queue.o
+UNIT_TESTS += $(BUILD)/tests/test_backlog
+$(BUILD)/tests/test_backlog: $(BUILD)/obj/recorder/backlog.o $(BUILD)/obj/common/ring.o
 $(BUILD)/tests/test_preroll: $(BUILD)/obj/recorder/preroll.o
 $(BUILD)/tests/test_event: $(BUILD)/obj/recorder/event.o
 $(BUILD)/tests/test_meta: $(BUILD)/obj/recorder/meta.o
