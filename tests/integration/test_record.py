@@ -6,6 +6,7 @@ Covers: one event from a-pre to b+post with exactly the frames published in
 that span; kill -9 mid-event and recovery; clips cut at random offsets; a
 capture restart inside an event; a full filesystem (a size-limited tmpfs,
 needs root); the privilege drop."""
+import atexit
 import json
 import os
 import random
@@ -31,6 +32,7 @@ def feed(camera, *args, log=None):
     if log:
         argv += ["--log", log]
     d = vt.start(argv, name=f"recfeed-{camera}")
+    atexit.register(vt.remove_ring, camera)
     vt.wait_for(lambda: os.path.exists(vt.shm_path(camera)) or not d.alive(),
                 5)
     return d
