@@ -48,7 +48,10 @@ pkg_libs = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)
 DEBPKG_libturbojpeg := libturbojpeg0-dev
 DEBPKG_libevent := libevent-dev
 DEBPKG_cmocka := libcmocka-dev
-NEED_LIBS := libturbojpeg libevent
+DEBPKG_libavformat := libavformat-dev
+DEBPKG_libavcodec := libavcodec-dev
+DEBPKG_libavutil := libavutil-dev
+NEED_LIBS := libturbojpeg libevent libavformat libavcodec libavutil
 NEED_LIBS_TEST := cmocka
 NO_COMPILE_GOALS := deps deps-check clean test bench soak run format lint uninstall \
 	cross cross-deps test-cross lockfree-armv6 cross-t64
@@ -75,6 +78,7 @@ all: build-all
 include common/common.mk
 include capture/capture.mk
 include server/server.mk
+include recorder/recorder.mk
 include tests/tests.mk
 include bench/bench.mk
 include cross/cross.mk

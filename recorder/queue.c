@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: MIT */
+/* queue: a bounded single-producer single-consumer frame FIFO. */
+#include "queue.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct qentry {
+	struct recframe f;
+	size_t off, len;
+};
+
+struct queue {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	uint8_t *arena;
+	size_t size, wr;
+	struct qentry *e;
+	unsigned head, count;
+	uint64_t dropped;
+	int woken;
+};
+
+struct queue *queue_create(size_t bytes)
+{
+	struct queue *q = calloc(1, sizeof(*q));
+	pthread_condattr_t ca;
+
+	if (q == NULL)
+		return NULL;
+	q->size = bytes ? bytes : QUEUE_BYTES;
+	q->arena = malloc(q->size);
+	q->e = calloc(QUEUE_FRAMES, sizeof(*q->e));
+	if (q->arena == NULL || q->e == NULL) {
+		free(q->arena);
+		free(q->e);
+		free(q);
+		errno = ENOMEM;
+		return NULL;
+	}
+	pthread_mutex_init(&q->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&q->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	return q;
+}
+
+void queue_destroy(struct queue *q)
+{
+	if (q == NULL)
+		return;
+	pthread_mutex_destroy(&q->mu);
+	pthread_cond_destroy(&q->cv);
+	free(q->arena);
+	free(q->e);
+	free(q);
+}
+
+/* Offset where len bytes fit without touching a queued frame, or -1. */
+static long find_room(const struct queue *q, size_t len)
+{
+	size_t oldest;
+
+	if (q->count == 0)
+		return len <= q->size ? 0 : -1;
+	oldest = q->e[q->head].off;
+	if (q->wr > oldest) {
+		if (q->wr + len <= q->size)
+			return (long)q->wr;
+		return len <= oldest ? 0 : -1;
+	}
+	return q->wr + len <= oldest ? (long)q->wr : -1;
+}
+
+int queue_push(struct queue *q, const struct recframe *f, const void *jpeg,
+	       size_t len)
+{
+	struct qentry *e;
+	long off;
+
+	pthread_mutex_lock(&q->mu);
+	if (q->count == QUEUE_FRAMES || len == 0 ||
+	    (off = find_room(q, len)) < 0) {
+		q->dropped++;
+		pthread_mutex_unlock(&q->mu);
+		errno = EAGAIN;
+		return -1;
+	}
+	e = &q->e[(q->head + q->count) % QUEUE_FRAMES];
+	e->f = *f;
+	e->off = (size_t)off;
+	e->len = len;
+	/* The consumer only reads the head entry, which this never is. */
+	memcpy(q->arena + off, jpeg, len);
+	q->wr = (size_t)off + len;
+	q->count++;
+	pthread_cond_signal(&q->cv);
+	pthread_mutex_unlock(&q->mu);
+	return 0;
+}
+
+int queue_peek(struct queue *q, int timeout_ms, struct recframe *f,
+	       const void **jpeg, size_t *len)
+{
+	struct timespec until;
+	int got = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&q->mu);
+	while (q->count == 0 && !q->woken)
+		if (pthread_cond_timedwait(&q->cv, &q->mu, &until) == ETIMEDOUT)
+			break;
+	q->woken = 0;
+	if (q->count > 0) {
+		const struct qentry *e = &q->e[q->head];
+
+		*f = e->f;
+		*jpeg = q->arena + e->off;
+		*len = e->len;
+		got = 1;
+	}
+	pthread_mutex_unlock(&q->mu);
+	return got;
+}
+
+void queue_pop(struct queue *q)
+{
+	pthread_mutex_lock(&q->mu);
+	if (q->count > 0) {
+		q->head = (q->head + 1) % QUEUE_FRAMES;
+		if (--q->count == 0) {
+			q->head = 0;
+			q->wr = 0;
+		}
+	}
+	pthread_mutex_unlock(&q->mu);
+}
+
+void queue_wake(struct queue *q)
+{
+	pthread_mutex_lock(&q->mu);
+	q->woken = 1;
+	pthread_cond_signal(&q->cv);
+	pthread_mutex_unlock(&q->mu);
+}
+
+uint64_t queue_dropped(struct queue *q)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&q->mu);
+	n = q->dropped;
+	pthread_mutex_unlock(&q->mu);
+	return n;
+}

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * queue: frames on their way from the ring thread (ringtap.c) to the
+ * recorder's writing thread, so that a slow disk (an fsync, a full SD card)
+ * never makes the recorder miss frames: the ring keeps only a few.  One
+ * producer, one consumer; JPEG bytes live in one circular byte arena
+ * allocated at creation, so nothing is allocated per frame.  When the
+ * queue is full a pushed frame is dropped and counted.
+ */
+#ifndef VIGIL_QUEUE_H
+#define VIGIL_QUEUE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "recframe.h"
+
+#define QUEUE_BYTES (32u << 20) /* JPEG bytes in flight at most */
+#define QUEUE_FRAMES 1024u
+
+struct queue;
+
+/* NULL with errno.  bytes 0: QUEUE_BYTES. */
+struct queue *queue_create(size_t bytes);
+void queue_destroy(struct queue *q); /* accepts NULL */
+
+/* Copies a frame in and wakes the consumer.  -1 (EAGAIN) when there is no
+ * room: the frame is dropped and counted. */
+int queue_push(struct queue *q, const struct recframe *f, const void *jpeg,
+	       size_t len);
+
+/*
+ * Waits up to timeout_ms for a frame and lends the oldest one: 1 with *f,
+ * *jpeg, *len set (borrowed until queue_pop), 0 on timeout or after
+ * queue_wake.  The consumer calls queue_pop when done with it.
+ */
+int queue_peek(struct queue *q, int timeout_ms, struct recframe *f,
+	       const void **jpeg, size_t *len);
+void queue_pop(struct queue *q);
+
+/* Ends a consumer's wait early (shutdown). */
+void queue_wake(struct queue *q);
+
+/* Frames dropped because the queue was full. */
+uint64_t queue_dropped(struct queue *q);
+
+#endif

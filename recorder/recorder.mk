@@ -1,0 +1,38 @@
+# SPDX-License-Identifier: MIT
+# recorder/: vigil-record, motion events from the ring into Matroska clips
+# (libavformat), with metadata, thumbnails and retention.
+# Every recorder/*.c is part of the daemon (a new module needs no edit here).
+RECORDER_SRC := $(wildcard recorder/*.c)
+RECORDER_OBJ := $(RECORDER_SRC:%.c=$(BUILD)/obj/%.o)
+RECORDER_LIBS := $(call pkg_libs,libavformat libavcodec libavutil)
+$(BUILD)/obj/recorder/clip.o: OBJ_FLAGS := $(call pkg_cflags,libavformat libavutil)
+PROJ_CPPFLAGS += -Irecorder
+
+BINS += $(BUILD)/vigil-record
+
+$(BUILD)/vigil-record: $(RECORDER_OBJ) $(COMMON_READER_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(RECORDER_LIBS) -lpthread
+
+# Unit tests of the recorder's modules.
+UNIT_TESTS += $(BUILD)/tests/test_preroll $(BUILD)/tests/test_event \
+	$(BUILD)/tests/test_meta $(BUILD)/tests/test_retention \
+	$(BUILD)/tests/test_store $(BUILD)/tests/test_queue
+$(BUILD)/tests/test_queue: $(BUILD)/obj/recorder/queue.o
+UNIT_TESTS += $(BUILD)/tests/test_backlog
+$(BUILD)/tests/test_backlog: $(BUILD)/obj/recorder/backlog.o $(COMMON_RING_OBJ) \
+	$(BUILD)/obj/common/ring_reader.o $(BUILD)/obj/common/ring_writer.o
+$(BUILD)/tests/test_preroll: $(BUILD)/obj/recorder/preroll.o
+$(BUILD)/tests/test_event: $(BUILD)/obj/recorder/event.o
+$(BUILD)/tests/test_meta: $(BUILD)/obj/recorder/meta.o
+$(BUILD)/tests/test_retention: $(BUILD)/obj/recorder/retention.o
+$(BUILD)/tests/test_store: $(BUILD)/obj/recorder/store.o \
+	$(BUILD)/obj/recorder/meta.o $(BUILD)/obj/recorder/retention.o \
+	$(BUILD)/obj/recorder/clip.o $(BUILD)/obj/common/log.o
+TEST_LIBS_test_store := $(RECORDER_LIBS)
+
+# recfeed: publishes JPEGs with the motion flag over a labelled span.
+TEST_TOOLS += $(BUILD)/tools/recfeed
+$(BUILD)/tools/recfeed: $(BUILD)/obj/tests/tools/recfeed.o $(COMMON_WRITER_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pkg_libs,libturbojpeg)

@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: MIT */
+/* ringtap: the ring reader thread feeding the recorder's queue. */
+#include "ringtap.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "backlog.h"
+#include "log.h"
+#include "recframe.h"
+#include "ring.h"
+
+struct ringtap {
+	pthread_t thread;
+	char camera[RING_CAMERA_MAX + 1];
+	struct queue *q;
+	atomic_int stop;
+	atomic_int online;
+	_Atomic uint64_t missed;
+	struct ring_reader *reader;
+	uint8_t *buf;
+	size_t cap;
+	uint32_t seq32;
+	uint64_t last_seq;
+	int said;
+};
+
+static void frame_from_ring(struct recframe *f, const struct ring_frame *rf)
+{
+	memset(f, 0, sizeof(*f));
+	f->seq = rf->seq;
+	f->realtime_ns = rf->realtime_ns;
+	f->monotonic_ns = rf->monotonic_ns;
+	f->flags = rf->flags;
+	f->width = rf->width;
+	f->height = rf->height;
+#if RING_VERSION >= 2
+	_Static_assert(RING_MOTION_GRID_BYTES == RECFRAME_GRID_BYTES, "grid");
+	f->score = rf->motion_score;
+	memcpy(f->grid, rf->motion_grid, RECFRAME_GRID_BYTES);
+#endif
+}
+
+static void detach(struct ringtap *s, const char *why)
+{
+	log_warnx("camera '%s' offline: %s", s->camera, why);
+	ring_reader_close(s->reader);
+	s->reader = NULL;
+	atomic_store(&s->online, 0);
+}
+
+static int attach(struct ringtap *s)
+{
+	enum ring_status st;
+	uint32_t version = 0;
+	size_t cap;
+
+	st = ring_reader_open(&s->reader, s->camera, &version);
+	if (st != RING_OK) {
+		if (!s->said)
+			log_warnx("cannot open the ring of camera '%s': %s "
+				  "(waiting for it)",
+				  s->camera, ring_strerror(st));
+		s->said = 1;
+		s->reader = NULL;
+		return -1;
+	}
+	if (ring_reader_health(s->reader, 0, NULL) != RING_OK) {
+		/* The segment of a capture that died: wait for a new one. */
+		ring_reader_close(s->reader);
+		s->reader = NULL;
+		return -1;
+	}
+	cap = ring_reader_capacity(s->reader);
+	if (cap > s->cap) {
+		uint8_t *b = realloc(s->buf, cap);
+
+		if (b == NULL) {
+			log_warnx("out of memory for frames of %zu bytes", cap);
+			ring_reader_close(s->reader);
+			s->reader = NULL;
+			return -1;
+		}
+		s->buf = b;
+		s->cap = cap;
+	}
+	s->said = 0;
+	/* The newest frame is read at once; sequences restart with a new
+	 * generation. */
+	s->seq32 = ring_reader_seq(s->reader) - 1;
+	s->last_seq = 0;
+	atomic_store(&s->online, 1);
+	log_info("camera '%s' online: generation %" PRIu32, s->camera,
+		 ring_reader_generation(s->reader));
+	return 0;
+}
+
+static void push(struct ringtap *s, const struct ring_frame *rf)
+{
+	struct recframe f;
+
+	frame_from_ring(&f, rf);
+	if (queue_push(s->q, &f, s->buf, rf->length) < 0)
+		log_debug("frame %" PRIu64 " dropped: the disk is behind",
+			  rf->seq);
+}
+
+/* Every frame since the last one taken, oldest first, as long as the ring
+ * still holds it; the newest alone right after attaching. */
+static void read_new(struct ringtap *s)
+{
+	uint32_t seq32 = ring_reader_seq(s->reader);
+	struct ring_frame rf;
+	enum ring_status st;
+	uint64_t newest, seq;
+
+	if (s->last_seq == 0) {
+		st = ring_reader_read(s->reader, &rf, s->buf, s->cap);
+		if (st == RING_OK && rf.length > 0) {
+			s->last_seq = rf.seq;
+			push(s, &rf);
+		} else if (st != RING_OK && st != RING_TORN &&
+			   st != RING_NONE) {
+			detach(s, ring_strerror(st));
+		}
+		return;
+	}
+	newest = s->last_seq + (uint32_t)(seq32 - (uint32_t)s->last_seq);
+	if (newest - s->last_seq > ring_reader_slot_count(s->reader)) {
+		/* Overwritten before we could read them. */
+		seq = newest - ring_reader_slot_count(s->reader);
+		atomic_fetch_add(&s->missed, seq - s->last_seq);
+		s->last_seq = seq;
+	}
+	for (seq = s->last_seq + 1; seq <= newest; seq++) {
+		st = backlog_read(s->reader, seq, &rf, s->buf, s->cap);
+		if (st == RING_TORN)
+			st = backlog_read(s->reader, seq, &rf, s->buf, s->cap);
+		if (st == RING_CORRUPT) {
+			detach(s, ring_strerror(st));
+			return;
+		}
+		s->last_seq = seq;
+		if (st != RING_OK) {
+			atomic_fetch_add(&s->missed, 1);
+			continue;
+		}
+		push(s, &rf);
+	}
+}
+
+static void *ringtap_main(void *arg)
+{
+	struct ringtap *s = arg;
+
+	while (!atomic_load(&s->stop)) {
+		enum ring_status st;
+
+		if (s->reader == NULL && attach(s) < 0) {
+			struct timespec ts = {0, RINGTAP_REOPEN_MS * 1000000L};
+
+			/* No segment to wait on yet: nothing to do but retry. */
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		st = ring_reader_wait(s->reader, s->seq32, RINGTAP_WAIT_MS);
+		if (st == RING_OK) {
+			s->seq32 = ring_reader_seq(s->reader);
+			read_new(s);
+			continue;
+		}
+		/* A capture that exits or is replaced marks its segment
+		 * closed; one that crashed stops its heartbeat. */
+		st = ring_reader_health(s->reader, 0, NULL);
+		if (st != RING_OK)
+			detach(s, ring_strerror(st));
+	}
+	ring_reader_close(s->reader);
+	s->reader = NULL;
+	return NULL;
+}
+
+struct ringtap *ringtap_start(const char *camera, struct queue *q)
+{
+	struct ringtap *s = calloc(1, sizeof(*s));
+	sigset_t all, old;
+	int rc;
+
+	if (s == NULL)
+		return NULL;
+	snprintf(s->camera, sizeof(s->camera), "%s", camera);
+	s->q = q;
+	/* Signals are the main thread's business. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&s->thread, NULL, ringtap_main, s);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		free(s);
+		errno = rc;
+		return NULL;
+	}
+	return s;
+}
+
+void ringtap_stop(struct ringtap *s)
+{
+	if (s == NULL)
+		return;
+	atomic_store(&s->stop, 1);
+	pthread_join(s->thread, NULL);
+	free(s->buf);
+	free(s);
+}
+
+int ringtap_online(struct ringtap *s)
+{
+	return atomic_load(&s->online);
+}
+
+uint64_t ringtap_missed(struct ringtap *s)
+{
+	return atomic_load(&s->missed);
+}

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ringtap: the recorder's ring reader, on a thread of its own.  It maps the
+ * camera's ring read-only, waits on it with a futex (no polling), copies
+ * every new frame into the queue, and re-attaches when a capture restarts
+ * (a new generation: the frames simply go on, so an event continues).
+ */
+#ifndef VIGIL_RINGTAP_H
+#define VIGIL_RINGTAP_H
+
+#include <stdint.h>
+
+#include "queue.h"
+
+#define RINGTAP_WAIT_MS 250 /* futex wait timeout: checks health and stop */
+#define RINGTAP_REOPEN_MS 250 /* no ring: try to attach again after this */
+
+struct ringtap;
+
+/* Starts the thread.  NULL with errno. */
+struct ringtap *ringtap_start(const char *camera, struct queue *q);
+
+/* Stops and joins the thread, closes the ring.  Accepts NULL. */
+void ringtap_stop(struct ringtap *s);
+
+/* 1 while attached to a live ring. */
+int ringtap_online(struct ringtap *s);
+
+/* Ring frames published that the thread did not see (it fell behind). */
+uint64_t ringtap_missed(struct ringtap *s);
+
+#endif

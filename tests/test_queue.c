@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests of recorder/queue.c: order, bounds, drops, two threads. */
+#include "test.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <string.h>
+
+#include "queue.h"
+
+static uint8_t buf[64 << 10];
+
+static size_t size_of(uint64_t seq)
+{
+	return 100 + (size_t)(seq * 7919 % 20000);
+}
+
+static void fill(uint64_t seq, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		buf[i] = (uint8_t)(seq * 13 + i);
+}
+
+static int intact(uint64_t seq, const uint8_t *p, size_t len)
+{
+	size_t i;
+
+	if (len != size_of(seq))
+		return 0;
+	for (i = 0; i < len; i++)
+		if (p[i] != (uint8_t)(seq * 13 + i))
+			return 0;
+	return 1;
+}
+
+static int push(struct queue *q, uint64_t seq)
+{
+	struct recframe f;
+	size_t len = size_of(seq);
+
+	memset(&f, 0, sizeof(f));
+	f.seq = seq;
+	fill(seq, len);
+	return queue_push(q, &f, buf, len);
+}
+
+static void test_order_and_drops(void **state)
+{
+	struct queue *q = queue_create(100 << 10);
+	struct recframe f;
+	const void *j;
+	size_t len;
+	uint64_t seq, next = 1, pushed = 0;
+
+	(void)state;
+	assert_non_null(q);
+	assert_int_equal(queue_peek(q, 0, &f, &j, &len), 0);
+	/* Fill until full: later frames are dropped and counted. */
+	for (seq = 1; seq <= 40; seq++)
+		if (push(q, seq) == 0)
+			pushed++;
+		else
+			break;
+	assert_true(pushed >= 5 && pushed < 40);
+	assert_int_equal(push(q, 1000), -1);
+	assert_int_equal(queue_dropped(q), 2);
+	/* Drain half, push more (the arena wraps), all in order. */
+	for (; next <= pushed / 2; next++) {
+		assert_int_equal(queue_peek(q, 0, &f, &j, &len), 1);
+		assert_int_equal(f.seq, next);
+		assert_true(intact(next, j, len));
+		queue_pop(q);
+	}
+	for (seq = pushed + 1; seq < pushed + 200; seq++) {
+		while (push(q, seq) < 0) {
+			assert_int_equal(queue_peek(q, 0, &f, &j, &len), 1);
+			assert_int_equal(f.seq, next);
+			assert_true(intact(next, j, len));
+			queue_pop(q);
+			next++;
+		}
+	}
+	while (queue_peek(q, 0, &f, &j, &len)) {
+		assert_int_equal(f.seq, next);
+		assert_true(intact(next, j, len));
+		queue_pop(q);
+		next++;
+	}
+	assert_int_equal(next, pushed + 200);
+	queue_destroy(q);
+}
+
+struct producer {
+	struct queue *q;
+	uint64_t n;
+};
+
+static void *produce(void *arg)
+{
+	struct producer *p = arg;
+	static uint8_t mine[64 << 10];
+	uint64_t seq;
+
+	for (seq = 1; seq <= p->n; seq++) {
+		struct recframe f;
+		size_t len = size_of(seq), i;
+
+		memset(&f, 0, sizeof(f));
+		f.seq = seq;
+		for (i = 0; i < len; i++)
+			mine[i] = (uint8_t)(seq * 13 + i);
+		while (queue_push(p->q, &f, mine, len) < 0)
+			sched_yield();
+	}
+	return NULL;
+}
+
+static void test_threads(void **state)
+{
+	struct producer p = {queue_create(256 << 10), 5000};
+	struct recframe f;
+	const void *j;
+	size_t len;
+	pthread_t th;
+	uint64_t next = 1;
+
+	(void)state;
+	assert_non_null(p.q);
+	assert_int_equal(pthread_create(&th, NULL, produce, &p), 0);
+	while (next <= p.n) {
+		if (!queue_peek(p.q, 1000, &f, &j, &len))
+			continue;
+		assert_int_equal(f.seq, next);
+		assert_true(intact(next, j, len));
+		queue_pop(p.q);
+		next++;
+	}
+	pthread_join(th, NULL);
+	queue_wake(p.q);
+	assert_int_equal(queue_peek(p.q, 5000, &f, &j, &len), 0);
+	queue_destroy(p.q);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_order_and_drops),
+		cmocka_unit_test(test_threads),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
