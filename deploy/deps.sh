@@ -11,7 +11,7 @@ mode=${1:---install}
 set_name=${2:-test}
 
 run_pkgs="build-essential pkg-config libturbojpeg0-dev libevent-dev nginx openssl libcamera-dev iproute2"
-test_pkgs="$run_pkgs libcmocka-dev clang libclang-rt-dev libjpeg-turbo-progs ffmpeg curl python3 chromium valgrind psmisc procps iproute2"
+test_pkgs="$run_pkgs libcmocka-dev clang libclang-rt-dev libjpeg-turbo-progs ffmpeg curl python3 chromium firefox-esr webkit2gtk-driver xvfb valgrind psmisc procps iproute2"
 
 case $set_name in
 run) pkgs=$run_pkgs ;;
