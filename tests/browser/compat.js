@@ -138,9 +138,10 @@ async function checks(name, b, base, rig, expectMode) {
 	const i1 = await info();
 	await L.sleep(1000);
 	const i2 = await info();
-	// The best of three readings: a busy machine's moment is not the rate.
+	// The best of up to five readings a second apart: a busy machine's
+	// moment is not the rate.
 	let fps = parseFloat(i2.fps.replace('≈', ''));
-	for (let k = 0; k < 2 && !(fps >= 24 * 0.9); k++) {
+	for (let k = 0; k < 4 && !(fps >= 24 * 0.9); k++) {
 		await L.sleep(1000);
 		fps = Math.max(fps, parseFloat((await info()).fps.replace('≈', '')) || 0);
 	}
@@ -150,7 +151,7 @@ async function checks(name, b, base, rig, expectMode) {
 	t.ok(live && i2.mode === expectMode && width === 1280 && i2.pill === 'Live' && moved(i1, i2) > 10 &&
 		fps >= 24 * 0.8 && fps <= 24 * 1.2,
 	`${name}: live 1280x720 picture that moves, ${expectMode} mode, frame rate near 24`,
-	{ live, mode: i2.mode, width, pill: i2.pill, moved: moved(i1, i2), fps });
+	{ live, mode: i2.mode, width, pill: i2.pill, moved: moved(i1, i2), fps, loadavg: os.loadavg().map((x) => x.toFixed(1)) });
 	fs.mkdirSync(SHOTS, { recursive: true });
 	await b.shot(path.join(SHOTS, `${lower}-desktop.png`));
 
