@@ -208,13 +208,13 @@ async function direct(browser) {
 	});
 
 	await t.check('status bar: camera online, 1280×720, frame rate near the source\'s, viewers', async () => {
-		// The best of three readings a second apart, after a full measuring
-		// window: a moment of CPU starvation on a busy test machine is not
-		// the page's frame rate.
+		// The best of up to five readings a second apart, after a full
+		// measuring window: a moment of CPU starvation on a busy test
+		// machine is not the page's frame rate.
 		await L.sleep(3200);
 		let i = await info(page);
 		let fps = parseFps(i.fps);
-		for (let k = 0; k < 2 && !(fps >= SOURCE_FPS * 0.9); k++) {
+		for (let k = 0; k < 4 && !(fps >= SOURCE_FPS * 0.9); k++) {
 			await L.sleep(1000);
 			const j = await info(page);
 			if (parseFps(j.fps) > fps) { i = j; fps = parseFps(j.fps); }
@@ -499,13 +499,20 @@ async function direct(browser) {
 			});
 			const badge = await v.page.evaluate(() => !document.getElementById('zoom-badge').hidden &&
 				document.getElementById('zoom-badge').textContent);
-			// A double tap at 2.5x resets to the whole picture.
-			for (let k = 0; k < 2; k++) {
-				await touch('touchStart', [[r.x, r.y]]);
-				await touch('touchEnd', []);
-				await L.sleep(60);
+			// A double tap at 2.5x resets to the whole picture.  Two taps
+			// must land within 300 ms: on a busy machine the driver can be
+			// slower than that, so up to three tries (a lone tap changes
+			// nothing).
+			let reset = false, tries = 0;
+			while (!reset && tries++ < 3) {
+				for (let k = 0; k < 2; k++) {
+					await touch('touchStart', [[r.x, r.y]]);
+					await touch('touchEnd', []);
+					await L.sleep(60);
+				}
+				reset = await L.waitFor(() => v.page.evaluate(() => document.getElementById('view').style.transform === ''), 1000);
 			}
-			const reset = await L.waitFor(() => v.page.evaluate(() => document.getElementById('view').style.transform === ''), 1000);
+			if (tries > 1) t.diag(`double tap: reset after ${tries} tries (the driver was slow)`);
 			// iPhone Safari has no element fullscreen: the page hides its bars.
 			await v.page.evaluate(() => {
 				Element.prototype.requestFullscreen = undefined;
