@@ -15,7 +15,7 @@ export var CFG = {
 	maxPartBytes: 16 << 20,
 	maxHeaderBytes: 16384,
 	zoomMax: 8,
-	maxLingering: 3       // WebKit <img> streams left open before polling instead
+	maxHeldStreams: 4     // streams a WebKit page opens before polling instead (transport.js)
 };
 
 export var params = new URLSearchParams(location.search);

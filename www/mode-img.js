@@ -5,7 +5,7 @@
 // fires once (Chrome, WebKit) or per part (Firefox), "error" when the
 // connection fails; the end of a stream fires nothing, so the page samples
 // the picture once a second to see that it moves (sampleImg).
-import { fpsCap, webkitOnly } from './config.js';
+import { fpsCap } from './config.js';
 import { el, root } from './dom.js';
 import { copyImg } from './picture.js';
 import { st, wanted } from './state.js';
@@ -55,7 +55,7 @@ export function runImg(s, signal) {
 // (WebKit empties the <img> when its stream ends, so sampleImg copies it
 // to the canvas once a second too.)
 export function keepStill() {
-	if (copyImg() && webkitOnly) st.lingering++;
+	copyImg();
 	el.app.classList.remove('img-mode');
 }
 

@@ -34,7 +34,7 @@ export var st = {
 	bodyFailed: false,    // ... and then failed while its body was read
 	pollSeq: null,        // X-Frame-Seq of the last polled snapshot
 	unpaced: false,       // the next frame drawn opens a connection
-	lingering: 0          // <img> streams WebKit keeps open (see transport.js)
+	heldStreams: 0        // streams opened that WebKit holds on to (see transport.js)
 };
 
 var listeners = [];

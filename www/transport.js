@@ -48,6 +48,10 @@ function saveMode(m) {
 
 st.mode = forcedMode || savedMode() || (canStream && !webkitOnly ? 'stream' : 'img');
 
+// Whether this browser holds on to the streams it opened (WebKit: see
+// start()); known by its name, or by the way it fails a fetch() stream.
+var holdsStreams = webkitOnly;
+
 // The capture time of a part (its X-Timestamp, seconds since the epoch) in
 // ms, or null.
 export function frameTimeOf(h) {
@@ -97,10 +101,17 @@ export function start() {
 	st.framesThisConn = 0;
 	if (st.conn !== 'reconnecting') setConn(st.frames ? 'reconnecting' : 'connecting');
 	if (st.mode !== 'img') el.app.classList.remove('img-mode');
-	// WebKit leaves an <img> stream's connection open (unread) after its
-	// src changes, until the page closes: past a few of those, snapshots
-	// are polled instead, which hold no connection.
-	if (st.mode === 'img' && webkitOnly && st.lingering >= CFG.maxLingering) st.mode = 'poll';
+	// WebKit holds on to every stream the page opened until the page
+	// closes: an <img> stream whose src changed (its connection left open,
+	// unread) and one that the server closed alike, and the fetch it
+	// failed.  Each keeps one of its six connections to the server busy:
+	// with six, no request of the page gets through any more, not even
+	// /state, and the page would reconnect forever (measured in WebKitGTK:
+	// six server restarts, or pauses, or a tab hidden six times).  Past a
+	// few, snapshots are polled instead, which hold no connection and
+	// leave room for /state and the snapshot button.
+	if (st.mode === 'img' && holdsStreams && st.heldStreams >= CFG.maxHeldStreams) st.mode = 'poll';
+	if (st.mode !== 'poll' && holdsStreams) st.heldStreams++;
 	var run = st.mode === 'stream' ? runStream : st.mode === 'img' ? runImg : runPoll;
 	run(s, st.ctrl.signal, function (h, bytes) { onFrame(s, h, bytes); }).then(function () {
 		return new Error('the stream ended');
@@ -126,6 +137,10 @@ function fellBack() {
 	var online = st.state && st.state.status === 'online' && performance.now() - st.stateAt < 3000;
 	// Twice in a row: one server killed between its headers and its first
 	// frame must not send a Chrome to the <img> way for a week.
+	if (st.mode === 'stream' && st.bodyFailed && !holdsStreams) {
+		holdsStreams = true;
+		st.heldStreams++;   // this fetch, opened before that was known
+	}
 	if (online || (st.mode === 'stream' && st.bodyFailed)) st.emptyConns++;
 	if (st.emptyConns < 2) return false;
 	st.emptyConns = 0;

@@ -3,8 +3,12 @@
 # The browser tests of `make test` (tests/run.sh calls this): Playwright
 # (playwright-core from npm, pinned by package-lock.json) driving Debian's
 # /usr/bin/chromium against real vigil-capture / vigil-server processes, and
-# through nginx with its password; then Firefox and WebKitGTK where they are
-# installed (compat.js).  Prints TAP; exits non-zero on failure.
+# through nginx with its password; then Firefox (WebDriver BiDi) and
+# WebKitGTK (WebKitWebDriver under Xvfb) through compat.js.  Prints TAP;
+# exits non-zero on failure.  A browser that is missing is a failure with the
+# reason (deploy/deps.sh installs chromium, firefox-esr, webkit2gtk-driver
+# and xvfb); VIGIL_BROWSERS=chromium (or chromium,firefox, ...) leaves the
+# other engines out on purpose, reported as skipped.
 # No browser is downloaded: PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1.
 set -u
 cd "$(dirname "$0")" || exit 1
@@ -39,8 +43,8 @@ if [ ! -d node_modules/playwright-core ] ||
 		fail "npm ci failed: $(tail -3 "$VIGIL_ROOT/build/test-logs/browser-npm-ci.log" | tr '\n' ' ')"
 fi
 
-# Node 20 has WebSocket (for Firefox's WebDriver BiDi) behind a flag; Node 18
-# has none (the Firefox checks then skip, saying so).
+# Node 20 has WebSocket (for Firefox's WebDriver BiDi) behind a flag, node 22
+# without; a node with neither fails the Firefox checks, saying so.
 ws=()
 if [ "$(node -p 'typeof WebSocket' 2>/dev/null)" != function ] &&
 	[ "$(node --experimental-websocket --no-warnings -p 'typeof WebSocket' 2>/dev/null)" = function ]; then

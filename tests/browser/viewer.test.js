@@ -61,6 +61,7 @@ function info(page) {
 			viewers: text('st-viewers'),
 			time: text('st-time'),
 			cameraStatus: document.documentElement.getAttribute('data-camera-status'),
+			offlinePicture: document.getElementById('app').classList.contains('offline-picture'),
 			csp: window.__csp.slice(),
 		};
 	});
@@ -207,13 +208,13 @@ async function direct(browser) {
 	});
 
 	await t.check('status bar: camera online, 1280×720, frame rate near the source\'s, viewers', async () => {
-		// The best of three readings a second apart, after a full measuring
-		// window: a moment of CPU starvation on a busy test machine is not
-		// the page's frame rate.
+		// The best of up to five readings a second apart, after a full
+		// measuring window: a moment of CPU starvation on a busy test
+		// machine is not the page's frame rate.
 		await L.sleep(3200);
 		let i = await info(page);
 		let fps = parseFps(i.fps);
-		for (let k = 0; k < 2 && !(fps >= SOURCE_FPS * 0.9); k++) {
+		for (let k = 0; k < 4 && !(fps >= SOURCE_FPS * 0.9); k++) {
 			await L.sleep(1000);
 			const j = await info(page);
 			if (parseFps(j.fps) > fps) { i = j; fps = parseFps(j.fps); }
@@ -312,16 +313,19 @@ async function direct(browser) {
 			diag: { shown, notice, back, took, reload: same !== marker || rec.navigations !== navs, i } };
 	});
 
-	await t.check('kill capture: the page shows the camera offline; restart it: live again', async () => {
+	await t.check('kill capture: the page shows the server\'s "camera offline" picture and notice; restart it: live again', async () => {
 		rec.phase = 'fault';
 		await capture.stop('SIGKILL');
-		const off = await L.waitFor(async () => (await info(page)).pill === 'Camera offline', 6000);
+		const off = await L.waitFor(async () => {
+			const i = await info(page);
+			return i.pill === 'Camera offline' && i.offlinePicture;
+		}, 6000);
 		const i1 = await info(page);
 		await screenshot(page, 'desktop-offline');
 		capture = await L.startCapture(camera);
 		const live = await L.waitFor(async () => {
 			const i = await info(page);
-			return i.pill === 'Live' && i.cameraStatus === 'online';
+			return i.pill === 'Live' && i.cameraStatus === 'online' && !i.offlinePicture;
 		}, 6000);
 		const moving = await framesAdvance(page, 10, 3000);
 		rec.phase = 'steady';
@@ -495,13 +499,20 @@ async function direct(browser) {
 			});
 			const badge = await v.page.evaluate(() => !document.getElementById('zoom-badge').hidden &&
 				document.getElementById('zoom-badge').textContent);
-			// A double tap at 2.5x resets to the whole picture.
-			for (let k = 0; k < 2; k++) {
-				await touch('touchStart', [[r.x, r.y]]);
-				await touch('touchEnd', []);
-				await L.sleep(60);
+			// A double tap at 2.5x resets to the whole picture.  Two taps
+			// must land within 300 ms: on a busy machine the driver can be
+			// slower than that, so up to three tries (a lone tap changes
+			// nothing).
+			let reset = false, tries = 0;
+			while (!reset && tries++ < 3) {
+				for (let k = 0; k < 2; k++) {
+					await touch('touchStart', [[r.x, r.y]]);
+					await touch('touchEnd', []);
+					await L.sleep(60);
+				}
+				reset = await L.waitFor(() => v.page.evaluate(() => document.getElementById('view').style.transform === ''), 1000);
 			}
-			const reset = await L.waitFor(() => v.page.evaluate(() => document.getElementById('view').style.transform === ''), 1000);
+			if (tries > 1) t.diag(`double tap: reset after ${tries} tries (the driver was slow)`);
 			// iPhone Safari has no element fullscreen: the page hides its bars.
 			await v.page.evaluate(() => {
 				Element.prototype.requestFullscreen = undefined;
@@ -622,7 +633,7 @@ async function parserChecks() {
 		await parserChecks();
 		await direct(browser);
 		await require('./nginx').run(browser, t, { openViewer, info, sample, framesAdvance, screenshot, download });
-		// Firefox and WebKit, where installed (skipped with the reason if not).
+		// Firefox and WebKit (a failure if missing; VIGIL_BROWSERS may leave them out).
 		await require('./compat').run(t);
 	} catch (e) {
 		t.ok(false, 'browser tests ran to the end', e && e.stack ? e.stack : String(e));
