@@ -31,7 +31,7 @@ WARN := -std=c17 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wformat=2 -Wvla -Wpointer-arith -Wundef \
 	-Wcast-qual -Wnull-dereference -Wimplicit-fallthrough
 CXXWARN := -std=c++17 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wundef
-PROJ_CPPFLAGS := -D_GNU_SOURCE -Icommon -Icapture -Iserver -MMD -MP
+PROJ_CPPFLAGS := -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Icommon -Icapture -Iserver -MMD -MP
 
 ALL_CFLAGS = $(WARN) $(PROJ_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) $(VARIANT_FLAGS)
 ALL_CXXFLAGS = $(CXXWARN) $(PROJ_CPPFLAGS) $(CPPFLAGS) $(CXXFLAGS) $(VARIANT_FLAGS)

@@ -153,23 +153,9 @@ static void parse_size(const char *s, int *w, int *h)
 
 static uint32_t parse_bytes(const char *s)
 {
-	char *end;
-	unsigned long long v;
+	uint64_t v;
 
-	errno = 0;
-	if (*s == '-' || *s == '\0')
-		goto bad;
-	v = strtoull(s, &end, 10);
-	if (errno != 0 || end == s)
-		goto bad;
-	if (*end == 'k' || *end == 'K') {
-		v <<= 10;
-		end++;
-	} else if (*end == 'M' || *end == 'm') {
-		v <<= 20;
-		end++;
-	}
-	if (*end != '\0' || v < RING_SLOT_SIZE_MIN || v > RING_SLOT_SIZE_MAX)
+	if (parse_byte_count(s, RING_SLOT_SIZE_MIN, RING_SLOT_SIZE_MAX, &v) < 0)
 		goto bad;
 	return (uint32_t)v;
 bad:

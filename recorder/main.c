@@ -169,24 +169,7 @@ static long flag_long(const char *opt, const char *s, long min, long max)
 /* A byte count with an optional k, M or G suffix (powers of 1024). */
 static int parse_bytes(const char *s, uint64_t *out)
 {
-	const char *end;
-	long v;
-	int shift = 0;
-
-	if (parse_long(s, 0, 1L << 40, &v, &end) < 0)
-		return -1;
-	if (*end == 'k' || *end == 'K')
-		shift = 10;
-	else if (*end == 'M')
-		shift = 20;
-	else if (*end == 'G')
-		shift = 30;
-	else if (*end != '\0')
-		return -1;
-	if (shift && end[1] != '\0')
-		return -1;
-	*out = (uint64_t)v << shift;
-	return 0;
+	return parse_byte_count(s, 0, (uint64_t)1 << 50, out);
 }
 
 static void parse_options(int argc, char **argv, struct options *o)

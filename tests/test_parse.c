@@ -66,6 +66,42 @@ static void test_followed_by_text(void **state)
 	assert_int_equal(parse_long("x720", 16, 7680, &w, &end), -1);
 }
 
+static void test_sizes(void **state)
+{
+	uint64_t v = 7;
+
+	(void)state;
+	assert_int_equal(parse_byte_count("4096", 0, UINT64_MAX, &v), 0);
+	assert_int_equal(v, 4096);
+	assert_int_equal(parse_byte_count("2k", 0, UINT64_MAX, &v), 0);
+	assert_int_equal(v, 2048);
+	assert_int_equal(parse_byte_count("3M", 0, UINT64_MAX, &v), 0);
+	assert_int_equal(v, 3u << 20);
+	/* Beyond 32 bits: what a 32-bit long cannot hold. */
+	assert_int_equal(parse_byte_count("100G", 0, UINT64_MAX, &v), 0);
+	assert_true(v == (uint64_t)100 << 30);
+	v = 7;
+	assert_int_equal(parse_byte_count("", 0, UINT64_MAX, &v), -1);
+	assert_int_equal(parse_byte_count("-1", 0, UINT64_MAX, &v), -1);
+	assert_int_equal(parse_byte_count(" 1", 0, UINT64_MAX, &v), -1);
+	assert_int_equal(parse_byte_count("1kB", 0, UINT64_MAX, &v), -1);
+	assert_int_equal(parse_byte_count("1T", 0, UINT64_MAX, &v), -1);
+	assert_int_equal(parse_byte_count("k", 0, UINT64_MAX, &v), -1);
+	assert_int_equal(errno, EINVAL);
+	/* Overflow of the digits, and of the suffix's shift. */
+	assert_int_equal(
+		parse_byte_count("99999999999999999999", 0, UINT64_MAX, &v),
+		-1);
+	assert_int_equal(errno, ERANGE);
+	assert_int_equal(parse_byte_count("17179869184G", 0, UINT64_MAX, &v),
+			 -1);
+	assert_int_equal(errno, ERANGE);
+	assert_int_equal(parse_byte_count("1M", 0, 1000, &v), -1);
+	assert_int_equal(errno, ERANGE);
+	assert_int_equal(parse_byte_count("1", 2, 10, &v), -1);
+	assert_int_equal(v, 7);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -73,6 +109,7 @@ int main(void)
 		cmocka_unit_test(test_not_numbers),
 		cmocka_unit_test(test_range),
 		cmocka_unit_test(test_followed_by_text),
+		cmocka_unit_test(test_sizes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

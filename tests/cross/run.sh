@@ -64,12 +64,12 @@ done
 # daemons' and tools' sources; the unit tests are not held to it).
 if [ "$arch" = armhf ]; then
 	warnings=
-	for src in common/*.c capture/*.c capture/*.cpp server/*.c tests/tools/*.c bench/*.c; do
+	for src in common/*.c capture/*.c capture/*.cpp server/*.c recorder/*.c tests/tools/*.c bench/*.c; do
 		[ -f "$src" ] || continue
 		cc=(clang -std=c17)
 		[[ $src == *.cpp ]] && cc=(clang++ -std=c++17)
 		warnings+=$("${cc[@]}" --target=arm-linux-gnueabihf --sysroot="$dir/sysroot" \
-			-D_GNU_SOURCE -Icommon -Icapture -Iserver \
+			-D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Icommon -Icapture -Iserver -Irecorder \
 			-I"$dir/sysroot/usr/include/libcamera" -Wshorten-64-to-32 \
 			-fsyntax-only "$src" 2>&1 | grep -E '^[a-z].*(warning|error):')
 	done

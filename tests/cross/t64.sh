@@ -24,14 +24,14 @@ if ! log=$(cross/sysroot.sh armhf "$sysroot" 2>&1); then
 	echo "1..$n"
 	exit 1
 fi
-t64=(-D_GNU_SOURCE -D_TIME_BITS=64 -D_FILE_OFFSET_BITS=64 -Icommon -Icapture
+t64=(-D_GNU_SOURCE -D_TIME_BITS=64 -D_FILE_OFFSET_BITS=64 -Icommon -Icapture -Irecorder
 	-Iserver -Itests -O2 -fsyntax-only)
 # shellcheck disable=SC2206
 cwarn=($CROSS_WARN)
 # shellcheck disable=SC2206
 cxxwarn=($CROSS_CXXWARN)
 failed=0 count=0
-for src in common/*.c capture/*.c server/*.c tests/*.c tests/tools/*.c bench/*.c capture/*.cpp; do
+for src in common/*.c capture/*.c server/*.c recorder/*.c tests/*.c tests/tools/*.c bench/*.c capture/*.cpp; do
 	[ -f "$src" ] || continue
 	count=$((count + 1))
 	if [[ $src == *.cpp ]]; then
