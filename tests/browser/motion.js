@@ -85,14 +85,26 @@ function badgeCycles(seen) {
 	return { ok: !bad.length && /on off on|off on off/.test(order), diag: { order, bad } };
 }
 
+// Every daemon started here is stopped at the end (a live child process
+// would keep node from exiting).
 async function run(browser, t, h) {
+	const daemons = [];
+	try {
+		await checks(browser, t, h, daemons);
+	} finally {
+		for (const d of daemons) await d.stop();
+	}
+}
+
+async function checks(browser, t, h, daemons) {
 	const camera = L.cameraName('m');
 	const listen = `127.0.0.1:${await L.freePort()}`;
 	const base = `http://${listen}`;
-	await L.startServer(camera, listen);
+	daemons.push(await L.startServer(camera, listen));
 	const feed = new L.Daemon([path.join(L.BUILD, 'tools', 'ringfeed'), '--camera', camera,
 		'--fps', String(FPS), '--size', '640x360', '--motion', `${QUIET}q,${MOVING}m`,
 		'--motion-grid', gridHex(CELLS)], `ringfeed-${camera}`);
+	daemons.push(feed);
 	process.on('exit', () => L.removeRing(camera));
 	const online = await L.waitFor(async () => (await L.getJson(`${base}/state`)).status === 'online', 5000);
 	if (!t.ok(online && feed.alive(), 'ringfeed --motion feeds vigil-server', feed.output())) return;
@@ -164,6 +176,7 @@ async function run(browser, t, h) {
 		await feed.stop();
 		const plain = new L.Daemon([path.join(L.BUILD, 'tools', 'ringfeed'), '--camera', camera,
 			'--fps', String(FPS), '--size', '640x360'], `ringfeed-plain-${camera}`);
+		daemons.push(plain);
 		const p = await h.openViewer(browser, `${base}/`);
 		let v = null;
 		const gone = await L.waitFor(async () => {
