@@ -516,6 +516,10 @@ void feed_describe(const struct feed *feed, struct metrics_feed *out)
 		out->frame_age_ms = (now - feed->latest->monotonic_ns) /
 				    1000000;
 		out->frame_realtime_ns = feed->latest->realtime_ns;
+	}
+	/* A stalled or stopped camera's last frame declares nothing: its
+	 * motion would otherwise stay "active" for as long as it is gone. */
+	if (feed->latest != NULL && feed->status == FEED_ONLINE) {
 		out->motion_enabled = feed->analysed_seq != 0 &&
 				      feed->latest->seq - feed->analysed_seq <
 					      FEED_MOTION_GRACE;

@@ -40,7 +40,8 @@ struct metrics_feed {
 	int64_t frame_age_ms; /* -1: no frame */
 	int64_t frame_realtime_ns; /* 0: no frame */
 	uint32_t buffers; /* frame buffers mapped */
-	/* The newest frame's motion result (zero without one): */
+	/* The newest frame's motion result (zero without one, and while the
+	 * camera is not online): */
 	int motion_enabled; /* the newest frames carry results */
 	int motion_active; /* motion declared */
 	uint32_t motion_score; /* per mille */

@@ -42,6 +42,10 @@ function stateMotion() {
 	return m && typeof m === 'object' ? m : null;
 }
 
+function setAttr(node, name, value) {
+	if (node.getAttribute(name) !== value) node.setAttribute(name, value);
+}
+
 function percent(score) {
 	return (score / 10).toFixed(score < 100 ? 1 : 0) + ' %';
 }
@@ -63,10 +67,12 @@ export function renderMotion() {
 		active = !!sm.active;
 		score = +sm.score || 0;
 	}
-	el.motion.hidden = !enabled;
-	el.motion.setAttribute('data-active', active ? 'true' : 'false');
+	// Per frame: the page is written only when something changed (an
+	// attribute set, even to its value, costs a style pass).
+	if (el.motion.hidden !== !enabled) el.motion.hidden = !enabled;
+	setAttr(el.motion, 'data-active', active ? 'true' : 'false');
 	setText(el.motionText, active ? 'Motion · ' + percent(score) : 'No motion');
-	root.setAttribute('data-motion', !enabled ? 'none' : active ? 'on' : 'off');
+	setAttr(root, 'data-motion', !enabled ? 'none' : active ? 'on' : 'off');
 	drawGrid();
 }
 

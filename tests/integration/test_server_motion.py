@@ -197,7 +197,17 @@ def check_schedule():
          f"frame ({since_checked} answers checked)")
     n = int(metrics(addr)["vigil_motion_periods_total"])
     t.ok(n >= 4, f"vigil_motion_periods_total counts every period begun ({n})")
+
+    # The camera stops in the middle of a motion period: its last frame's
+    # motion does not stay "active".
+    t.ok(vt.wait_for(lambda: state(addr)["motion"]["active"], 3), "motion declared again")
     feed.stop()
+    t.ok(vt.wait_for(lambda: state(addr)["status"] != "online", 5), "ringfeed stopped: not online")
+    m, mm = state(addr)["motion"], metrics(addr)
+    t.ok(not m["enabled"] and not m["active"] and m["score"] == 0 and m["since"] is None and
+         m["grid"]["bits"] == EMPTY.hex() and m["periods"] == n and
+         mm["vigil_motion_active"] == 0 and mm["vigil_motion_score_permille"] == 0,
+         "a camera that stopped during motion: no motion declared, periods kept", (m, n))
     srv.stop()
 
 
