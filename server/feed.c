@@ -45,6 +45,9 @@ struct feed {
 	int64_t offline_last_ms;
 	int64_t fps_ns[FEED_FPS_WINDOW];
 	unsigned fps_count, fps_next;
+	uint64_t analysed_seq; /* newest frame with a motion result, or 0 */
+	int motion_was; /* motion declared at the previous frame read */
+	int64_t motion_since_ns; /* ...since then (its period's start) */
 };
 
 const char *feed_status_name(enum feed_status status)
@@ -72,6 +75,7 @@ static void feed_detach(struct feed *feed)
 	frame_unref(feed->latest);
 	feed->latest = NULL;
 	feed->fps_count = 0;
+	feed->analysed_seq = 0;
 }
 
 /* ------------------------------------------------------------ status */
@@ -191,6 +195,22 @@ static double measured_fps(const struct feed *feed, int64_t now)
 			: 0.0;
 }
 
+/* Counts motion periods: a frame with motion declared opens a new one when
+ * the previous frame read had none, or had one that began at another time
+ * (the frames between, with no motion, were not read). */
+static void feed_motion(struct feed *feed, const struct frame *f)
+{
+	int active = frame_motion(f);
+
+	if (frame_analysed(f))
+		feed->analysed_seq = f->seq;
+	if (active &&
+	    (!feed->motion_was || f->motion_since_ns != feed->motion_since_ns))
+		feed->m->motion_periods++;
+	feed->motion_was = active;
+	feed->motion_since_ns = active ? f->motion_since_ns : 0;
+}
+
 /* Copies the newest frame out of the ring, once, and hands it on. */
 static void feed_pull(struct feed *feed)
 {
@@ -229,7 +249,14 @@ static void feed_pull(struct feed *feed)
 		f->height = rf.height;
 		f->realtime_ns = rf.realtime_ns;
 		f->monotonic_ns = rf.monotonic_ns;
+		/* The reader zeroes the result of a frame without one, and
+		 * refuses a score over RING_MOTION_SCORE_MAX. */
+		f->flags = rf.flags;
+		f->motion_score = rf.motion_score;
+		f->motion_since_ns = rf.motion_since_ns;
+		memcpy(f->motion_grid, rf.motion_grid, sizeof(f->motion_grid));
 		frame_seal(f);
+		feed_motion(feed, f);
 		feed->last_seq = rf.seq;
 		feed->m->frames_received++;
 		record_fps(feed, rf.monotonic_ns);
@@ -489,6 +516,17 @@ void feed_describe(const struct feed *feed, struct metrics_feed *out)
 		out->frame_age_ms = (now - feed->latest->monotonic_ns) /
 				    1000000;
 		out->frame_realtime_ns = feed->latest->realtime_ns;
+	}
+	/* A stalled or stopped camera's last frame declares nothing: its
+	 * motion would otherwise stay "active" for as long as it is gone. */
+	if (feed->latest != NULL && feed->status == FEED_ONLINE) {
+		out->motion_enabled = feed->analysed_seq != 0 &&
+				      feed->latest->seq - feed->analysed_seq <
+					      FEED_MOTION_GRACE;
+		out->motion_active = frame_motion(feed->latest);
+		out->motion_score = feed->latest->motion_score;
+		out->motion_since_ns = feed->latest->motion_since_ns;
+		out->motion_grid = feed->latest->motion_grid;
 	}
 	out->buffers = frame_pool_buffers(feed->pool);
 }

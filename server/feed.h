@@ -27,6 +27,9 @@
 #define FEED_OFFLINE_REPEAT_MS 1000
 #define FEED_READ_RETRIES 4 /* torn reads in a row before giving up */
 #define FEED_FPS_WINDOW 32 /* frames in the measured-fps window */
+/* Motion detection counts as enabled while a frame with a result is among
+ * the newest FEED_MOTION_GRACE (a JPEG that did not decode has none). */
+#define FEED_MOTION_GRACE 32
 
 struct event_base;
 struct feed;

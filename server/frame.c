@@ -143,6 +143,10 @@ struct frame *frame_get(struct frame_pool *p)
 	f->jpeg_len = 0;
 	f->seq = 0;
 	f->offline = 0;
+	f->flags = 0;
+	f->motion_score = 0;
+	f->motion_since_ns = 0;
+	memset(f->motion_grid, 0, sizeof(f->motion_grid));
 	return f;
 }
 
@@ -183,9 +187,15 @@ void frame_seal(struct frame *f)
 		     "Content-Length: %zu\r\n"
 		     "X-Timestamp: %" PRId64 ".%06" PRId64 "\r\n"
 		     "X-Frame-Seq: %" PRIu64 "\r\n"
+		     "X-Motion: %d\r\n"
+		     "X-Motion-Score: %" PRIu32 "\r\n"
+		     "X-Motion-Analysed: %d\r\n"
 		     "\r\n",
-		     f->jpeg_len, sec, usec, f->seq);
-	/* The format cannot exceed the headroom: four short fixed lines. */
+		     f->jpeg_len, sec, usec, f->seq, frame_motion(f),
+		     frame_analysed(f) ? f->motion_score : 0,
+		     frame_analysed(f));
+	/* The format cannot exceed the headroom: seven short lines of
+	 * bounded numbers (at most about 190 bytes). */
 	if (n < 0 || (size_t)n >= sizeof(hdr))
 		abort();
 	f->head = FRAME_HEADROOM - (size_t)n;

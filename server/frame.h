@@ -25,6 +25,8 @@
 #include <stdint.h>
 #include <sys/queue.h>
 
+#include "ring.h"
+
 #define FRAME_BOUNDARY "vigilframe"
 #define FRAME_HEADROOM 256u /* room for the part header */
 #define FRAME_TRAILER "\r\n--" FRAME_BOUNDARY "\r\n"
@@ -50,7 +52,25 @@ struct frame {
 	int64_t realtime_ns;
 	int64_t monotonic_ns;
 	int offline; /* the "camera offline" picture */
+	/* The motion result the ring gave with the frame (zero, and flags 0,
+	 * for the offline picture and frames without a result). */
+	uint32_t flags; /* RING_FRAME_*, as read */
+	uint32_t motion_score; /* per mille, 0..RING_MOTION_SCORE_MAX */
+	int64_t motion_since_ns; /* CLOCK_REALTIME; 0: no motion declared */
+	uint8_t motion_grid[RING_MOTION_GRID_BYTES]; /* ring.h's layout */
 };
+
+/* Whether the frame carries a motion result (RING_FRAME_ANALYSED). */
+static inline int frame_analysed(const struct frame *f)
+{
+	return (f->flags & RING_FRAME_ANALYSED) != 0;
+}
+
+/* Whether motion is declared at the frame (only with a result). */
+static inline int frame_motion(const struct frame *f)
+{
+	return frame_analysed(f) && (f->flags & RING_FRAME_MOTION) != 0;
+}
 
 /* A pool of buffers holding JPEGs up to capacity bytes.  NULL on ENOMEM. */
 struct frame_pool *frame_pool_create(size_t capacity);
@@ -80,7 +100,10 @@ void frame_ref(struct frame *f);
 void frame_unref(struct frame *f); /* accepts NULL */
 
 /* Writes the part header in front of the JPEG (jpeg_len and the frame's
- * fields set) and the trailer after it. */
+ * fields set) and the trailer after it.  The header's lines, in order:
+ * Content-Type, Content-Length, X-Timestamp, X-Frame-Seq, X-Motion (0|1),
+ * X-Motion-Score (per mille, 0 without a result), X-Motion-Analysed (0: the
+ * frame has no motion result, its X-Motion and score are 0). */
 void frame_seal(struct frame *f);
 
 /* The part to send: header + JPEG + closing boundary. */

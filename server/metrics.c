@@ -8,6 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "ring.h"
+
 static int put_u64(struct evbuffer *out, const char *name, const char *type,
 		   const char *help, uint64_t v)
 {
@@ -99,6 +101,20 @@ int metrics_render(struct evbuffer *out, const struct metrics *m,
 	rc |= put_u64(out, "vigil_frame_buffers", g,
 		      "Frame buffers mapped (shared by all clients).",
 		      f->buffers);
+	rc |= put_u64(
+		out, "vigil_motion_enabled", g,
+		"Whether the newest frames carry a motion detection result.",
+		(uint64_t)(f->motion_enabled != 0));
+	rc |= put_u64(out, "vigil_motion_active", g,
+		      "Whether motion is declared at the newest frame.",
+		      (uint64_t)(f->motion_active != 0));
+	rc |= put_u64(
+		out, "vigil_motion_score_permille", g,
+		"Changed share of the newest frame's picture, per mille (0 without a result).",
+		f->motion_score);
+	rc |= put_u64(out, "vigil_motion_periods_total", c,
+		      "Motion periods this server has seen begin.",
+		      m->motion_periods);
 	return rc ? -1 : 0;
 }
 
@@ -114,6 +130,40 @@ static void iso8601(char *buf, size_t size, int64_t ns)
 	}
 	n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(buf + n, size - n, ".%03dZ", (int)(ns / 1000000 % 1000));
+}
+
+/* The "motion" member of /state (after a comma). */
+static int motion_state(struct evbuffer *out, const struct metrics *m,
+			const struct metrics_feed *f)
+{
+	static const char hex[] = "0123456789abcdef";
+	char bits[RING_MOTION_GRID_BYTES * 2 + 1];
+	char since[32] = "null";
+	size_t i;
+
+	for (i = 0; i < RING_MOTION_GRID_BYTES; i++) {
+		uint8_t b = f->motion_grid != NULL ? f->motion_grid[i] : 0;
+
+		bits[2 * i] = hex[b >> 4];
+		bits[2 * i + 1] = hex[b & 15];
+	}
+	bits[sizeof(bits) - 1] = '\0';
+	if (f->motion_active && f->motion_since_ns > 0)
+		snprintf(since, sizeof(since), "%" PRId64 ".%03d",
+			 f->motion_since_ns / 1000000000,
+			 (int)(f->motion_since_ns / 1000000 % 1000));
+	return evbuffer_add_printf(
+		       out,
+		       "\"motion\":{\"enabled\":%s,\"active\":%s,"
+		       "\"score\":%" PRIu32 ",\"since\":%s,"
+		       "\"grid\":{\"cols\":%u,\"rows\":%u,\"bits\":\"%s\"},"
+		       "\"periods\":%" PRIu64 "}",
+		       f->motion_enabled ? "true" : "false",
+		       f->motion_active ? "true" : "false", f->motion_score,
+		       since, RING_MOTION_COLS, RING_MOTION_ROWS, bits,
+		       m->motion_periods) < 0
+		       ? -1
+		       : 0;
 }
 
 int metrics_render_state(struct evbuffer *out, const struct metrics *m,
@@ -132,14 +182,16 @@ int metrics_render_state(struct evbuffer *out, const struct metrics *m,
 		       ",\"generation\":%" PRIu32 ",\"seq\":%" PRIu64
 		       ",\"frame_age_ms\":%" PRId64 ",\"time\":%s%s%s,"
 		       "\"frames_sent\":%" PRIu64 ",\"frames_skipped\":%" PRIu64
-		       "}\n",
+		       ",",
 		       f->camera, f->status, f->reason, f->width, f->height,
 		       f->source_fps, f->measured_fps, m->clients,
 		       f->generation, f->seq, f->frame_age_ms,
 		       f->frame_realtime_ns > 0 ? "\"" : "",
 		       f->frame_realtime_ns > 0 ? when : "null",
 		       f->frame_realtime_ns > 0 ? "\"" : "", m->frames_sent,
-		       m->frames_skipped) < 0
+		       m->frames_skipped) < 0 ||
+			       motion_state(out, m, f) < 0 ||
+			       evbuffer_add(out, "}\n", 2) < 0
 		       ? -1
 		       : 0;
 }

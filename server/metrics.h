@@ -23,6 +23,7 @@ struct metrics {
 	uint64_t requests; /* HTTP requests handled */
 	uint64_t accept_errors; /* accept() failures (EMFILE...) */
 	uint64_t generation_changes; /* new capture generations followed */
+	uint64_t motion_periods; /* motion periods seen begin (feed.c) */
 	uint32_t clients; /* stream clients now */
 };
 
@@ -39,6 +40,14 @@ struct metrics_feed {
 	int64_t frame_age_ms; /* -1: no frame */
 	int64_t frame_realtime_ns; /* 0: no frame */
 	uint32_t buffers; /* frame buffers mapped */
+	/* The newest frame's motion result (zero without one, and while the
+	 * camera is not online): */
+	int motion_enabled; /* the newest frames carry results */
+	int motion_active; /* motion declared */
+	uint32_t motion_score; /* per mille */
+	int64_t motion_since_ns; /* CLOCK_REALTIME, 0: no motion declared */
+	const uint8_t *motion_grid; /* RING_MOTION_GRID_BYTES (borrowed), or
+				       NULL: no frame */
 };
 
 /* Appends the Prometheus text format (version 0.0.4).  0, or -1 on ENOMEM. */

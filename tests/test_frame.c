@@ -33,7 +33,9 @@ static void test_part_layout(void **state)
 	f = filled(p, 42);
 	n = snprintf(want, sizeof(want),
 		     "Content-Type: image/jpeg\r\nContent-Length: %zu\r\n"
-		     "X-Timestamp: 1700000000.123456\r\nX-Frame-Seq: 42\r\n\r\n"
+		     "X-Timestamp: 1700000000.123456\r\nX-Frame-Seq: 42\r\n"
+		     "X-Motion: 0\r\nX-Motion-Score: 0\r\n"
+		     "X-Motion-Analysed: 0\r\n\r\n"
 		     "%s\r\n--" FRAME_BOUNDARY "\r\n",
 		     sizeof(jpeg) - 1, jpeg);
 	assert_int_equal(frame_part_len(f), (size_t)n);
@@ -42,6 +44,45 @@ static void test_part_layout(void **state)
 	assert_ptr_equal(frame_part(f) + frame_part_len(f) - FRAME_TRAILER_LEN -
 				 f->jpeg_len,
 			 frame_jpeg(f));
+	frame_unref(f);
+	frame_pool_destroy(p);
+}
+
+/* The motion lines follow the frame's result; the longest header (every
+ * number at its widest) fits the headroom. */
+static void test_part_motion(void **state)
+{
+	struct frame_pool *p = frame_pool_create(4096);
+	struct frame *f = frame_get(p);
+	const char *h;
+
+	(void)state;
+	assert_non_null(f);
+	f->jpeg_len = 4;
+	f->seq = UINT64_MAX;
+	f->realtime_ns = INT64_MAX;
+	f->flags = RING_FRAME_ANALYSED | RING_FRAME_MOTION;
+	f->motion_score = RING_MOTION_SCORE_MAX;
+	frame_seal(f);
+	h = (const char *)frame_part(f);
+	assert_non_null(strstr(h, "\r\nX-Frame-Seq: 18446744073709551615\r\n"
+				  "X-Motion: 1\r\nX-Motion-Score: 1000\r\n"
+				  "X-Motion-Analysed: 1\r\n\r\n"));
+	frame_unref(f);
+	/* Motion without a result is no motion, and a score is not shown. */
+	f = frame_get(p);
+	assert_non_null(f);
+	f->flags = RING_FRAME_MOTION;
+	f->motion_score = 7;
+	frame_seal(f);
+	h = (const char *)frame_part(f);
+	assert_non_null(strstr(h, "X-Motion: 0\r\nX-Motion-Score: 0\r\n"
+				  "X-Motion-Analysed: 0\r\n\r\n"));
+	frame_unref(f);
+	/* A buffer back from the pool has no result left from its last use. */
+	f = frame_get(p);
+	assert_int_equal(f->flags, 0);
+	assert_int_equal(f->motion_score, 0);
 	frame_unref(f);
 	frame_pool_destroy(p);
 }
@@ -127,6 +168,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_part_layout),
+		cmocka_unit_test(test_part_motion),
 		cmocka_unit_test(test_reuse_and_ids),
 		cmocka_unit_test(test_grows_when_held_and_trims),
 		cmocka_unit_test(test_capacity_change),

@@ -17,7 +17,10 @@ export var el = {
 	notice: $('notice'), noticeTitle: $('notice-title'), noticeText: $('notice-text'),
 	noticeSpinner: $('notice-spinner'), noticeButton: $('notice-button'),
 	pause: $('btn-pause'), pauseLabel: $('pause-label'), snap: $('btn-snap'), fs: $('btn-fs'),
-	toast: $('toast'), zoom: $('zoom-badge')
+	toast: $('toast'), zoom: $('zoom-badge'),
+	// Motion detection (motion.js): the badge, the grid toggle and the
+	// grid's layer over the picture.
+	motion: $('motion'), motionText: $('motion-text'), gridBtn: $('btn-grid'), grid: $('motion-grid')
 };
 
 export var camera = document.body.getAttribute('data-camera') || 'camera';

@@ -23,6 +23,7 @@ import { el } from './dom.js';
 import { runImg, keepStill } from './mode-img.js';
 import { runPoll } from './mode-poll.js';
 import { runStream } from './mode-stream.js';
+import { partMotion } from './motion.js';
 import { show, dropPending } from './picture.js';
 import { st, wanted, pollState } from './state.js';
 import { setConn, render } from './view.js';
@@ -78,6 +79,7 @@ function onFrame(s, headers, bytes) {
 	}
 	// vigil-server numbers its "camera offline" picture 0 (X-Frame-Seq).
 	var offline = headers['x-frame-seq'] === '0';
+	partMotion(headers);
 	show({ blob: new Blob([bytes], { type: 'image/jpeg' }), time: frameTimeOf(headers), offline: offline });
 }
 

@@ -14,6 +14,7 @@
 //   view.js         the status pill, notice, status bar and title
 //   zoom.js         zoom and pan
 //   actions.js      snapshot, pause, fullscreen, idle bars
+//   motion.js       the motion badge and the motion grid over the picture
 // They import one another without cycles (server/embed.sh rewrites each
 // import to the imported file's versioned URL, and refuses a cycle).
 import { el } from './dom.js';
@@ -23,6 +24,7 @@ import { sampleImg } from './mode-img.js';
 import { render, setConn, stateChanged } from './view.js';
 import { initZoom, zoomIn, zoomOut, zoomReset } from './zoom.js';
 import { snapshot, togglePaused, setPaused, toggleFullscreen, setImmersive, fsChanged, wakeLock, poke } from './actions.js';
+import { initMotion, renderMotion, toggleGrid } from './motion.js';
 
 var app = el.app;
 
@@ -32,10 +34,12 @@ onState(function (answer) {
 });
 
 initZoom({ activity: poke, doubleClick: toggleFullscreen });
+initMotion();
 
 el.pause.addEventListener('click', togglePaused);
 el.snap.addEventListener('click', snapshot);
 el.fs.addEventListener('click', toggleFullscreen);
+el.gridBtn.addEventListener('click', toggleGrid);
 el.noticeButton.addEventListener('click', function () { if (st.paused) setPaused(false); });
 document.addEventListener('fullscreenchange', fsChanged);
 document.addEventListener('webkitfullscreenchange', fsChanged);
@@ -52,6 +56,7 @@ document.addEventListener('keydown', function (e) {
 	switch (e.key) {
 	case 'f': case 'F': toggleFullscreen(); break;
 	case 's': case 'S': snapshot(); break;
+	case 'g': case 'G': toggleGrid(); break;
 	case ' ': case 'k': case 'K':
 		if (onButton && e.key === ' ') return;   // space activates the focused button
 		togglePaused();
@@ -84,7 +89,7 @@ window.addEventListener('online', retryNow);
 window.addEventListener('pageshow', function (e) { if (e.persisted) { pollState(); start(); } });
 window.addEventListener('pagehide', stop);
 
-setInterval(function () { watchdog(); render(); }, 500);
+setInterval(function () { watchdog(); render(); renderMotion(); }, 500);
 setInterval(sampleImg, 1000);
 if (st.hidden) setConn('hidden'); else setConn('connecting');
 pollState();

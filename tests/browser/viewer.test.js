@@ -632,6 +632,7 @@ async function parserChecks() {
 		t.diag(`Chromium ${browser.version()} from ${L.CHROMIUM}`);
 		await parserChecks();
 		await direct(browser);
+		await require('./motion').run(browser, t, { openViewer, info, screenshot });
 		await require('./nginx').run(browser, t, { openViewer, info, sample, framesAdvance, screenshot, download });
 		// Firefox and WebKit (a failure if missing; VIGIL_BROWSERS may leave them out).
 		await require('./compat').run(t);

@@ -8,6 +8,19 @@
  * --noise sets the amplitude of the pixel noise of generated pictures (the
  * JPEG size grows with it: 8 gives about 110 KB at 1280x720, quality 85).
  * Exits 0 after --count frames (0: until SIGTERM/SIGINT), closing the ring.
+ *
+ * --motion SCHEDULE publishes motion results, so that tests can predict
+ * each frame's from its sequence number: SCHEDULE is a comma-separated list
+ * of COUNT followed by a letter, repeated from the start when it runs out:
+ *   m  motion declared (RING_FRAME_MOTION), score 100 + seq % 900, the grid
+ *      of --motion-grid, since = the capture time of the period's first
+ *      frame (a period: consecutive m frames);
+ *   q  analysed, no motion: score seq % 10, an empty grid, since 0;
+ *   n  no result (NULL to the writer: motion off, a JPEG that did not
+ *      decode).
+ * e.g. "5q,3m,2n".  Frame k (from 0) has sequence number k + 1.
+ * --motion-grid HEX: the grid of m frames, RING_MOTION_GRID_BYTES bytes
+ * in hex (ring.h's layout); all cells set by default.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -22,6 +35,19 @@
 
 #define RINGFEED_FILES_MAX 64
 #define RINGFEED_NOISE_FRAMES 8
+#define RINGFEED_MOTION_STEPS 64
+
+struct motion_step {
+	long count;
+	char kind; /* 'm', 'q' or 'n' */
+};
+
+struct motion_plan {
+	struct motion_step steps[RINGFEED_MOTION_STEPS];
+	int nsteps;
+	long cycle; /* frames in one round of the schedule */
+	uint8_t grid[RING_MOTION_GRID_BYTES];
+};
 
 struct jpeg {
 	unsigned char *data;
@@ -90,6 +116,62 @@ static int render(int w, int h, int q, int noise, unsigned seed, struct jpeg *j)
 	return 0;
 }
 
+static int parse_schedule(const char *spec, struct motion_plan *p)
+{
+	const char *s = spec;
+
+	p->nsteps = 0;
+	p->cycle = 0;
+	while (*s != '\0') {
+		char *end;
+		long n = strtol(s, &end, 10);
+
+		if (end == s || n < 1 || n > 1000000 ||
+		    (*end != 'm' && *end != 'q' && *end != 'n') ||
+		    p->nsteps == RINGFEED_MOTION_STEPS)
+			return -1;
+		p->steps[p->nsteps].count = n;
+		p->steps[p->nsteps++].kind = *end;
+		p->cycle += n;
+		s = end + 1;
+		if (*s == ',')
+			s++;
+		else if (*s != '\0')
+			return -1;
+	}
+	return p->nsteps > 0 ? 0 : -1;
+}
+
+static int parse_grid(const char *hex, uint8_t *grid)
+{
+	size_t i;
+
+	if (strlen(hex) != 2 * RING_MOTION_GRID_BYTES)
+		return -1;
+	for (i = 0; i < RING_MOTION_GRID_BYTES; i++) {
+		unsigned v;
+
+		if (sscanf(hex + 2 * i, "%2x", &v) != 1)
+			return -1;
+		grid[i] = (uint8_t)v;
+	}
+	return 0;
+}
+
+/* The kind of frame k (from 0) under the schedule. */
+static char motion_kind(const struct motion_plan *p, long k)
+{
+	long at = k % p->cycle;
+	int i;
+
+	for (i = 0; i < p->nsteps; i++) {
+		if (at < p->steps[i].count)
+			return p->steps[i].kind;
+		at -= p->steps[i].count;
+	}
+	return 'n';
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -100,6 +182,8 @@ int main(int argc, char **argv)
 		{"quality", required_argument, NULL, 'q'},
 		{"slot-size", required_argument, NULL, 'z'},
 		{"noise", required_argument, NULL, 'N'},
+		{"motion", required_argument, NULL, 'm'},
+		{"motion-grid", required_argument, NULL, 'g'},
 		{NULL, 0, NULL, 0},
 	};
 	struct jpeg jpegs[RINGFEED_FILES_MAX];
@@ -110,8 +194,12 @@ int main(int argc, char **argv)
 	long count = 0, sent = 0;
 	struct timespec next;
 	pid_t holder;
+	struct motion_plan plan;
+	int64_t since = 0;
+	int motion = 0;
 
 	memset(&cfg, 0, sizeof(cfg));
+	memset(plan.grid, 0xff, sizeof(plan.grid));
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -135,6 +223,25 @@ int main(int argc, char **argv)
 			break;
 		case 'N':
 			noise = atoi(optarg);
+			break;
+		case 'm':
+			if (parse_schedule(optarg, &plan) < 0) {
+				fprintf(stderr,
+					"ringfeed: bad --motion '%s': want "
+					"COUNT{m,q,n}[,...]\n",
+					optarg);
+				return 2;
+			}
+			motion = 1;
+			break;
+		case 'g':
+			if (parse_grid(optarg, plan.grid) < 0) {
+				fprintf(stderr,
+					"ringfeed: bad --motion-grid: want %u "
+					"hex digits\n",
+					2 * RING_MOTION_GRID_BYTES);
+				return 2;
+			}
 			break;
 		default:
 			return 2;
@@ -176,9 +283,33 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &next);
 	while (!stop && (count == 0 || sent < count)) {
 		struct jpeg *j = &jpegs[sent % nj];
+		struct ring_motion mo, *mp = NULL;
+		struct timespec rt;
+		int64_t now_ns;
+		uint32_t flags = 0;
+		uint64_t seq = (uint64_t)sent + 1;
+		char kind = motion ? motion_kind(&plan, sent) : 'n';
 
-		if (ring_writer_publish(w, j->data, j->len, 0, (uint32_t)w_,
-					(uint32_t)h_, 0, 0, NULL) < 0)
+		clock_gettime(CLOCK_REALTIME, &rt);
+		now_ns = (int64_t)rt.tv_sec * 1000000000 + rt.tv_nsec;
+		memset(&mo, 0, sizeof(mo));
+		if (kind == 'm') {
+			if (since == 0)
+				since = now_ns;
+			flags = RING_FRAME_MOTION;
+			mo.score = (uint32_t)(100 + seq % 900);
+			mo.since_ns = since;
+			memcpy(mo.grid, plan.grid, sizeof(mo.grid));
+			mp = &mo;
+		} else {
+			since = 0;
+			if (kind == 'q') {
+				mo.score = (uint32_t)(seq % 10);
+				mp = &mo;
+			}
+		}
+		if (ring_writer_publish(w, j->data, j->len, flags, (uint32_t)w_,
+					(uint32_t)h_, now_ns, 0, mp) < 0)
 			fprintf(stderr, "ringfeed: publish: %s\n",
 				strerror(errno));
 		sent++;
