@@ -16,8 +16,12 @@
 #include <strings.h>
 #include <sys/queue.h>
 
+#include "clock.h"
 #include "deadline.h"
+#include "events.h"
 #include "log.h"
+#include "playback.h"
+#include "recstate.h"
 #include "reply.h"
 #include "snapshot.h"
 #include "static.h"
@@ -36,14 +40,65 @@ static void healthz(struct routes *r, struct evhttp_request *req)
 {
 	const char *reason;
 	enum feed_status st = feed_status(r->cfg.feed, &reason);
-	char line[256];
+	char line[256 + RECSTATE_ERROR_MAX];
+	struct recstate rs;
 
+	if (st == FEED_ONLINE && r->cfg.events != NULL) {
+		recstate_read(events_dirfd(r->cfg.events),
+			      clock_real_ns() / 1000000, &rs);
+		if (recstate_problem(&rs, line, sizeof(line)) != NULL) {
+			reply_text(req, 503, line);
+			return;
+		}
+	}
 	if (st == FEED_ONLINE) {
 		reply_text(req, 200, "ok");
 		return;
 	}
 	snprintf(line, sizeof(line), "%s: %s", feed_status_name(st), reason);
 	reply_text(req, 503, line);
+}
+
+/*
+ * --recordings: the recorder's state.json, appended to /metrics as gauges and
+ * to /state as a "recorder" member (the object metrics_render_state wrote,
+ * ending in "}\n", is reopened so that metrics.c need not know of it).
+ */
+static int recorder_state(struct routes *r, struct evbuffer *b, int state)
+{
+	struct recstate rs;
+	size_t len = evbuffer_get_length(b);
+	struct evbuffer_ptr end;
+	struct evbuffer *tail;
+
+	recstate_read(events_dirfd(r->cfg.events), clock_real_ns() / 1000000,
+		      &rs);
+	if (!state) {
+		if (recstate_render_metrics(b, &rs) < 0)
+			return -1;
+		return evbuffer_add_printf(
+			       b,
+			       "# HELP vigil_playback_clients Event playbacks now.\n"
+			       "# TYPE vigil_playback_clients gauge\n"
+			       "vigil_playback_clients %u\n",
+			       playback_client_count(r->cfg.playback)) < 0
+			       ? -1
+			       : 0;
+	}
+	end = evbuffer_search(b, "}\n", 2, NULL);
+	if (len < 2 || end.pos != (ev_ssize_t)len - 2)
+		return -1;
+	if ((tail = evbuffer_new()) == NULL)
+		return -1;
+	/* All but the closing "}\n", back in b. */
+	evbuffer_remove_buffer(b, tail, len - 2);
+	evbuffer_drain(b, 2);
+	evbuffer_add_buffer(b, tail);
+	evbuffer_free(tail);
+	if (evbuffer_add_printf(b, ",\"recorder\":") < 0 ||
+	    recstate_render_json(b, &rs) < 0)
+		return -1;
+	return evbuffer_add_printf(b, "}\n") < 0 ? -1 : 0;
 }
 
 static void metrics(struct routes *r, struct evhttp_request *req, int state)
@@ -60,6 +115,8 @@ static void metrics(struct routes *r, struct evhttp_request *req, int state)
 	r->cfg.metrics->clients = stream_client_count(r->cfg.stream);
 	rc = state ? metrics_render_state(b, r->cfg.metrics, &mf)
 		   : metrics_render(b, r->cfg.metrics, &mf);
+	if (rc == 0 && r->cfg.events != NULL)
+		rc = recorder_state(r, b, state);
 	if (rc < 0)
 		evhttp_send_error(req, HTTP_INTERNAL, NULL);
 	else if (state)
@@ -137,6 +194,15 @@ static int has_body(struct evhttp_request *req)
 	       evbuffer_get_length(evhttp_request_get_input_buffer(req)) > 0;
 }
 
+/* /events/ID.mjpg: a stream, exempt from the next-request deadline. */
+static int playback_path(const char *path)
+{
+	size_t n = strlen(path);
+
+	return strncmp(path, "/events/", 8) == 0 && n > 13 &&
+	       strcmp(path + n - 5, ".mjpg") == 0;
+}
+
 static void dispatch(struct evhttp_request *req, void *arg)
 {
 	struct routes *r = arg;
@@ -149,7 +215,8 @@ static void dispatch(struct evhttp_request *req, void *arg)
 	r->cfg.metrics->requests++;
 	TAILQ_INIT(&query);
 	deadline_request(r->deadline, req,
-			 path != NULL && strcmp(path, "/stream.mjpg") == 0);
+			 path != NULL && (strcmp(path, "/stream.mjpg") == 0 ||
+					  playback_path(path)));
 	if (framing_suspect(req)) {
 		/* Two lengths, or a length beside chunked: the body's end is
 		 * ambiguous, so whatever follows cannot be trusted as the next
@@ -188,6 +255,9 @@ static void dispatch(struct evhttp_request *req, void *arg)
 		metrics(r, req, 0);
 	else if (strcmp(path, "/state") == 0)
 		metrics(r, req, 1);
+	else if (r->cfg.events != NULL &&
+		 events_handle(r->cfg.events, req, path, &query))
+		;
 	else if (!static_serve(req, path, r->cfg.camera))
 		reply_text(req, 404, "not found");
 	evhttp_clear_headers(&query);
