@@ -40,22 +40,24 @@ static void healthz(struct routes *r, struct evhttp_request *req)
 {
 	const char *reason;
 	enum feed_status st = feed_status(r->cfg.feed, &reason);
-	char line[256 + RECSTATE_ERROR_MAX];
+	char line[256 + RECSTATE_ERROR_MAX], rec[RECSTATE_ERROR_MAX + 64];
+	const char *problem = NULL;
 	struct recstate rs;
 
-	if (st == FEED_ONLINE && r->cfg.events != NULL) {
+	if (r->cfg.events != NULL) {
 		recstate_read(events_dirfd(r->cfg.events),
 			      clock_real_ns() / 1000000, &rs);
-		if (recstate_problem(&rs, line, sizeof(line)) != NULL) {
-			reply_text(req, 503, line);
-			return;
-		}
+		problem = recstate_problem(&rs, rec, sizeof(rec));
 	}
-	if (st == FEED_ONLINE) {
+	if (st == FEED_ONLINE && problem == NULL) {
 		reply_text(req, 200, "ok");
 		return;
 	}
-	snprintf(line, sizeof(line), "%s: %s", feed_status_name(st), reason);
+	if (st == FEED_ONLINE)
+		snprintf(line, sizeof(line), "%s", problem);
+	else
+		snprintf(line, sizeof(line), "%s: %s%s%s", feed_status_name(st),
+			 reason, problem ? "; " : "", problem ? problem : "");
 	reply_text(req, 503, line);
 }
 
