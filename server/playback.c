@@ -359,10 +359,14 @@ static void step(struct pbclient *c)
 			timer_in(c, due - now);
 			return;
 		}
-		/* A slow client skips what comes due while its previous
-		 * part is queued, as on the live stream. */
+		/* The previous part still queued: wait for it to drain
+		 * (on_write steps on), unless this one is already late by
+		 * PLAYBACK_LATE_MS, then skip it, as the live stream does,
+		 * so a slow client keeps the pace and one part in memory. */
 		if (evbuffer_get_length(out) == 0)
 			send_part(c);
+		else if (now - due < (int64_t)PLAYBACK_LATE_MS * 1000000)
+			return;
 		av_packet_unref(c->pkt);
 		c->have_pkt = 0;
 	}
@@ -384,6 +388,8 @@ static void on_write(struct bufferevent *bev, void *arg)
 		return;
 	}
 	bufferevent_disable(bev, EV_WRITE);
+	if (c->have_pkt)
+		step(c);
 }
 
 static void on_read(struct bufferevent *bev, void *arg)

@@ -9,9 +9,10 @@
  * seconds into the event.
  *
  * Each client has its own libevent timer: a part is sent when it is due,
- * never by blocking the loop.  Like the live stream, a client whose previous
- * part is still queued skips the frames that come due meanwhile, so memory
- * per client is one part.  An event still being recorded plays up to the
+ * never by blocking the loop.  A part that comes due while the previous one
+ * is still queued waits for it to drain; once it is PLAYBACK_LATE_MS late
+ * it is skipped, as the live stream skips, so memory per client is one part
+ * and a slow client keeps the recorded pace.  An event still being recorded plays up to the
  * newest frame written and then follows the growing file (polled every
  * PLAYBACK_FOLLOW_MS, reopened at the last cluster read) until its metadata
  * says it ended.
@@ -20,6 +21,7 @@
 #define VIGIL_PLAYBACK_H
 
 #define PLAYBACK_FOLLOW_MS 250 /* polling of an event being recorded */
+#define PLAYBACK_LATE_MS 500 /* a part this late behind a queued one: skip */
 #define PLAYBACK_IDLE_S 30 /* an unended event with no new frame: stop */
 #define PLAYBACK_SPEED_MIN 0.25
 #define PLAYBACK_SPEED_MAX 8.0
