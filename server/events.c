@@ -5,14 +5,18 @@
 #include <dirent.h>
 #include <errno.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <math.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,6 +28,7 @@
 #define EVENTS_JSON_DEPTH 8 /* nesting a metadata file may have */
 #define EVENTS_TIME_MAX 253402300799.0 /* 9999-12-31T23:59:59Z */
 #define EVENTS_PATH_MAX 160 /* longest /events/... path looked at */
+#define EVENTS_SPARE 16 /* ids sorted beyond a page, for bad files */
 
 struct events {
 	int dirfd;
@@ -286,6 +291,40 @@ static int by_id_desc(const void *a, const void *b)
 	return strcmp((const char *)b, (const char *)a);
 }
 
+static void swap_ids(char (*ids)[RECDIR_ID_MAX], size_t a, size_t b)
+{
+	char tmp[RECDIR_ID_MAX];
+
+	memcpy(tmp, ids[a], sizeof(tmp));
+	memcpy(ids[a], ids[b], sizeof(tmp));
+	memcpy(ids[b], tmp, sizeof(tmp));
+}
+
+/*
+ * Moves the k newest ids (largest) to ids[0..k), in no order, the rest
+ * after them (quickselect, Lomuto partition around the middle element):
+ * a page needs its few newest sorted, not all ten thousand.
+ */
+static void select_newest(char (*ids)[RECDIR_ID_MAX], size_t n, size_t k)
+{
+	size_t lo = 0, hi = n, i, store;
+
+	while (k > lo && k < hi && hi - lo > 1) {
+		swap_ids(ids, lo + (hi - lo) / 2, hi - 1);
+		for (store = lo, i = lo; i < hi - 1; i++)
+			if (strcmp(ids[i], ids[hi - 1]) > 0)
+				swap_ids(ids, i, store++);
+		swap_ids(ids, store, hi - 1);
+		/* ids[lo..store) > pivot = ids[store] >= ids(store..hi) */
+		if (store + 1 == k || store == k)
+			return;
+		if (store > k)
+			hi = store;
+		else
+			lo = store + 1;
+	}
+}
+
 /* ms since the epoch as an id's time stamp "YYYYMMDDTHHMMSS.mmmZ". */
 static int stamp(int64_t ms, char *buf, size_t size)
 {
@@ -394,7 +433,7 @@ static void list(struct events *ev, struct evhttp_request *req,
 	struct events_meta *m = malloc(sizeof(*m));
 	struct evbuffer *b = evbuffer_new();
 	long limit = EVENTS_LIMIT_DEFAULT, shown = 0;
-	size_t i, last = 0;
+	size_t i, last = 0, sorted;
 	int64_t ms;
 
 	if (m == NULL || b == NULL) {
@@ -425,9 +464,20 @@ static void list(struct events *ev, struct evhttp_request *req,
 		reply_text(req, 500, "cannot list the recordings");
 		goto done;
 	}
-	qsort(l.ids, l.n, sizeof(*l.ids), by_id_desc);
+	/* The page and one more (for "next"), plus a few spare in case some
+	 * metadata files are bad; all of them sorted if that runs out. */
+	sorted = (size_t)limit + 1 + EVENTS_SPARE;
+	if (sorted > l.n)
+		sorted = l.n;
+	select_newest(l.ids, l.n, sorted);
+	qsort(l.ids, sorted, sizeof(*l.ids), by_id_desc);
 	evbuffer_add_printf(b, "{\"events\":[");
 	for (i = 0; i < l.n && shown < limit; i++) {
+		if (i == sorted) {
+			qsort(l.ids + sorted, l.n - sorted, sizeof(*l.ids),
+			      by_id_desc);
+			sorted = l.n;
+		}
 		if (events_load(ev->dirfd, l.ids[i], m) < 0) {
 			/* Removed by retention meanwhile, or not valid. */
 			log_debug("event '%s' skipped: %s", l.ids[i],
@@ -550,6 +600,25 @@ static int suffix(const char *s, size_t n, const char *suf)
 	return n > k && memcmp(s + n - k, suf, k) == 0;
 }
 
+/*
+ * A reply larger than libevent's 16 KB per write goes out in several
+ * writes; on a kept-alive connection Nagle then holds the last one until
+ * the client's delayed ACK (40 ms).  The replies here are complete when
+ * queued: send them at once.  (Fails on unix sockets: no Nagle there.)
+ */
+static void no_delay(struct evhttp_request *req)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(
+						  evcon)
+					: NULL;
+	int one = 1;
+
+	if (bev != NULL)
+		(void)setsockopt(bufferevent_getfd(bev), IPPROTO_TCP,
+				 TCP_NODELAY, &one, sizeof(one));
+}
+
 int events_handle(struct events *ev, struct evhttp_request *req,
 		  const char *path, struct evkeyvalq *query)
 {
@@ -559,6 +628,7 @@ int events_handle(struct events *ev, struct evhttp_request *req,
 	enum { ONE, JPG, MJPG, CLIP } what = ONE;
 
 	if (strcmp(path, "/events") == 0 || strcmp(path, "/events/") == 0) {
+		no_delay(req);
 		list(ev, req, query);
 		return 1;
 	}
@@ -587,6 +657,7 @@ int events_handle(struct events *ev, struct evhttp_request *req,
 		reply_text(req, 400, "bad event id");
 		return 1;
 	}
+	no_delay(req);
 	switch (what) {
 	case ONE:
 		one(ev, req, id);
