@@ -469,8 +469,10 @@ static void list(struct events *ev, struct evhttp_request *req,
 	sorted = (size_t)limit + 1 + EVENTS_SPARE;
 	if (sorted > l.n)
 		sorted = l.n;
-	select_newest(l.ids, l.n, sorted);
-	qsort(l.ids, sorted, sizeof(*l.ids), by_id_desc);
+	if (l.n > 0) {
+		select_newest(l.ids, l.n, sorted);
+		qsort(l.ids, sorted, sizeof(*l.ids), by_id_desc);
+	}
 	evbuffer_add_printf(b, "{\"events\":[");
 	for (i = 0; i < l.n && shown < limit; i++) {
 		if (i == sorted) {
