@@ -66,12 +66,12 @@ def ts_ms(value):
 
 # ------------------------------------------------------------ recordings
 
-def record(name, count, motion, pre=1, post=1, wait_end=True):
+def record(name, count, motion, pre=1, post=1, wait_end=True, more=()):
     """vigil-record on a recfeed ring; returns (dir, recorder, feed)."""
     cam = vt.camera_name(name)
     rdir = os.path.join(tmp, name)
     rec = vt.start([RECORD, "--camera", cam, "--dir", rdir, "--pre", str(pre),
-                    "--post", str(post), "--min-free", "0"],
+                    "--post", str(post), "--min-free", "0"] + list(more),
                    name=f"record-{cam}")
     vt.wait_for(lambda: read_json(os.path.join(rdir, "state.json"))
                 or not rec.alive(), 5)
@@ -419,6 +419,64 @@ def check_in_progress(addr_for):
     rec.stop()
 
 
+def check_multi(feed_cam):
+    """An event longer than --max-event: several files, one event; clips
+    lists them, ?part=N downloads each, playback goes through them all."""
+    rdir, rec, fd, cam = record("multi", 20 * 7, "20:110", pre=1, post=1,
+                                more=("--max-event", "2"))
+    rec.stop()
+    evs = events_in(rdir)
+    if not t.ok(len(evs) == 1 and len(evs[0]["files"]) >= 2,
+                "vigil-record --max-event 2: one event in several files",
+                [(e["id"], e["files"]) for e in evs]):
+        return
+    e = evs[0]
+    srv, addr = vt.start_server(feed_cam, "--recordings", rdir)
+    code, j = get_json(addr, "/events/" + e["id"])
+    t.eq(j["clips"], [f"/events/{e['id']}/clip"] +
+         [f"/events/{e['id']}/clip?part={k}" for k in
+          range(1, len(e["files"]))], "clips: one URL per file, in order")
+    for k, name in enumerate(e["files"]):
+        code, hdr, body = vt.http_get(addr, j["clips"][k])
+        t.ok(code == 200 and body == open(os.path.join(rdir, name),
+                                          "rb").read() and
+             f'filename="{name}"' in hdr.get("content-disposition", ""),
+             f"clip part {k}: the file {name}")
+    code, _, _ = vt.http_get(addr, f"/events/{e['id']}/clip?part="
+                             f"{len(e['files'])}")
+    t.eq(code, 404, "a part past the last: 404")
+    start = round(e["start"] * 1000)
+    want = []
+    for name in e["files"]:
+        want += [start + p for p in probe_pts(os.path.join(rdir, name))]
+    parts, took = play(addr, f"/events/{e['id']}.mjpg?speed=4")
+    got = [ts_ms(h["x-timestamp"]) for h, _, _ in parts]
+    t.ok(got == want and len(got) == e["frames"],
+         "playback goes through every file, every frame, in order",
+         (len(got), len(want), e["frames"]))
+    srv.stop()
+    return rdir, e
+
+
+def check_slow_client(addr, e):
+    """A client that reads nothing holds one part at most and slows no one."""
+    slow = socket.create_connection(vt.split_addr(addr))
+    slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    slow.sendall(f"GET /events/{e['id']}.mjpg?speed=8 HTTP/1.1\r\n"
+                 "Host: x\r\n\r\n".encode())
+    t.ok(vt.wait_for(lambda: vt.metrics(addr).get("vigil_playback_clients")
+                     == 1, 5), "the stalled playback is counted")
+    t0 = time.monotonic()
+    parts, took = play(addr, f"/events/{e['id']}.mjpg?speed=8")
+    dur = (e["end"] - e["start"]) / 8
+    t.ok(len(parts) > 10 and took <= dur + 1.0,
+         "a playback beside a stalled one keeps its pace", (took, dur))
+    code, _, _ = vt.http_get(addr, "/healthz")
+    t.ok(code in (200, 503) and time.monotonic() - t0 < dur + 3,
+         "the server answers while a playback client stalls")
+    slow.close()
+
+
 def check_state(addr, d, feed_cam):
     write_state(d, recording=True, event=fixture_id(T0), events=31,
                 bytes=999, free_bytes=1234, total_bytes=5678)
@@ -623,6 +681,7 @@ def main():
     t.run(check_files, addr, rdir, e)
     t.run(check_playback, addr, rdir, e)
     t.run(check_hostile, addr, rdir, e["id"])
+    t.run(check_slow_client, addr, e)
     t.ok(srv.alive(), "the server survived the hostile requests",
          srv.output()[-800:])
     srv.stop()
@@ -630,6 +689,7 @@ def main():
     def addr_for(d, cam):
         return vt.start_server(feed_cam, "--recordings", d)
     t.run(check_in_progress, addr_for)
+    t.run(check_multi, feed_cam)
     t.run(check_read_only, rdir, e, feed_cam)
     p = run([vt.SERVER, "--recordings", os.path.join(tmp, "nosuch"),
              "--listen", f"127.0.0.1:{vt.free_port()}"])
