@@ -519,7 +519,8 @@ static int load_or_reply(struct events *ev, struct evhttp_request *req,
 	return -1;
 }
 
-static void one(struct events *ev, struct evhttp_request *req, const char *id)
+static void describe(struct events *ev, struct evhttp_request *req,
+		     const char *id)
 {
 	struct events_meta *m = malloc(sizeof(*m));
 	struct evbuffer *b = evbuffer_new();
@@ -662,7 +663,7 @@ int events_handle(struct events *ev, struct evhttp_request *req,
 	no_delay(req);
 	switch (what) {
 	case ONE:
-		one(ev, req, id);
+		describe(ev, req, id);
 		break;
 	case JPG:
 		thumbnail(ev, req, id);
