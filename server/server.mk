@@ -37,6 +37,13 @@ $(BUILD)/tests/test_offline: $(BUILD)/obj/server/offline.o \
 	$(BUILD)/obj/common/font.o
 TEST_LIBS_test_offline := $(call pkg_libs,libturbojpeg)
 
+# The recordings' safe opens and Range parsing.
+UNIT_TESTS += $(BUILD)/tests/test_recdir
+$(BUILD)/tests/test_recdir: $(BUILD)/obj/server/recdir.o \
+	$(BUILD)/obj/server/clipfile.o $(BUILD)/obj/server/reply.o \
+	$(BUILD)/obj/common/log.o
+TEST_LIBS_test_recdir := $(call pkg_libs,libevent)
+
 # ringfeed: a minimal ring writer for the server's tests and benchmarks.
 TEST_TOOLS += $(BUILD)/tools/ringfeed
 $(BUILD)/tools/ringfeed: $(BUILD)/obj/tests/tools/ringfeed.o $(COMMON_RING_OBJ) $(BUILD)/obj/common/ring_writer.o
