@@ -63,15 +63,15 @@ static void healthz(struct routes *r, struct evhttp_request *req)
 
 /*
  * --recordings: the recorder's state.json, appended to /metrics as gauges and
- * to /state as a "recorder" member (the object metrics_render_state wrote,
- * ending in "}\n", is reopened so that metrics.c need not know of it).
+ * to /state as a "recorder" member: the object metrics_render_state wrote is
+ * reopened at its last '}' so that metrics.c need not know of it.
  */
 static int recorder_state(struct routes *r, struct evbuffer *b, int state)
 {
 	struct recstate rs;
 	size_t len = evbuffer_get_length(b);
-	struct evbuffer_ptr end;
-	struct evbuffer *tail;
+	const char *json, *brace;
+	struct evbuffer *head;
 
 	recstate_read(events_dirfd(r->cfg.events), clock_real_ns() / 1000000,
 		      &rs);
@@ -87,16 +87,15 @@ static int recorder_state(struct routes *r, struct evbuffer *b, int state)
 			       ? -1
 			       : 0;
 	}
-	end = evbuffer_search(b, "}\n", 2, NULL);
-	if (len < 2 || end.pos != (ev_ssize_t)len - 2)
+	json = (const char *)evbuffer_pullup(b, -1);
+	brace = json ? memrchr(json, '}', len) : NULL;
+	if (brace == NULL || (head = evbuffer_new()) == NULL)
 		return -1;
-	if ((tail = evbuffer_new()) == NULL)
-		return -1;
-	/* All but the closing "}\n", back in b. */
-	evbuffer_remove_buffer(b, tail, len - 2);
-	evbuffer_drain(b, 2);
-	evbuffer_add_buffer(b, tail);
-	evbuffer_free(tail);
+	/* Keep what precedes the closing brace; drop it and what follows. */
+	evbuffer_remove_buffer(b, head, (size_t)(brace - json));
+	evbuffer_drain(b, evbuffer_get_length(b));
+	evbuffer_add_buffer(b, head);
+	evbuffer_free(head);
 	if (evbuffer_add_printf(b, ",\"recorder\":") < 0 ||
 	    recstate_render_json(b, &rs) < 0)
 		return -1;
