@@ -51,7 +51,8 @@ DEBPKG_cmocka := libcmocka-dev
 DEBPKG_libavformat := libavformat-dev
 DEBPKG_libavcodec := libavcodec-dev
 DEBPKG_libavutil := libavutil-dev
-NEED_LIBS := libturbojpeg libevent libavformat libavcodec libavutil
+DEBPKG_json-c := libjson-c-dev
+NEED_LIBS := libturbojpeg libevent libavformat libavcodec libavutil json-c
 NEED_LIBS_TEST := cmocka
 NO_COMPILE_GOALS := deps deps-check clean test bench soak run format lint uninstall \
 	cross cross-deps test-cross lockfree-armv6 cross-t64

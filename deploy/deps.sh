@@ -16,7 +16,7 @@ case $mode in
 esac
 set_name=${2:-test}
 
-run_pkgs="build-essential pkg-config libturbojpeg0-dev libevent-dev libavformat-dev libavcodec-dev libavutil-dev nginx openssl libcamera-dev iproute2"
+run_pkgs="build-essential pkg-config libturbojpeg0-dev libevent-dev libavformat-dev libavcodec-dev libavutil-dev libjson-c-dev nginx openssl libcamera-dev iproute2"
 test_pkgs="$run_pkgs libcmocka-dev clang libclang-rt-dev shellcheck cppcheck clang-format libjpeg-turbo-progs ffmpeg curl python3 chromium firefox-esr webkit2gtk-driver xvfb valgrind psmisc procps iproute2 man-db groff-base fonts-dejavu-core"
 
 # The ARM cross builds and qemu-user (make cross, tests/cross/).

@@ -20,11 +20,14 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "events.h"
 #include "feed.h"
 #include "listen.h"
 #include "log.h"
 #include "parse.h"
 #include "metrics.h"
+#include "playback.h"
+#include "recdir.h"
 #include "ring.h"
 #include "routes.h"
 #include "stream.h"
@@ -48,6 +51,7 @@ struct options {
 	int nlisten;
 	unsigned max_clients;
 	const char *user;
+	const char *recordings;
 	int public;
 	int verbose;
 };
@@ -59,6 +63,9 @@ struct server {
 	struct stream *stream;
 	struct routes *routes;
 	struct feed *feed;
+	int recfd; /* --recordings, or -1 */
+	struct events *events;
+	struct playback *playback;
 	struct listener *listeners[LISTEN_MAX];
 	int nlisteners;
 	struct event *sigterm, *sigint, *housekeeping;
@@ -78,6 +85,8 @@ static void usage(FILE *f)
 		")\n"
 		"  --max-clients N   stream viewers at once; more get 503 (default %u)\n"
 		"  --user USER       drop to USER after binding (start as root)\n"
+		"  --recordings DIR  serve vigil-record's events of DIR (read-only):\n"
+		"                    /events, playback, downloads, recorder state\n"
 		"  --public          allow non-loopback addresses (nginx is the front door)\n"
 		"  -v, --verbose     debug logging\n"
 		"  -h, --help        this help\n"
@@ -106,6 +115,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{"listen", required_argument, NULL, 'l'},
 		{"max-clients", required_argument, NULL, 'm'},
 		{"user", required_argument, NULL, 'u'},
+		{"recordings", required_argument, NULL, 'r'},
 		{"public", no_argument, NULL, 'p'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
@@ -140,6 +150,11 @@ static void parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'u':
 			o->user = optarg;
+			break;
+		case 'r':
+			if (optarg[0] == '\0')
+				bad_usage("--recordings needs a directory");
+			o->recordings = optarg;
 			break;
 		case 'p':
 			o->public = 1;
@@ -264,6 +279,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	for (i = 0; i < srv->nlisteners; i++)
 		listen_stop(srv->listeners[i]);
 	stream_close_all(srv->stream);
+	playback_close_all(srv->playback);
 	event_base_loopexit(srv->base, NULL);
 }
 
@@ -283,6 +299,7 @@ int main(int argc, char **argv)
 	log_init(SERVER_NAME, o.verbose ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
 	mallopt(M_MMAP_THRESHOLD, SERVER_MMAP_THRESHOLD);
 	memset(&srv, 0, sizeof(srv));
+	srv.recfd = -1;
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		fatal("cannot ignore SIGPIPE");
 
@@ -329,8 +346,23 @@ int main(int argc, char **argv)
 		log_info("listening on '%s'", o.listen[i]);
 	}
 
+	/* Opened as the server's user: what it cannot read fails here. */
+	if (o.recordings != NULL) {
+		srv.recfd = recdir_open(o.recordings);
+		if (srv.recfd < 0)
+			fatal("cannot open recordings '%s'", o.recordings);
+		srv.playback = playback_create(srv.base, srv.recfd);
+		srv.events = srv.playback
+				     ? events_create(srv.recfd, srv.playback)
+				     : NULL;
+		if (srv.events == NULL)
+			fatalx("out of memory");
+		log_info("serving the recordings of '%s'", o.recordings);
+	}
 	srv.stream = stream_create(srv.base, &srv.metrics);
 	memset(&rc, 0, sizeof(rc));
+	rc.events = srv.events;
+	rc.playback = srv.playback;
 	rc.base = srv.base;
 	rc.stream = srv.stream;
 	rc.metrics = &srv.metrics;
@@ -363,9 +395,13 @@ int main(int argc, char **argv)
 
 	/* Streams end first: they free connections evhttp_free would free. */
 	stream_destroy(srv.stream);
+	playback_destroy(srv.playback);
 	routes_destroy(srv.routes);
 	evhttp_free(srv.http);
 	feed_destroy(srv.feed);
+	events_destroy(srv.events);
+	if (srv.recfd >= 0)
+		close(srv.recfd);
 	for (i = 0; i < srv.nlisteners; i++)
 		listen_free(srv.listeners[i]);
 	event_free(srv.sigterm);

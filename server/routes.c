@@ -16,8 +16,12 @@
 #include <strings.h>
 #include <sys/queue.h>
 
+#include "clock.h"
 #include "deadline.h"
+#include "events.h"
 #include "log.h"
+#include "playback.h"
+#include "recstate.h"
 #include "reply.h"
 #include "snapshot.h"
 #include "static.h"
@@ -36,14 +40,66 @@ static void healthz(struct routes *r, struct evhttp_request *req)
 {
 	const char *reason;
 	enum feed_status st = feed_status(r->cfg.feed, &reason);
-	char line[256];
+	char line[256 + RECSTATE_ERROR_MAX], rec[RECSTATE_ERROR_MAX + 64];
+	const char *problem = NULL;
+	struct recstate rs;
 
-	if (st == FEED_ONLINE) {
+	if (r->cfg.events != NULL) {
+		recstate_read(events_dirfd(r->cfg.events),
+			      clock_real_ns() / 1000000, &rs);
+		problem = recstate_problem(&rs, rec, sizeof(rec));
+	}
+	if (st == FEED_ONLINE && problem == NULL) {
 		reply_text(req, 200, "ok");
 		return;
 	}
-	snprintf(line, sizeof(line), "%s: %s", feed_status_name(st), reason);
+	if (st == FEED_ONLINE)
+		snprintf(line, sizeof(line), "%s", problem);
+	else
+		snprintf(line, sizeof(line), "%s: %s%s%s", feed_status_name(st),
+			 reason, problem ? "; " : "", problem ? problem : "");
 	reply_text(req, 503, line);
+}
+
+/*
+ * --recordings: the recorder's state.json, appended to /metrics as gauges and
+ * to /state as a "recorder" member: the object metrics_render_state wrote is
+ * reopened at its last '}' so that metrics.c need not know of it.
+ */
+static int recorder_state(struct routes *r, struct evbuffer *b, int state)
+{
+	struct recstate rs;
+	size_t len = evbuffer_get_length(b);
+	const char *json, *brace;
+	struct evbuffer *head;
+
+	recstate_read(events_dirfd(r->cfg.events), clock_real_ns() / 1000000,
+		      &rs);
+	if (!state) {
+		if (recstate_render_metrics(b, &rs) < 0)
+			return -1;
+		return evbuffer_add_printf(
+			       b,
+			       "# HELP vigil_playback_clients Event playbacks now.\n"
+			       "# TYPE vigil_playback_clients gauge\n"
+			       "vigil_playback_clients %u\n",
+			       playback_client_count(r->cfg.playback)) < 0
+			       ? -1
+			       : 0;
+	}
+	json = (const char *)evbuffer_pullup(b, -1);
+	brace = json ? memrchr(json, '}', len) : NULL;
+	if (brace == NULL || (head = evbuffer_new()) == NULL)
+		return -1;
+	/* Keep what precedes the closing brace; drop it and what follows. */
+	evbuffer_remove_buffer(b, head, (size_t)(brace - json));
+	evbuffer_drain(b, evbuffer_get_length(b));
+	evbuffer_add_buffer(b, head);
+	evbuffer_free(head);
+	if (evbuffer_add_printf(b, ",\"recorder\":") < 0 ||
+	    recstate_render_json(b, &rs) < 0)
+		return -1;
+	return evbuffer_add_printf(b, "}\n") < 0 ? -1 : 0;
 }
 
 static void metrics(struct routes *r, struct evhttp_request *req, int state)
@@ -60,6 +116,8 @@ static void metrics(struct routes *r, struct evhttp_request *req, int state)
 	r->cfg.metrics->clients = stream_client_count(r->cfg.stream);
 	rc = state ? metrics_render_state(b, r->cfg.metrics, &mf)
 		   : metrics_render(b, r->cfg.metrics, &mf);
+	if (rc == 0 && r->cfg.events != NULL)
+		rc = recorder_state(r, b, state);
 	if (rc < 0)
 		evhttp_send_error(req, HTTP_INTERNAL, NULL);
 	else if (state)
@@ -137,6 +195,15 @@ static int has_body(struct evhttp_request *req)
 	       evbuffer_get_length(evhttp_request_get_input_buffer(req)) > 0;
 }
 
+/* /events/ID.mjpg: a stream, exempt from the next-request deadline. */
+static int playback_path(const char *path)
+{
+	size_t n = strlen(path);
+
+	return strncmp(path, "/events/", 8) == 0 && n > 13 &&
+	       strcmp(path + n - 5, ".mjpg") == 0;
+}
+
 static void dispatch(struct evhttp_request *req, void *arg)
 {
 	struct routes *r = arg;
@@ -149,7 +216,8 @@ static void dispatch(struct evhttp_request *req, void *arg)
 	r->cfg.metrics->requests++;
 	TAILQ_INIT(&query);
 	deadline_request(r->deadline, req,
-			 path != NULL && strcmp(path, "/stream.mjpg") == 0);
+			 path != NULL && (strcmp(path, "/stream.mjpg") == 0 ||
+					  playback_path(path)));
 	if (framing_suspect(req)) {
 		/* Two lengths, or a length beside chunked: the body's end is
 		 * ambiguous, so whatever follows cannot be trusted as the next
@@ -188,6 +256,9 @@ static void dispatch(struct evhttp_request *req, void *arg)
 		metrics(r, req, 0);
 	else if (strcmp(path, "/state") == 0)
 		metrics(r, req, 1);
+	else if (r->cfg.events != NULL &&
+		 events_handle(r->cfg.events, req, path, &query))
+		;
 	else if (!static_serve(req, path, r->cfg.camera))
 		reply_text(req, 404, "not found");
 	evhttp_clear_headers(&query);

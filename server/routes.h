@@ -11,6 +11,7 @@
  *   /healthz     200 "ok" or 503 with the reason
  *   /metrics     Prometheus text
  *   /state       JSON
+ *   /events...   the recordings, with --recordings (events.h)
  * GET and HEAD only (405 with Allow otherwise), 404 elsewhere, 400 for a
  * query that does not parse.
  */
@@ -20,6 +21,9 @@
 #include "feed.h"
 #include "metrics.h"
 #include "stream.h"
+
+struct events;
+struct playback;
 
 struct evhttp;
 struct event_base;
@@ -32,6 +36,10 @@ struct routes_config {
 	struct metrics *metrics;
 	const char *camera;
 	unsigned max_clients;
+	/* --recordings: /events, and the recorder's state in /state,
+	 * /metrics and /healthz.  NULL without. */
+	struct events *events;
+	struct playback *playback;
 };
 
 /* Registers the generic callback and the connection hook (deadline.h) on

@@ -4,7 +4,11 @@
 # Every server/*.c is part of the daemon (a new module needs no edit here).
 SERVER_SRC := $(wildcard server/*.c)
 SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/www.o
-SERVER_LIBS := $(call pkg_libs,libevent) $(call pkg_libs,libturbojpeg) -lpthread
+SERVER_LIBS := $(call pkg_libs,libevent) $(call pkg_libs,libturbojpeg) \
+	$(call pkg_libs,json-c libavformat libavcodec libavutil) -lm -lpthread
+# The recordings (events.c, recstate.c: json-c; playback.c: libavformat).
+$(BUILD)/obj/server/events.o $(BUILD)/obj/server/recstate.o: OBJ_FLAGS := $(call pkg_cflags,json-c)
+$(BUILD)/obj/server/playback.o: OBJ_FLAGS := $(call pkg_cflags,libavformat libavutil)
 WWW_FILES := $(shell find www -type f ! -name '.*' ! -name '*~' 2>/dev/null)
 
 BINS += $(BUILD)/vigil-server
@@ -32,6 +36,13 @@ TEST_LIBS_test_listen := $(call pkg_libs,libevent)
 $(BUILD)/tests/test_offline: $(BUILD)/obj/server/offline.o \
 	$(BUILD)/obj/common/font.o
 TEST_LIBS_test_offline := $(call pkg_libs,libturbojpeg)
+
+# The recordings' safe opens and Range parsing.
+UNIT_TESTS += $(BUILD)/tests/test_recdir
+$(BUILD)/tests/test_recdir: $(BUILD)/obj/server/recdir.o \
+	$(BUILD)/obj/server/clipfile.o $(BUILD)/obj/server/reply.o \
+	$(BUILD)/obj/common/log.o
+TEST_LIBS_test_recdir := $(call pkg_libs,libevent)
 
 # ringfeed: a minimal ring writer for the server's tests and benchmarks.
 TEST_TOOLS += $(BUILD)/tools/ringfeed

@@ -1,5 +1,5 @@
-// fuzz-sources: server/routes.c server/reply.c server/snapshot.c server/static.c server/deadline.c server/stream.c server/frame.c server/metrics.c common/log.c build/gen/www.c
-// fuzz-libs: -levent
+// fuzz-sources: server/routes.c server/reply.c server/snapshot.c server/static.c server/deadline.c server/stream.c server/frame.c server/metrics.c server/events.c server/recdir.c server/clipfile.c server/playback.c server/recstate.c common/log.c build/gen/www.c
+// fuzz-libs: -levent -ljson-c -lavformat -lavcodec -lavutil -lm
 /* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer harness of vigil-server's request handling: the bytes of one
