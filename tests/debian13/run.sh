@@ -18,9 +18,10 @@
 # process left in it (a daemon a test started, nginx): nothing outlives the run.
 # The network is the host's (apt and npm need it).
 #
-# Usage: tests/debian13/run.sh [--root-only | --shell]
+# Usage: tests/debian13/run.sh [--root-only | --shell [COMMAND]]
 #   --root-only  build (or check) the cached root and stop
 #   --shell      an interactive shell in the root instead of `make test`
+#                (with COMMAND: runs it there, in the copied tree)
 # Environment: DEBIAN13_MIRROR (default: the host's first Debian mirror in
 # /etc/apt/sources.list*, else http://deb.debian.org/debian).
 set -euo pipefail
@@ -80,7 +81,7 @@ fi
 
 case $mode in
 test | --root-only | --shell) ;;
-*) die "usage: tests/debian13/run.sh [--root-only | --shell]" ;;
+*) die "usage: tests/debian13/run.sh [--root-only | --shell [COMMAND]]" ;;
 esac
 [ "$(id -u)" -eq 0 ] || die "needs root (debootstrap, chroot, mount): run it as root"
 
@@ -142,7 +143,9 @@ git -C "$top" ls-files -z --cached --others --exclude-standard |
 cp -L /etc/resolv.conf "$root/etc/resolv.conf"
 rm -f "$root/etc/mtab" && ln -s /proc/self/mounts "$root/etc/mtab"
 
-if [ "$mode" = --shell ]; then
+if [ "$mode" = --shell ] && [ $# -ge 2 ]; then
+	cmd="cd /root/vigil && $2"
+elif [ "$mode" = --shell ]; then
 	cmd='cd /root/vigil && exec bash -i'
 else
 	# shellcheck disable=SC2016 # expanded in the root
