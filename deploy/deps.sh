@@ -17,7 +17,7 @@ esac
 set_name=${2:-test}
 
 run_pkgs="build-essential pkg-config libturbojpeg0-dev libevent-dev nginx openssl libcamera-dev iproute2"
-test_pkgs="$run_pkgs libcmocka-dev clang libclang-rt-dev shellcheck cppcheck clang-format libjpeg-turbo-progs ffmpeg curl python3 chromium valgrind psmisc procps iproute2"
+test_pkgs="$run_pkgs libcmocka-dev clang libclang-rt-dev shellcheck cppcheck clang-format libjpeg-turbo-progs ffmpeg curl python3 chromium valgrind psmisc procps iproute2 man-db groff-base"
 
 case $set_name in
 run) pkgs=$run_pkgs ;;
