@@ -73,9 +73,11 @@ if [ "$mode" = --inside ]; then
 	mnt -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts "$root/dev/pts"
 	mnt --bind "$root/dev/pts/ptmx" "$root/dev/ptmx"
 	mnt -t tmpfs -o mode=1777,nosuid,nodev,size=512m tmpfs "$root/dev/shm"
-	env -i HOME=/root TERM="${TERM:-dumb}" LANG=C.UTF-8 CI="${CI:-}" \
+	ca=()
+	[ -z "$3" ] || ca=(NODE_EXTRA_CA_CERTS="$3")
+	env -i HOME=/root TERM="${TERM:-dumb}" LANG=C.UTF-8 CI="${CI:-}" "${ca[@]}" \
 		PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-		chroot "$root" /bin/bash -c "$cmd"
+		chroot "$root" /bin/bash -c "update-ca-certificates >/dev/null 2>&1 && $cmd"
 	exit $?
 fi
 
@@ -133,14 +135,30 @@ fi
 
 # ---------------------------------------------------------------- the tree
 # A clean copy: the files git tracks (and new ones it does not ignore), as
-# they are in the work tree.  The root's own build/ starts empty.
+# they are in the work tree.  For `make test` the root's own build/ starts
+# empty; --shell keeps the one a previous run left (quicker to try a fix).
 say "copying the source tree into $root/root/vigil"
+rm -rf "$root/root/vigil.build"
+[ "$mode" = --shell ] && [ -d "$root/root/vigil/build" ] &&
+	mv "$root/root/vigil/build" "$root/root/vigil.build"
 rm -rf "$root/root/vigil"
 mkdir -p "$root/root/vigil"
 git -C "$top" ls-files -z --cached --others --exclude-standard |
 	while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done |
 	tar -C "$top" --null -T - -cf - | tar -C "$root/root/vigil" -xf -
+[ ! -d "$root/root/vigil.build" ] || mv "$root/root/vigil.build" "$root/root/vigil/build"
 cp -L /etc/resolv.conf "$root/etc/resolv.conf"
+# The host's network in the root: its local certificate authorities (a
+# proxy's, where https goes through one) are trusted there too, by openssl
+# and by node (npm), as they are on the host.  None on most machines.
+extra_ca=
+rm -rf "$root/usr/local/share/ca-certificates"
+mkdir -p "$root/usr/local/share/ca-certificates"
+for c in /usr/local/share/ca-certificates/*.crt; do
+	[ -f "$c" ] || continue
+	cp "$c" "$root/usr/local/share/ca-certificates/"
+	extra_ca=/etc/ssl/certs/ca-certificates.crt
+done
 rm -f "$root/etc/mtab" && ln -s /proc/self/mounts "$root/etc/mtab"
 
 if [ "$mode" = --shell ] && [ $# -ge 2 ]; then
@@ -152,4 +170,4 @@ else
 	cmd='cd /root/vigil && . /etc/os-release && echo "debian13: in $PRETTY_NAME, $(uname -m)" && make test'
 fi
 # --kill-child: if this script is killed, the namespace goes with it.
-exec unshare --mount --pid --fork --kill-child -- "$script" --inside "$cmd"
+exec unshare --mount --pid --fork --kill-child -- "$script" --inside "$cmd" "$extra_ca"
