@@ -5,7 +5,8 @@
 # tables, `make run` starts a whole camera on https://localhost:8443.
 # `make deps` installs the Debian packages (`make deps-check` only checks),
 # `make install` / `make uninstall` (PREFIX, DESTDIR, ...: see below),
-# `make lint`, `make format`, `make fuzz`, `make clean`.
+# `make lint`, `make format`, `make fuzz`, `make clean`.  `make test-debian13`
+# runs `make test` in a Debian 13 root (tests/debian13/run.sh; root only).
 
 CC ?= cc
 CXX ?= c++
@@ -54,7 +55,7 @@ DEBPKG_libavutil := libavutil-dev
 DEBPKG_json-c := libjson-c-dev
 NEED_LIBS := libturbojpeg libevent libavformat libavcodec libavutil json-c
 NEED_LIBS_TEST := cmocka
-NO_COMPILE_GOALS := deps deps-check clean test bench soak run format lint uninstall \
+NO_COMPILE_GOALS := deps deps-check clean test test-debian13 bench soak run format lint uninstall \
 	cross cross-deps test-cross lockfree-armv6 cross-t64
 BUILD_GOALS := $(filter-out $(NO_COMPILE_GOALS),$(or $(MAKECMDGOALS),all))
 ifneq ($(BUILD_GOALS),)
@@ -119,6 +120,12 @@ test: deps
 	$(MAKE) unit-tests fuzz
 	$(MAKE) SAN=1 unit-tests
 	tests/run.sh
+
+# The same suite in a Debian 13 (trixie) root that it builds and caches in
+# build/debian13-root (debootstrap, chroot): see the script's header.
+.PHONY: test-debian13
+test-debian13:
+	tests/debian13/run.sh
 
 bench: deps
 	$(MAKE) build-all $(BENCH_BINS)

@@ -136,8 +136,9 @@ static void row(enum picture_kind kind, const char *name, int w, int h,
 	struct encoder *enc = NULL;
 	size_t cap = encoder_bound(w, h);
 	uint8_t *mem, *out = malloc(cap);
-	double convt[BENCH_MAX], encs[BENCH_MAX], total[BENCH_MAX], start;
-	double mc, me, mt;
+	double convt[BENCH_MAX] = {0}, encs[BENCH_MAX] = {0},
+	       total[BENCH_MAX] = {0};
+	double start, mc, me, mt;
 	long len = 0;
 	int n = 0;
 

@@ -100,6 +100,8 @@ int main(int argc, char **argv)
 	if (lat == MAP_FAILED || counts == MAP_FAILED)
 		return 1;
 	pids = calloc((size_t)readers, sizeof(*pids));
+	if (!pids)
+		return 1;
 	for (i = 0; i < readers; i++) {
 		pids[i] = fork();
 		if (pids[i] == 0)
@@ -123,6 +125,8 @@ int main(int argc, char **argv)
 	for (i = 0; i < readers; i++)
 		waitpid(pids[i], NULL, 0);
 	all = calloc((size_t)readers * (size_t)frames, sizeof(*all));
+	if (!all)
+		return 1;
 	for (i = 0; i < readers; i++) {
 		int n = counts[i] < 0 || counts[i] > frames ? 0 : counts[i];
 		memcpy(all + total, lat + (size_t)i * frames,

@@ -84,6 +84,7 @@ static int pipesrc_open(struct source **out, const struct source_config *cfg,
 			int is_fifo)
 {
 	struct pipesrc *s;
+	int saved;
 
 	*out = NULL;
 	if (cfg->max_frame < STDIN_FRAME_MIN) {
@@ -123,12 +124,11 @@ static int pipesrc_open(struct source **out, const struct source_config *cfg,
 	}
 	*out = (struct source *)(void *)s;
 	return 0;
-fail : {
-	int saved = errno;
+fail:
+	saved = errno;
 	pipesrc_free(s);
 	errno = saved;
 	return -1;
-}
 }
 
 static int stdin_open(struct source **out, const struct source_config *cfg)

@@ -109,8 +109,10 @@ static void usage(FILE *f)
 	camctl_print_help(f);
 }
 
-static void __attribute__((noreturn, format(printf, 1, 2)))
-usage_error(const char *fmt, ...)
+static void usage_error(const char *fmt, ...)
+	__attribute__((noreturn, format(printf, 1, 2)));
+
+static void usage_error(const char *fmt, ...)
 {
 	va_list ap;
 

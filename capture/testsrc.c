@@ -74,6 +74,7 @@ static void testsrc_free(struct testsrc *s)
 static int testsrc_open(struct source **out, const struct source_config *cfg)
 {
 	struct testsrc *s;
+	int saved;
 	size_t ysize, csize;
 	int cw, ch, ystride, cstride;
 	long period;
@@ -146,12 +147,11 @@ static int testsrc_open(struct source **out, const struct source_config *cfg)
 		goto fail;
 	*out = (struct source *)(void *)s;
 	return 0;
-fail : {
-	int saved = errno;
+fail:
+	saved = errno;
 	testsrc_free(s);
 	errno = saved;
 	return -1;
-}
 }
 
 static int testsrc_fd(const struct source *src)

@@ -272,6 +272,7 @@ static int device_start(struct source *s)
 	int type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
 	const char *why = NULL;
 	char cc[5];
+	int e;
 
 	s->fd = s->dev->open(s->dev->ctx, s->path);
 	if (s->fd < 0) {
@@ -305,12 +306,10 @@ static int device_start(struct source *s)
 	s->last_frame_ms = now_ms(CLOCK_MONOTONIC);
 	arm_timer(s, V4L2_STALL_MS);
 	return 0;
-fail : {
-	int e = errno;
-
+fail:
+	e = errno;
 	device_stop(s);
 	errno = e;
-}
 	return -1;
 }
 
@@ -369,6 +368,7 @@ static int v4l2_open(struct source **out, const struct source_config *cfg)
 {
 	struct source *s = calloc(1, sizeof(*s));
 	struct epoll_event ev = {.events = EPOLLIN};
+	int e;
 
 	if (s == NULL)
 		return -1;
@@ -404,12 +404,10 @@ static int v4l2_open(struct source **out, const struct source_config *cfg)
 		goto fail;
 	*out = s;
 	return 0;
-fail : {
-	int e = errno;
-
+fail:
+	e = errno;
 	v4l2_close(s);
 	errno = e;
-}
 	return -1;
 }
 

@@ -97,8 +97,10 @@ static void usage(FILE *f)
 		LISTEN_MAX, SERVER_MAX_CLIENTS_DEFAULT);
 }
 
-static void __attribute__((noreturn, format(printf, 1, 2)))
-bad_usage(const char *fmt, ...)
+static void bad_usage(const char *fmt, ...)
+	__attribute__((noreturn, format(printf, 1, 2)));
+
+static void bad_usage(const char *fmt, ...)
 {
 	va_list ap;
 

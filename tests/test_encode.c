@@ -85,6 +85,7 @@ static void test_encode_decodes(void **state)
 	double psnr;
 
 	(void)state;
+	assert_non_null(out);
 	assert_true(cap > 640 * 360);
 	img_make(&im, 640, 360);
 	assert_int_equal(encoder_create(&e, 85, 0), 0);

@@ -514,6 +514,7 @@ static void test_noise(void **state)
 	unsigned seed = 7;
 
 	(void)state;
+	assert_non_null(noise);
 	for (int i = 0; i < 1 << 16; i++) {
 		seed = seed * 1103515245 + 12345;
 		noise[i] = (uint8_t)(seed >> 16);

@@ -65,6 +65,7 @@ static void test_picture(void **state)
 	assert_true(a.realtime_ns > 0 && a.monotonic_ns > 0);
 	ylen = (size_t)a.strides[0] * 50;
 	copy = malloc(ylen);
+	assert_non_null(copy);
 	memcpy(copy, a.planes[0], ylen);
 	/* The next frame moved: the pictures differ. */
 	next_frame(s, &b);

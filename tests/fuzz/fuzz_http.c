@@ -195,7 +195,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	uint8_t first[8];
+	uint8_t first[8] = {0};
 	size_t nfirst = 0, off = 0;
 	unsigned publish, turn, idle = 0, ctl;
 	int fd, eof = 0;

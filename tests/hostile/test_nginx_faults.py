@@ -59,7 +59,10 @@ def tls(data, timeout=3):
     out = b""
     try:
         with ctx.wrap_socket(s, server_hostname="localhost") as ss:
-            ss.sendall(data)
+            try:
+                ss.sendall(data)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # refused before the whole request was sent (nginx 1.26): read what it said
             while len(out) < 1 << 20:
                 b = ss.recv(65536)
                 if not b:
@@ -67,7 +70,7 @@ def tls(data, timeout=3):
                 out += b
                 if hlib._complete(out):
                     break
-    except (socket.timeout, ssl.SSLError, ConnectionResetError):
+    except (socket.timeout, ssl.SSLError, ConnectionResetError, BrokenPipeError):
         pass
     return out
 
@@ -111,8 +114,8 @@ def check_hostile():
             good = st is None or st in allowed
             what = "answered locally or refused"
         t.ok(not leaked and good, f"through nginx, {name}: {what} ({st})", resp[:160])
-    t.ok(all(s.alive() for s, _ in servers) and cap.alive(),
-         "servers and capture unharmed by the hostile requests")
+    t.ok(all(s.alive() for s, _ in servers) and cap.alive() and nginx.alive(),
+         "servers, capture and nginx unharmed by the hostile requests")
 
 
 def check_slowloris_front():
