@@ -19,8 +19,11 @@ set_name=${2:-test}
 run_pkgs="build-essential pkg-config libturbojpeg0-dev libevent-dev libavformat-dev libavcodec-dev libavutil-dev libjson-c-dev nginx openssl libcamera-dev iproute2"
 test_pkgs="$run_pkgs libcmocka-dev clang libclang-rt-dev shellcheck cppcheck clang-format libjpeg-turbo-progs ffmpeg curl python3 chromium firefox-esr webkit2gtk-driver xvfb valgrind psmisc procps iproute2 man-db groff-base fonts-dejavu-core"
 
-# The ARM cross builds and qemu-user (make cross, tests/cross/).
-test_pkgs="$test_pkgs crossbuild-essential-arm64 crossbuild-essential-armhf qemu-user-static"
+# The ARM cross builds and qemu-user (make cross, tests/cross/), unless a
+# run leaves them out (VIGIL_CROSS=0, see tests/run.sh).
+if [ "${VIGIL_CROSS:-1}" != 0 ]; then
+	test_pkgs="$test_pkgs crossbuild-essential-arm64 crossbuild-essential-armhf qemu-user-static"
+fi
 case $set_name in
 run) pkgs=$run_pkgs ;;
 test) pkgs=$test_pkgs ;;
