@@ -51,7 +51,11 @@ DEBPKG_cmocka := libcmocka-dev
 DEBPKG_libavformat := libavformat-dev
 DEBPKG_libavcodec := libavcodec-dev
 DEBPKG_libavutil := libavutil-dev
-NEED_LIBS := libturbojpeg libevent libavformat libavcodec libavutil
+DEBPKG_libmosquitto := libmosquitto-dev
+DEBPKG_libcurl := libcurl4-openssl-dev
+DEBPKG_libcrypto := libssl-dev
+NEED_LIBS := libturbojpeg libevent libavformat libavcodec libavutil \
+	libmosquitto libcurl libcrypto
 NEED_LIBS_TEST := cmocka
 NO_COMPILE_GOALS := deps deps-check clean test bench soak run format lint uninstall \
 	cross cross-deps test-cross lockfree-armv6 cross-t64
