@@ -70,9 +70,21 @@ int notify_parse_option(struct notify_config *c, int ch, const char *arg,
 	long v;
 
 	switch (ch - NOTIFY_OPT_BASE) {
-	case 0:
+	case 0: {
+		char host[256];
+		int port, tls;
+
+		if (notify_mqtt_parse_url(arg, host, sizeof(host), &port,
+					  &tls) < 0) {
+			snprintf(err, errsize,
+				 "bad --mqtt '%s': want mqtt://HOST[:PORT] or "
+				 "mqtts://HOST[:PORT]",
+				 arg);
+			return -1;
+		}
 		c->mqtt_url = arg;
 		return 0;
+	}
 	case 1:
 		c->mqtt_user = arg;
 		return 0;

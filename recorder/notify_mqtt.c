@@ -36,7 +36,8 @@ struct notify_mqtt {
 	struct mosquitto *mosq;
 	struct notify_queue *q;
 	pthread_t thread;
-	int started, loop_started;
+	int started;
+	atomic_int loop_started;
 
 	atomic_int connected;
 	atomic_uint generation; /* connections so far */
@@ -315,11 +316,51 @@ static int publish_job(struct notify_mqtt *m, struct job *j)
 	return 0;
 }
 
+/*
+ * libmosquitto's loop reconnects a connection that was once made, but not
+ * a first one that failed at once (a refused connection): until that first
+ * try gets under way, we try again with the same backoff.
+ */
+static int first_connect(struct notify_mqtt *m)
+{
+	int delay = NOTIFY_MQTT_RECONNECT_MIN, warned = 0;
+
+	for (;;) {
+		int rc = mosquitto_connect_async(m->mosq, m->host, m->port,
+						 NOTIFY_MQTT_KEEPALIVE);
+
+		if (rc == MOSQ_ERR_SUCCESS)
+			break;
+		if (!warned)
+			log_warnx("mqtt: cannot connect to '%s' port %d: %s; "
+				  "retrying",
+				  m->host, m->port,
+				  rc == MOSQ_ERR_ERRNO
+					  ? strerror(errno)
+					  : mosquitto_strerror(rc));
+		warned = 1;
+		if (notify_queue_wait(m->q, delay * 1000))
+			return -1;
+		if (delay < NOTIFY_MQTT_RECONNECT_MAX)
+			delay *= 2;
+		if (delay > NOTIFY_MQTT_RECONNECT_MAX)
+			delay = NOTIFY_MQTT_RECONNECT_MAX;
+	}
+	if (mosquitto_loop_start(m->mosq) != MOSQ_ERR_SUCCESS) {
+		log_warnx("mqtt: cannot start the network thread");
+		return -1;
+	}
+	atomic_store(&m->loop_started, 1);
+	return 0;
+}
+
 static void *sender(void *arg)
 {
 	struct notify_mqtt *m = arg;
 	unsigned seen = 0;
 
+	if (first_connect(m) < 0)
+		return NULL;
 	for (;;) {
 		struct job *j;
 		unsigned gen;
@@ -399,18 +440,7 @@ int notify_mqtt_start(struct notify_mqtt *m)
 	}
 	mosquitto_reconnect_delay_set(m->mosq, NOTIFY_MQTT_RECONNECT_MIN,
 				      NOTIFY_MQTT_RECONNECT_MAX, true);
-	/* A broker that is not there yet is fine: the loop keeps trying. */
-	rc = mosquitto_connect_async(m->mosq, m->host, m->port,
-				     NOTIFY_MQTT_KEEPALIVE);
-	if (rc != MOSQ_ERR_SUCCESS)
-		log_warnx("mqtt: cannot connect to '%s' port %d yet: %s; "
-			  "retrying",
-			  m->host, m->port,
-			  rc == MOSQ_ERR_ERRNO ? strerror(errno)
-					       : mosquitto_strerror(rc));
-	if (mosquitto_loop_start(m->mosq) != MOSQ_ERR_SUCCESS)
-		goto fail;
-	m->loop_started = 1;
+	/* The sender thread connects: a broker not there yet is fine. */
 	if (pthread_create(&m->thread, NULL, sender, m) != 0)
 		goto fail;
 	m->started = 1;
@@ -496,7 +526,7 @@ void notify_mqtt_destroy(struct notify_mqtt *m)
 	if (m->mosq != NULL)
 		mosquitto_disconnect(m->mosq);
 	/* Not connected: the loop may be sleeping between tries. */
-	if (m->loop_started)
+	if (atomic_load(&m->loop_started))
 		mosquitto_loop_stop(m->mosq, !was_connected);
 	if (m->mosq != NULL)
 		mosquitto_destroy(m->mosq);
