@@ -35,9 +35,10 @@ struct notify_mqtt {
 	char password[NOTIFY_MQTT_PASSWORD_MAX];
 	struct mosquitto *mosq;
 	struct notify_queue *q;
-	pthread_t thread;
-	int started;
-	atomic_int loop_started;
+	pthread_t thread, net_thread;
+	int started, net_started;
+	atomic_int stopping, net_done;
+	atomic_int refused_logged; /* one warning per run of refusals */
 
 	atomic_int connected;
 	atomic_uint generation; /* connections so far */
@@ -203,10 +204,13 @@ static void on_connect(struct mosquitto *mosq, void *arg, int rc)
 
 	(void)mosq;
 	if (rc != 0) {
-		log_warnx("mqtt: broker '%s' refused the connection: %s",
-			  m->host, mosquitto_connack_string(rc));
+		if (!atomic_exchange(&m->refused_logged, 1))
+			log_warnx("mqtt: broker '%s' refused the connection: "
+				  "%s; retrying",
+				  m->host, mosquitto_connack_string(rc));
 		return;
 	}
+	atomic_store(&m->refused_logged, 0);
 	log_info("mqtt: connected to '%s' port %d", m->host, m->port);
 	atomic_fetch_add(&m->generation, 1);
 	atomic_store(&m->connected, 1);
@@ -316,42 +320,64 @@ static int publish_job(struct notify_mqtt *m, struct job *j)
 	return 0;
 }
 
-/*
- * libmosquitto's loop reconnects a connection that was once made, but not
- * a first one that failed at once (a refused connection): until that first
- * try gets under way, we try again with the same backoff.
- */
-static int first_connect(struct notify_mqtt *m)
+static void pause_ms(long ms)
 {
+	struct timespec ts = {.tv_sec = ms / 1000,
+			      .tv_nsec = (ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
+/*
+ * The network thread: libmosquitto's own loop (what mosquitto_loop_start
+ * runs), which reconnects with backoff after a lost connection.  It gives
+ * up on a first connection refused at once and on TLS errors (a wrong CA,
+ * a broker's certificate not yet renewed), so here it is started again,
+ * with the same backoff, until shutdown.
+ */
+static void *network(void *arg)
+{
+	struct notify_mqtt *m = arg;
 	int delay = NOTIFY_MQTT_RECONNECT_MIN, warned = 0;
 
-	for (;;) {
+	while (!atomic_load(&m->stopping)) {
+		unsigned gen = atomic_load(&m->generation);
 		int rc = mosquitto_connect_async(m->mosq, m->host, m->port,
 						 NOTIFY_MQTT_KEEPALIVE);
+		int err = errno;
+		long waited;
 
-		if (rc == MOSQ_ERR_SUCCESS)
+		if (rc == MOSQ_ERR_SUCCESS) {
+			rc = mosquitto_loop_forever(m->mosq, 1000, 1);
+			err = errno;
+			atomic_store(&m->connected, 0);
+		}
+		if (atomic_load(&m->stopping))
 			break;
+		if (atomic_load(&m->generation) != gen) {
+			/* It was up for a while: a new run of tries. */
+			delay = NOTIFY_MQTT_RECONNECT_MIN;
+			warned = 0;
+		}
 		if (!warned)
-			log_warnx("mqtt: cannot connect to '%s' port %d: %s; "
+			log_warnx("mqtt: no connection to '%s' port %d: %s; "
 				  "retrying",
 				  m->host, m->port,
 				  rc == MOSQ_ERR_ERRNO
-					  ? strerror(errno)
+					  ? strerror(err)
 					  : mosquitto_strerror(rc));
 		warned = 1;
-		if (notify_queue_wait(m->q, delay * 1000))
-			return -1;
+		for (waited = 0;
+		     waited < delay * 1000L && !atomic_load(&m->stopping);
+		     waited += 50)
+			pause_ms(50);
 		if (delay < NOTIFY_MQTT_RECONNECT_MAX)
 			delay *= 2;
 		if (delay > NOTIFY_MQTT_RECONNECT_MAX)
 			delay = NOTIFY_MQTT_RECONNECT_MAX;
 	}
-	if (mosquitto_loop_start(m->mosq) != MOSQ_ERR_SUCCESS) {
-		log_warnx("mqtt: cannot start the network thread");
-		return -1;
-	}
-	atomic_store(&m->loop_started, 1);
-	return 0;
+	atomic_store(&m->net_done, 1);
+	return NULL;
 }
 
 static void *sender(void *arg)
@@ -359,8 +385,6 @@ static void *sender(void *arg)
 	struct notify_mqtt *m = arg;
 	unsigned seen = 0;
 
-	if (first_connect(m) < 0)
-		return NULL;
 	for (;;) {
 		struct job *j;
 		unsigned gen;
@@ -440,10 +464,13 @@ int notify_mqtt_start(struct notify_mqtt *m)
 	}
 	mosquitto_reconnect_delay_set(m->mosq, NOTIFY_MQTT_RECONNECT_MIN,
 				      NOTIFY_MQTT_RECONNECT_MAX, true);
-	/* The sender thread connects: a broker not there yet is fine. */
 	if (pthread_create(&m->thread, NULL, sender, m) != 0)
 		goto fail;
 	m->started = 1;
+	/* A broker that is not there yet is fine: it keeps trying. */
+	if (pthread_create(&m->net_thread, NULL, network, m) != 0)
+		goto fail;
+	m->net_started = 1;
 	return 0;
 fail:
 	if (errno == 0)
@@ -481,13 +508,6 @@ void notify_mqtt_stats(struct notify_mqtt *m, struct notify_mqtt_stats *s)
 	s->dropped = notify_queue_dropped(m->q);
 }
 
-static void pause_ms(long ms)
-{
-	struct timespec ts = {.tv_sec = 0, .tv_nsec = ms * 1000000L};
-
-	nanosleep(&ts, NULL);
-}
-
 static int64_t mono_ms(void)
 {
 	struct timespec ts;
@@ -523,11 +543,21 @@ void notify_mqtt_destroy(struct notify_mqtt *m)
 					pause_ms(10);
 		}
 	}
+	atomic_store(&m->stopping, 1);
 	if (m->mosq != NULL)
 		mosquitto_disconnect(m->mosq);
-	/* Not connected: the loop may be sleeping between tries. */
-	if (atomic_load(&m->loop_started))
-		mosquitto_loop_stop(m->mosq, !was_connected);
+	if (m->net_started) {
+		int64_t until = mono_ms() + NOTIFY_MQTT_STOP_MS;
+
+		/* The loop notices the disconnection within its sleep; a
+		 * connection attempt stuck in the kernel is cancelled, as
+		 * mosquitto_loop_stop(force) would. */
+		while (!atomic_load(&m->net_done) && mono_ms() < until)
+			pause_ms(10);
+		if (!atomic_load(&m->net_done))
+			pthread_cancel(m->net_thread);
+		pthread_join(m->net_thread, NULL);
+	}
 	if (m->mosq != NULL)
 		mosquitto_destroy(m->mosq);
 	notify_queue_destroy(m->q);

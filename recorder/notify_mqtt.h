@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * notify_mqtt: the MQTT sender (libmosquitto, its threaded network loop with
- * reconnection backoff) and one thread of ours that publishes the queued
- * events, in order, only while connected.  Topics under <prefix>/<camera>/:
+ * notify_mqtt: the MQTT sender: a network thread running libmosquitto's loop
+ * (reconnection with backoff, started again after the errors it gives up
+ * on) and a thread that publishes the queued events, in order, only while
+ * connected.  Topics under <prefix>/<camera>/:
  * motion (ON/OFF, retained), event (JSON), snapshot (JPEG, retained) and
  * availability (online/offline, retained, offline also as the broker's last
  * will).  Each new connection publishes the discovery messages, "online",
@@ -22,6 +23,7 @@
 #define NOTIFY_MQTT_RECONNECT_MIN 1 /* backoff between tries, seconds */
 #define NOTIFY_MQTT_RECONNECT_MAX 5
 #define NOTIFY_MQTT_DRAIN_MS 2000 /* sending what is left at shutdown */
+#define NOTIFY_MQTT_STOP_MS 7000 /* the network thread's last sleep */
 #define NOTIFY_MQTT_PASSWORD_MAX 256
 
 struct notify_mqtt;

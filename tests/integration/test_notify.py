@@ -59,8 +59,9 @@ DEVICE_KEYS = ["identifiers", "name", "manufacturer", "model", "sw_version"]
 class Broker:
     """mosquitto on a loopback port, with a password file."""
 
-    def __init__(self, port=None):
+    def __init__(self, port=None, tls=None):
         self.port = port or vt.free_port()
+        self.tls_port = vt.free_port() if tls else None
         self.dir = tempfile.mkdtemp(dir=tmp, prefix="broker-")
         self.pw = os.path.join(self.dir, "passwd")
         subprocess.run(["mosquitto_passwd", "-c", "-b", self.pw, USER,
@@ -74,6 +75,10 @@ class Broker:
                     "persistence false\n")
             if os.getuid() == 0:
                 f.write("user root\n")  # or it drops to 'mosquitto'
+            if tls:
+                f.write(f"listener {self.tls_port} 127.0.0.1\n"
+                        f"cafile {tls['ca']}\ncertfile {tls['cert']}\n"
+                        f"keyfile {tls['key']}\n")
         self.d = None
         self.start()
 
@@ -616,6 +621,64 @@ def check_hook():
     rec.stop()
 
 
+def make_ca():
+    """A CA and a broker certificate for 127.0.0.1 signed by it, and a
+    second, unrelated CA."""
+    d = tempfile.mkdtemp(dir=tmp, prefix="pki-")
+    f = {k: os.path.join(d, k) for k in
+         ("ca.pem", "ca.key", "srv.key", "srv.csr", "srv.pem", "ext",
+          "other.pem", "other.key")}
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+          "-nodes"]
+
+    def run(*argv):
+        subprocess.run(["openssl"] + list(argv), check=True,
+                       capture_output=True, timeout=30)
+    run("req", "-x509", *ec, "-keyout", f["ca.key"], "-out", f["ca.pem"],
+        "-days", "2", "-subj", "/CN=vigil test CA")
+    run("req", "-x509", *ec, "-keyout", f["other.key"], "-out",
+        f["other.pem"], "-days", "2", "-subj", "/CN=other CA")
+    run("req", *ec, "-keyout", f["srv.key"], "-out", f["srv.csr"], "-subj",
+        "/CN=127.0.0.1")
+    with open(f["ext"], "w") as x:
+        x.write("subjectAltName=IP:127.0.0.1\n")
+    run("x509", "-req", "-in", f["srv.csr"], "-CA", f["ca.pem"], "-CAkey",
+        f["ca.key"], "-CAcreateserial", "-days", "2", "-out", f["srv.pem"],
+        "-extfile", f["ext"])
+    os.chmod(f["srv.key"], 0o644)  # mosquitto may run as another user
+    return f
+
+
+def check_tls(pw):
+    """mqtts:// with --mqtt-ca; a wrong CA is refused and tried again."""
+    pki = make_ca()
+    broker = Broker(tls={"ca": pki["ca.pem"], "cert": pki["srv.pem"],
+                         "key": pki["srv.key"]})
+    t.ok(vt.wait_for(lambda: vt.can_connect(f"127.0.0.1:{broker.tls_port}"),
+                     5), "tls: broker's TLS listener is up")
+    sub = Subscriber(broker.port)
+    cam = vt.camera_name("tl")
+    url = f"mqtts://127.0.0.1:{broker.tls_port}"
+    rec = vt.start([RECORD, "--camera", cam, "--mqtt", url, "--mqtt-user",
+                    USER, "--mqtt-password-file", pw, "--mqtt-ca",
+                    pki["ca.pem"]], name=f"record-{cam}")
+    t.ok(sub.wait(f"vigil/{cam}/availability", lambda p: p == b"online"),
+         "tls: connected over mqtts with --mqtt-ca")
+    rec.stop()
+    bad = vt.camera_name("tb")
+    rec = vt.start([RECORD, "--camera", bad, "--mqtt", url, "--mqtt-user",
+                    USER, "--mqtt-password-file", pw, "--mqtt-ca",
+                    pki["other.pem"]], name=f"record-{bad}")
+    t.ok(vt.wait_for(lambda: broker.d.output().count("unknown ca") >= 2,
+                     10), "tls: a wrong CA is refused, and tried again")
+    t.ok(vt.wait_for(lambda: "TLS" in rec.output(), 5) and
+         not sub.all(f"vigil/{bad}/availability"),
+         "tls: the refusal is logged, nothing published")
+    rec.stop()
+    sub.close()
+    broker.kill()
+
+
 def check_notify_only(broker, pw):
     """Without --dir: nothing recorded, events still notified."""
     cam = vt.camera_name("no")
@@ -655,6 +718,7 @@ def main():
     t.run(check_kill9, pw)
     t.run(check_no_broker, pw)
     t.run(check_hook)
+    t.run(check_tls, pw)
     t.run(check_broker_restart, pw)
     t.done()
 
