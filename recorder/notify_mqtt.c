@@ -520,8 +520,6 @@ void notify_mqtt_destroy(struct notify_mqtt *m)
 {
 	if (m == NULL)
 		return;
-	int was_connected = 0;
-
 	if (m->started) {
 		int64_t until = mono_ms() + NOTIFY_MQTT_DRAIN_MS;
 
@@ -530,11 +528,10 @@ void notify_mqtt_destroy(struct notify_mqtt *m)
 		while (mono_ms() < until && atomic_load(&m->connected) &&
 		       (notify_queue_length(m->q) > 0 ||
 			atomic_load(&m->inflight) > 0))
-			notify_queue_wait(m->q, 20);
+			pause_ms(10);
 		notify_queue_stop(m->q);
 		pthread_join(m->thread, NULL);
-		was_connected = atomic_load(&m->connected);
-		if (was_connected) {
+		if (atomic_load(&m->connected)) {
 			until = mono_ms() + 500;
 			atomic_store(&m->inflight, 0);
 			if (publish(m, m->t_avail, "offline", 7, 1) == 0)

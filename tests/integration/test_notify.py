@@ -516,15 +516,20 @@ def check_kill9(pw):
     broker.kill()
 
 
-def check_no_broker(pw):
-    """No broker at all: recording unaffected; connects once it appears."""
+def check_no_broker(pw, ws):
+    """No broker at all, no webhook receiver: recording unaffected; the
+    webhooks are tried, then dropped and counted; the broker is connected
+    once it appears."""
     port = vt.free_port()
+    dead = vt.free_port()
     cam = vt.camera_name("nb")
     rdir = os.path.join(tmp, "nb")
     log = os.path.join(tmp, "nb.log")
     rec = recorder(cam, rdir, "--pre", "1", "--post", "1", "--min-free", "0",
                    "--mqtt", f"mqtt://127.0.0.1:{port}", "--mqtt-user", USER,
-                   "--mqtt-password-file", pw)
+                   "--mqtt-password-file", pw, "--webhook",
+                   f"http://127.0.0.1:{dead}/hook", "--webhook-secret-file",
+                   ws)
     fd = feed(cam, "--count", "120", "--motion", "20:60", log=log)
     t.ok(vt.wait_for(lambda: not fd.alive(), 20), "no broker: fed")
     ev = vt.wait_for(lambda: ended(rdir), 10)
@@ -536,6 +541,13 @@ def check_no_broker(pw):
     t.eq((state_notify(rdir) or {}).get("mqtt"), "disconnected",
          "no broker: state.json says disconnected")
     t.ok(rec.alive(), "no broker: recorder running")
+    # Start and end: 4 tries each (backoff 1, 2, 4 s), then dropped.
+    n = vt.wait_for(lambda: (state_notify(rdir) or {}).get("webhook_failed")
+                    == 2 and state_notify(rdir), 30)
+    t.ok(n and n["webhook_sent"] == 0,
+         "no receiver: both webhook calls given up and counted", n)
+    t.ok("no success after 4 tries" in rec.output(),
+         "no receiver: the drop is logged")
     broker = Broker(port)
     t.ok(vt.wait_for(lambda: (state_notify(rdir) or {}).get("mqtt") ==
                      "connected", 15), "no broker: connects once it appears")
@@ -716,7 +728,7 @@ def main():
     t.run(check_notify_only, broker, pw)
     broker.kill()
     t.run(check_kill9, pw)
-    t.run(check_no_broker, pw)
+    t.run(check_no_broker, pw, ws)
     t.run(check_hook)
     t.run(check_tls, pw)
     t.run(check_broker_restart, pw)
