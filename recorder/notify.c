@@ -245,9 +245,10 @@ fail:
 
 int notify_start(struct notify *n)
 {
-	if (n->mqtt != NULL && notify_mqtt_start(n->mqtt) < 0)
-		return -1;
+	/* curl_global_init first, while this is the only thread. */
 	if (n->webhook != NULL && notify_webhook_start(n->webhook) < 0)
+		return -1;
+	if (n->mqtt != NULL && notify_mqtt_start(n->mqtt) < 0)
 		return -1;
 	if (n->on_start != NULL && notify_hook_start(n->on_start) < 0)
 		return -1;
