@@ -53,7 +53,11 @@ DEBPKG_libavformat := libavformat-dev
 DEBPKG_libavcodec := libavcodec-dev
 DEBPKG_libavutil := libavutil-dev
 DEBPKG_json-c := libjson-c-dev
-NEED_LIBS := libturbojpeg libevent libavformat libavcodec libavutil json-c
+DEBPKG_libmosquitto := libmosquitto-dev
+DEBPKG_libcurl := libcurl4-openssl-dev
+DEBPKG_libcrypto := libssl-dev
+NEED_LIBS := libturbojpeg libevent libavformat libavcodec libavutil json-c \
+	libmosquitto libcurl libcrypto
 NEED_LIBS_TEST := cmocka
 NO_COMPILE_GOALS := deps deps-check clean test test-debian13 bench soak run format lint uninstall \
 	cross cross-deps test-cross lockfree-armv6 cross-t64
@@ -133,7 +137,7 @@ bench: deps
 
 # Settings reach deploy/run.sh through its environment (see its header):
 # make run PORT=8443 SOURCE=... SIZE=1280x720 FPS=24 SERVERS=2
-RUN_VARS := PORT HTTP_PORT ADDR SOURCE SIZE FPS SERVERS CAMERA RUN_DIR TLS_CIPHERS
+RUN_VARS := PORT HTTP_PORT ADDR SOURCE SIZE FPS SERVERS CAMERA RUN_DIR TLS_CIPHERS MQTT
 # run.sh is make's own child (exec: no shell in between) and gets SIGTERM
 # when make dies, however make dies (a signal to make's pid alone, even
 # SIGKILL): it then stops the whole camera, whose daemons in turn have the

@@ -17,6 +17,7 @@
 #   RUN_DIR=./run     run folder (kept between runs: same certificate, password)
 #   VIGIL_BUILD=build where the binaries are
 #   TLS_CIPHERS=      "chacha" or "client" (default: by the CPU's AES support)
+#   MQTT=             mqtt://HOST:PORT: notify motion events to that broker
 # Usage: deploy/run.sh [--prepare]   (--prepare: make the run folder and
 # nginx.conf, start nothing)
 set -uo pipefail
@@ -292,6 +293,13 @@ if ! wait_until 10 "${pids[0]}" ring_is_new; then
 	die "vigil-capture did not start ($what); log: $RUN_DIR/logs/capture.log"
 fi
 grep -v '^$' "$RUN_DIR/logs/capture.log" | head -n 5 | sed 's/^/  capture: /' >&2
+
+# MQTT=mqtt://HOST:PORT: vigil-record notifies the camera's motion events to
+# that broker (without recording; docs/notifications.md).
+if [ -n "${MQTT:-}" ]; then
+	spawn vigil-record "$RUN_DIR/logs/record-notify.log" "$build/vigil-record" \
+		--camera "$CAMERA" --mqtt "$MQTT" --public-url "https://localhost:$PORT"
+fi
 
 for i in $(seq 1 "$SERVERS"); do
 	sock=$RUN_DIR/web$i.sock

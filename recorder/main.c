@@ -29,6 +29,7 @@
 #include "event.h"
 #include "log.h"
 #include "meta.h"
+#include "notify.h"
 #include "parse.h"
 #include "preroll.h"
 #include "queue.h"
@@ -73,6 +74,7 @@ struct options {
 	int min_free_pct;
 	const char *user;
 	int verbose;
+	struct notify_config notify;
 };
 
 struct recorder {
@@ -101,6 +103,7 @@ struct recorder {
 	int have_pending;
 
 	struct status st;
+	struct notify *notify; /* NULL when nothing is configured */
 	int64_t next_housekeeping_ns;
 	uint64_t free_bytes, total_bytes;
 };
@@ -113,14 +116,15 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: " PROG
-		" --camera NAME --dir DIR [--pre SEC] [--post SEC]\n"
+		" --camera NAME [--dir DIR] [--pre SEC] [--post SEC]\n"
 		"       [--max-event SEC] [--keep-days N] [--max-size BYTES]\n"
 		"       [--min-free BYTES|PCT%%] [--user USER] [-v]\n"
 		"Records motion events of a camera's ring (frames flagged by motion\n"
 		"detection) into Matroska clips with metadata and thumbnails.\n"
 		"\n"
 		"  --camera NAME      camera whose ring to record, [A-Za-z0-9_-]{1,32}\n"
-		"  --dir DIR          recordings directory (created 0750 when missing)\n"
+		"  --dir DIR          recordings directory (created 0750 when missing);\n"
+		"                     without it nothing is recorded, only notified\n"
 		"  --pre SEC          seconds kept before the motion, 0..%d (default %d)\n"
 		"  --post SEC         seconds without motion that end an event, 0..%d\n"
 		"                     (default %d)\n"
@@ -138,10 +142,11 @@ static void usage(FILE *f)
 		"  --version          print the version\n"
 		"\n"
 		"SIGTERM or SIGINT end the event being recorded and stop.\n"
-		"Exit status: 0 stopped, 1 run-time error, 2 bad usage.\n",
+		"Exit status: 0 stopped, 1 run-time error, 2 bad usage.\n\n",
 		REC_PRE_MAX, REC_PRE_DEFAULT, REC_POST_MAX, REC_POST_DEFAULT,
 		REC_MAX_EVENT_MAX, REC_MAX_EVENT_DEFAULT, REC_KEEP_DAYS_DEFAULT,
 		REC_MIN_FREE_PCT_DEFAULT);
+	notify_usage(f);
 }
 
 static void __attribute__((noreturn, format(printf, 1, 2)))
@@ -188,6 +193,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, OPT_VERSION},
+		NOTIFY_LONGOPTS,
 		{NULL, 0, NULL, 0},
 	};
 	char name[RING_NAME_MAX];
@@ -200,6 +206,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 	o->max_ns = REC_MAX_EVENT_DEFAULT * NS_PER_S;
 	o->keep_days = REC_KEEP_DAYS_DEFAULT;
 	o->min_free_pct = REC_MIN_FREE_PCT_DEFAULT;
+	notify_config_init(&o->notify);
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":vh", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -271,6 +278,14 @@ static void parse_options(int argc, char **argv, struct options *o)
 			usage_error("option '%s' needs a value",
 				    argv[optind - 1]);
 		default:
+			if (ch >= NOTIFY_OPT_BASE && ch < NOTIFY_OPT_END) {
+				char err[200];
+
+				if (notify_parse_option(&o->notify, ch, optarg,
+							err, sizeof(err)) < 0)
+					usage_error("%s", err);
+				break;
+			}
 			usage_error("unknown option '%s'", argv[optind - 1]);
 		}
 	}
@@ -278,8 +293,14 @@ static void parse_options(int argc, char **argv, struct options *o)
 		usage_error("unexpected argument '%s'", argv[optind]);
 	if (o->camera == NULL)
 		usage_error("--camera is required");
-	if (o->dir == NULL || o->dir[0] == '\0')
-		usage_error("--dir is required");
+	if (o->dir != NULL && o->dir[0] == '\0')
+		usage_error("bad --dir ''");
+	if (o->dir == NULL && !notify_wanted(&o->notify))
+		usage_error("--dir is required unless notifying (--mqtt, "
+			    "--webhook, --on-event-start, --on-event-end)");
+	o->notify.camera = o->camera;
+	o->notify.dir = o->dir;
+	o->notify.version = VIGIL_VERSION;
 	if (ring_name(name, sizeof(name), o->camera, NULL) < 0)
 		usage_error("bad camera name '%s': want [A-Za-z0-9_-]{1,%d}",
 			    o->camera, RING_CAMERA_MAX);
@@ -622,6 +643,7 @@ static void event_start(struct recorder *r, const struct recframe *f,
 	preroll_clear(r->pre);
 	write_frame(r, f, jpeg, len);
 	save_meta(r);
+	notify_event_start(r->notify, &r->meta, r->thumb, r->thumb_len);
 }
 
 static void event_split(struct recorder *r)
@@ -635,10 +657,16 @@ static void event_split(struct recorder *r)
 	}
 }
 
+static void notify_only_end(struct recorder *r);
+
 static void event_end(struct recorder *r, int interrupted)
 {
 	unsigned i;
 
+	if (r->store == NULL) {
+		notify_only_end(r);
+		return;
+	}
 	event_split(r);
 	r->closed_bytes = 0;
 	if (r->failed)
@@ -670,13 +698,71 @@ static void event_end(struct recorder *r, int interrupted)
 		 (double)(r->meta.end_ns - r->meta.start_ns) / NS_PER_S,
 		 r->meta.frames, r->meta.bytes,
 		 r->listed ? "" : " (nothing could be written)");
+	notify_event_end(r->notify, &r->meta, r->thumb, r->thumb_len);
 	r->paused = 0;
 	run_retention(r);
+}
+
+/* Without --dir: the same event decisions, nothing written. */
+static void notify_only_end(struct recorder *r)
+{
+	r->meta.end_ns = r->meta.last_ns;
+	r->meta.has_end = 1;
+	log_info("event '%s' ended: %.1f s", r->meta.id,
+		 (double)(r->meta.end_ns - r->meta.start_ns) / NS_PER_S);
+	notify_event_end(r->notify, &r->meta, r->thumb, r->thumb_len);
+}
+
+static void notify_only_frame(struct recorder *r, const struct recframe *f,
+			      const void *jpeg, size_t len)
+{
+	switch (event_frame(&r->em, f->monotonic_ns,
+			    (f->flags & RING_FRAME_MOTION) != 0)) {
+	case EVENT_START:
+		memset(&r->meta, 0, sizeof(r->meta));
+		if (meta_id(r->meta.id, sizeof(r->meta.id), f->realtime_ns,
+			    r->o->camera) < 0)
+			snprintf(r->meta.id, sizeof(r->meta.id),
+				 "19700101T000000.000Z-%s", r->o->camera);
+		snprintf(r->meta.camera, sizeof(r->meta.camera), "%s",
+			 r->o->camera);
+		r->meta.start_ns = f->realtime_ns;
+		r->meta.last_ns = f->realtime_ns;
+		r->meta.width = f->width;
+		r->meta.height = f->height;
+		r->meta.score = f->score;
+		r->thumb_len = 0;
+		keep_thumbnail(r, f, jpeg, len);
+		event_file_started(&r->em, f->monotonic_ns);
+		log_info("event '%s' started", r->meta.id);
+		notify_event_start(r->notify, &r->meta, r->thumb, r->thumb_len);
+		break;
+	case EVENT_SPLIT:
+		event_file_started(&r->em, f->monotonic_ns);
+		/* fall through */
+	case EVENT_RECORD:
+		r->meta.last_ns = f->realtime_ns;
+		r->meta.frames++;
+		if (f->score > r->meta.score) {
+			r->meta.score = f->score;
+			keep_thumbnail(r, f, jpeg, len);
+		}
+		break;
+	case EVENT_END:
+		notify_only_end(r);
+		break;
+	case EVENT_IDLE:
+		break;
+	}
 }
 
 static void on_frame(struct recorder *r, const struct recframe *f,
 		     const void *jpeg, size_t len)
 {
+	if (r->store == NULL) {
+		notify_only_frame(r, f, jpeg, len);
+		return;
+	}
 	switch (event_frame(&r->em, f->monotonic_ns,
 			    (f->flags & RING_FRAME_MOTION) != 0)) {
 	case EVENT_IDLE:
@@ -712,6 +798,14 @@ static void on_frame(struct recorder *r, const struct recframe *f,
 
 static void write_state(struct recorder *r)
 {
+	char notify[NOTIFY_STATS_MAX];
+
+	if (r->store == NULL)
+		return;
+	r->st.notify = NULL;
+	if (r->notify != NULL &&
+	    notify_stats_json(r->notify, notify, sizeof(notify)) > 0)
+		r->st.notify = notify;
 	r->st.camera = r->o->camera;
 	r->st.recording = r->em.active && r->clip != NULL;
 	r->st.event = r->em.active ? r->meta.id : NULL;
@@ -734,7 +828,7 @@ static void housekeeping(struct recorder *r, int idle)
 
 	if (idle && r->em.active && event_tick(&r->em, now) == EVENT_END)
 		event_end(r, 0);
-	if (now < r->next_housekeeping_ns)
+	if (now < r->next_housekeeping_ns || r->store == NULL)
 		return;
 	r->next_housekeeping_ns = now + REC_HOUSEKEEPING_MS * NS_PER_MS;
 	if (r->em.active) {
@@ -750,6 +844,44 @@ static void housekeeping(struct recorder *r, int idle)
 }
 
 /* ------------------------------------------------------------ main */
+
+/* Without --dir: the frame loop and the event decisions only. */
+static void run_notify_only(struct recorder *r)
+{
+	r->pre = NULL;
+	event_init(&r->em, r->o->post_ns, r->o->max_ns);
+	if (notify_start(r->notify) < 0)
+		fatal("cannot start the notifications");
+	r->queue = queue_create(0);
+	if (r->queue == NULL)
+		fatal("cannot allocate the frame queue");
+	r->tap = ringtap_start(r->o->camera, r->queue);
+	if (r->tap == NULL)
+		fatal("cannot start the ring reader");
+	log_info("notifying events of camera '%s' (nothing is recorded)",
+		 r->o->camera);
+	while (!stopping) {
+		struct recframe f;
+		const void *jpeg;
+		size_t len;
+		int got = queue_peek(r->queue, REC_WAIT_MS, &f, &jpeg, &len);
+
+		if (got) {
+			on_frame(r, &f, jpeg, len);
+			queue_pop(r->queue);
+		} else if (r->em.active &&
+			   event_tick(&r->em, clock_mono_ns()) == EVENT_END) {
+			notify_only_end(r);
+		}
+	}
+	log_info("shutting down (signal)");
+	if (r->em.active)
+		notify_only_end(r);
+	notify_destroy(r->notify);
+	ringtap_stop(r->tap);
+	queue_destroy(r->queue);
+	free(r->thumb);
+}
 
 static void on_signal(int sig)
 {
@@ -798,6 +930,21 @@ int main(int argc, char **argv)
 		uid = pw->pw_uid;
 		gid = pw->pw_gid;
 	}
+	if (notify_wanted(&o.notify)) {
+		char err[300];
+
+		/* Before the privilege drop: the secret files may be
+		 * root's. */
+		r.notify = notify_create(&o.notify, err, sizeof(err));
+		if (r.notify == NULL)
+			fatalx("notifications: %s", err);
+	}
+	if (o.dir == NULL) {
+		if (pw != NULL)
+			drop_privileges(pw);
+		run_notify_only(&r);
+		return 0;
+	}
 	r.store = store_open(o.dir, uid, gid);
 	if (r.store == NULL) {
 		if (errno == EWOULDBLOCK)
@@ -809,6 +956,8 @@ int main(int argc, char **argv)
 		drop_privileges(pw);
 	if (faccessat(r.dirfd, ".", W_OK | X_OK, AT_EACCESS) < 0)
 		fatal("cannot write into '%s'", o.dir);
+	if (r.notify != NULL && notify_start(r.notify) < 0)
+		fatal("cannot start the notifications");
 
 	if (store_recover(r.store, &rec) < 0)
 		fatal("cannot read recordings directory '%s'", o.dir);
@@ -856,6 +1005,7 @@ int main(int argc, char **argv)
 		event_end(&r, 0);
 	save_pending(&r);
 	write_state(&r);
+	notify_destroy(r.notify);
 	ringtap_stop(r.tap);
 	queue_destroy(r.queue);
 	preroll_destroy(r.pre);

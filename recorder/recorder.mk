@@ -4,8 +4,11 @@
 # Every recorder/*.c is part of the daemon (a new module needs no edit here).
 RECORDER_SRC := $(wildcard recorder/*.c)
 RECORDER_OBJ := $(RECORDER_SRC:%.c=$(BUILD)/obj/%.o)
-RECORDER_LIBS := $(call pkg_libs,libavformat libavcodec libavutil)
+RECORDER_LIBS := $(call pkg_libs,libavformat libavcodec libavutil) \
+	$(call pkg_libs,libmosquitto libcurl libcrypto)
 $(BUILD)/obj/recorder/clip.o: OBJ_FLAGS := $(call pkg_cflags,libavformat libavutil)
+$(BUILD)/obj/recorder/notify_mqtt.o: OBJ_FLAGS := $(call pkg_cflags,libmosquitto)
+$(BUILD)/obj/recorder/notify_webhook.o: OBJ_FLAGS := $(call pkg_cflags,libcurl libcrypto)
 PROJ_CPPFLAGS += -Irecorder
 
 BINS += $(BUILD)/vigil-record
@@ -36,3 +39,12 @@ TEST_TOOLS += $(BUILD)/tools/recfeed
 $(BUILD)/tools/recfeed: $(BUILD)/obj/tests/tools/recfeed.o $(COMMON_WRITER_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pkg_libs,libturbojpeg)
+
+# Notifications: discovery messages, the event JSON and the signature.
+UNIT_TESTS += $(BUILD)/tests/test_notify
+$(BUILD)/tests/test_notify: $(BUILD)/obj/recorder/notify.o \
+	$(BUILD)/obj/recorder/notify_hass.o $(BUILD)/obj/recorder/notify_mqtt.o \
+	$(BUILD)/obj/recorder/notify_webhook.o $(BUILD)/obj/recorder/notify_hook.o \
+	$(BUILD)/obj/recorder/notify_queue.o $(BUILD)/obj/common/log.o \
+	$(BUILD)/obj/common/parse.o
+TEST_LIBS_test_notify := $(call pkg_libs,libmosquitto libcurl libcrypto) -lpthread

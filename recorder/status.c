@@ -9,7 +9,7 @@
 #include "meta.h"
 #include "store.h"
 
-#define STATUS_JSON_MAX 1024
+#define STATUS_JSON_MAX 2048
 
 static int fmt_time(char *buf, size_t size, int64_t ns)
 {
@@ -66,12 +66,14 @@ int status_write(int dirfd, const struct status *st, int64_t now_ns)
 		     ",\"free_bytes\":%" PRIu64 ",\"total_bytes\":%" PRIu64
 		     ",\"frames\":%" PRIu64 ",\"frames_missed\":%" PRIu64
 		     ",\"camera_online\":%s,\"last_error\":%s,"
-		     "\"last_error_time\":%s,\"updated\":%s}\n",
+		     "\"last_error_time\":%s,%s%s%s\"updated\":%s}\n",
 		     st->camera, (long)getpid(),
 		     st->recording ? "true" : "false", event, st->events,
 		     st->bytes, st->free_bytes, st->total_bytes, st->frames,
 		     st->frames_missed, st->camera_online ? "true" : "false",
-		     err, errtime, updated);
+		     err, errtime, st->notify ? "\"notify\":" : "",
+		     st->notify ? st->notify : "", st->notify ? "," : "",
+		     updated);
 	if (n < 0 || (size_t)n >= sizeof(buf))
 		return -1;
 	return meta_replace(dirfd, STORE_STATE_NAME, buf, (size_t)n);

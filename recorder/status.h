@@ -12,6 +12,8 @@
  *    "updated":1764565960.500}
  *
  * "event" and "last_error"/"last_error_time" are null when there is none.
+ * With notifications configured, "notify" holds their counters
+ * (notify_stats_json in notify.h); the key is absent otherwise.
  * A reader tells a dead recorder by "updated" getting old.
  */
 #ifndef VIGIL_STATUS_H
@@ -33,6 +35,7 @@ struct status {
 	int camera_online;
 	char last_error[STATUS_ERROR_MAX]; /* "" when none */
 	int64_t last_error_ns; /* CLOCK_REALTIME */
+	const char *notify; /* a JSON object (notify.h), NULL: none */
 };
 
 /* Writes STORE_STATE_NAME in dirfd atomically, stamped with now_ns.
