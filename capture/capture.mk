@@ -21,6 +21,7 @@ endif
 CAPTURE_OBJ := $(CAPTURE_SRC:%.c=$(BUILD)/obj/%.o) \
 	$(CAPTURE_CXX_SRC:%.cpp=$(BUILD)/obj/%.o)
 EXTRA_CFLAGS_encode := $(TJ_CFLAGS)
+EXTRA_CFLAGS_luma := $(TJ_CFLAGS)
 
 BINS += $(BUILD)/vigil-capture
 $(BUILD)/vigil-capture: $(CAPTURE_OBJ) $(COMMON_OBJ)
