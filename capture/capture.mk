@@ -85,3 +85,9 @@ $(BUILD)/bench/encode_bench: $(BUILD)/obj/bench/encode_bench.o \
 	$(BUILD)/obj/capture/overlay.o $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TJ_LIBS) -lm
+# Motion detection (tests/test_motion.c, tests/test_luma.c).
+UNIT_TESTS += $(BUILD)/tests/test_motion $(BUILD)/tests/test_luma
+$(BUILD)/tests/test_motion: $(BUILD)/obj/capture/motion.o $(BUILD)/obj/capture/luma.o
+TEST_LIBS_test_motion := $(TJ_LIBS)
+$(BUILD)/tests/test_luma: $(BUILD)/obj/capture/luma.o
+TEST_LIBS_test_luma := $(TJ_LIBS)
