@@ -6,6 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <turbojpeg.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#elif defined(__ARM_NEON)
+#include <arm_neon.h>
+#endif
 
 void luma_init(struct luma *l)
 {
@@ -62,7 +67,8 @@ static int luma_size(struct luma *l, int width, int height)
 	w = (width + b - 1) / b;
 	h = (height + b - 1) / b;
 	if (grow((void **)&l->pixels, &l->cap, (size_t)w * h) < 0 ||
-	    grow((void **)&l->acc, &l->acc_cap, sizeof(uint32_t) * w) < 0) {
+	    grow((void **)&l->acc, &l->acc_cap,
+		 sizeof(uint32_t) * (w + width / 8 + 1)) < 0) {
 		errno = ENOMEM;
 		return -1;
 	}
@@ -87,28 +93,16 @@ static inline uint32_t sum8(const uint8_t *p)
 	return (uint32_t)(v & 0xffff);
 }
 
-/* Adds one source row, block by block, into acc[0..w). */
+/* Adds one source row, block by block (b < 8), into acc[0..w). */
 static void add_row(uint32_t *acc, const uint8_t *row, int width, int b)
 {
-	int full = width / b, x = 0;
+	int full = width / b, x;
 
-	if (b == 8) {
-		for (int i = 0; i < full; i++)
-			acc[i] += sum8(row + 8 * i);
-	} else if (b == 16) {
-		for (int i = 0; i < full; i++)
-			acc[i] += sum8(row + 16 * i) + sum8(row + 16 * i + 8);
-	} else if (b % 8 == 0) {
-		for (int i = 0; i < full; i++)
-			for (int k = 0; k < b; k += 8)
-				acc[i] += sum8(row + b * i + k);
-	} else {
-		for (int i = 0; i < full; i++) {
-			uint32_t s = 0;
-			for (int k = 0; k < b; k++)
-				s += row[b * i + k];
-			acc[i] += s;
-		}
+	for (int i = 0; i < full; i++) {
+		uint32_t s = 0;
+		for (int k = 0; k < b; k++)
+			s += row[b * i + k];
+		acc[i] += s;
 	}
 	x = full * b;
 	if (x < width) {
@@ -119,18 +113,85 @@ static void add_row(uint32_t *acc, const uint8_t *row, int width, int b)
 	}
 }
 
-/* Box average of b x b blocks of src (sw x sh, stride) into dst (dw wide). */
+/*
+ * g[j] = the sum of columns 8j..8j+7 over `rows` rows, for j < groups: the
+ * inner loop of the box average, one SIMD instruction or two per 16 bytes
+ * where there is SIMD (SSE2: sums of absolute differences to zero; NEON:
+ * pairwise widening adds).
+ */
+static void group_sums(uint32_t *g, const uint8_t *src, int stride, int rows,
+		       int groups)
+{
+	int j = 0;
+
+#if defined(__SSE2__)
+	const __m128i zero = _mm_setzero_si128();
+	for (; j + 2 <= groups; j += 2) {
+		__m128i a = zero;
+		for (int r = 0; r < rows; r++) {
+			__m128i v = _mm_loadu_si128(
+				(const __m128i *)(const void *)(src +
+								(size_t)r *
+									stride +
+								8 * j));
+			a = _mm_add_epi64(a, _mm_sad_epu8(v, zero));
+		}
+		g[j] = (uint32_t)_mm_cvtsi128_si32(a);
+		g[j + 1] = (uint32_t)_mm_cvtsi128_si32(_mm_srli_si128(a, 8));
+	}
+#elif defined(__ARM_NEON)
+	for (; j + 2 <= groups; j += 2) {
+		uint16x8_t a = vdupq_n_u16(0);
+		uint64x2_t o;
+		for (int r = 0; r < rows; r++)
+			a = vpadalq_u8(
+				a, vld1q_u8(src + (size_t)r * stride + 8 * j));
+		o = vpaddlq_u32(vpaddlq_u16(a));
+		g[j] = (uint32_t)vgetq_lane_u64(o, 0);
+		g[j + 1] = (uint32_t)vgetq_lane_u64(o, 1);
+	}
+#endif
+	for (; j < groups; j++) {
+		uint32_t s = 0;
+		for (int r = 0; r < rows; r++)
+			s += sum8(src + (size_t)r * stride + 8 * j);
+		g[j] = s;
+	}
+}
+
+/* Box average of b x b blocks of src (sw x sh, stride) into dst (dw wide);
+ * acc holds at least dw + sw / 8 words. */
 static void box(uint8_t *dst, uint32_t *acc, const uint8_t *src, int sw, int sh,
 		int stride, int b)
 {
-	int dw = (sw + b - 1) / b;
+	int dw = (sw + b - 1) / b, groups = sw / 8, per = b / 8;
+	uint32_t *g = acc + dw;
 
 	for (int y0 = 0, r = 0; y0 < sh; y0 += b, r++) {
 		int rows = sh - y0 < b ? sh - y0 : b;
+		const uint8_t *top = src + (size_t)y0 * stride;
 
-		memset(acc, 0, sizeof(uint32_t) * dw);
-		for (int y = y0; y < y0 + rows; y++)
-			add_row(acc, src + (size_t)y * stride, sw, b);
+		if (b >= 8) {
+			group_sums(g, top, stride, rows, groups);
+			for (int x = 0; x < dw; x++) {
+				int end = (x + 1) * per < groups ? (x + 1) * per
+								 : groups;
+				uint32_t s = 0;
+				for (int j = x * per; j < end; j++)
+					s += g[j];
+				acc[x] = s;
+			}
+			if (groups * 8 < sw)
+				for (int y = 0; y < rows; y++)
+					for (int k = groups * 8; k < sw; k++)
+						acc[dw - 1] +=
+							top[(size_t)y * stride +
+							    k];
+		} else {
+			memset(acc, 0, sizeof(uint32_t) * dw);
+			for (int y = 0; y < rows; y++)
+				add_row(acc, top + (size_t)y * stride, sw, b);
+		}
 		for (int x = 0; x < dw; x++) {
 			int cols = sw - x * b < b ? sw - x * b : b;
 			uint32_t n = (uint32_t)(cols * rows);

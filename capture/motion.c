@@ -13,7 +13,8 @@
 #define MOTION_MAX_DT_NS 1000000000ll
 #define MOTION_TEMPORAL_MIN 5 /* levels: change from the previous frame */
 #define MOTION_BANDS 8 /* brightness bands of the compensation */
-#define MOTION_DIFF_BINS 511 /* signed whole-level differences */
+#define MOTION_DIFF_BINS 255 /* signed whole-level differences, +-127 */
+#define MOTION_SAMPLE 2 /* statistics on every 2nd pixel and row */
 #define MOTION_ABS_BINS 1024 /* absolute differences in quarter levels */
 
 struct motion {
@@ -38,6 +39,7 @@ struct motion {
 	int64_t last_active;
 	uint64_t periods;
 	uint32_t band_hist[MOTION_BANDS][MOTION_DIFF_BINS];
+	uint32_t sampled;
 	uint32_t band_count[MOTION_BANDS];
 	uint32_t temporal_hist[MOTION_DIFF_BINS];
 	uint32_t abs_hist[MOTION_ABS_BINS];
@@ -385,6 +387,11 @@ static int hist_median(const uint32_t *hist, int bins, uint32_t count)
  * each band of background brightness, interpolated over the levels; bands
  * with too few pixels take the global median.
  */
+static inline int clamp127(int v)
+{
+	return v < -127 ? -127 : v > 127 ? 127 : v;
+}
+
 static void compensation(struct motion *m, const uint8_t *pix)
 {
 	uint32_t global[MOTION_DIFF_BINS];
@@ -395,29 +402,34 @@ static void compensation(struct motion *m, const uint8_t *pix)
 	memset(m->band_hist, 0, sizeof(m->band_hist));
 	memset(m->band_count, 0, sizeof(m->band_count));
 	memset(m->temporal_hist, 0, sizeof(m->temporal_hist));
-	for (int i = 0; i < m->n; i++) {
-		int b, d;
-		if (m->ignore[i])
-			continue;
-		b = m->bg[i] >> 13;
-		d = ((int)pix[i] * 256 - m->bg[i] + 255 * 256 + 128) >> 8;
-		m->band_hist[b][d]++;
-		m->band_count[b]++;
-		m->temporal_hist[(int)pix[i] - m->prev[i] + 255]++;
-	}
+	for (int y = 0; y < m->h; y += MOTION_SAMPLE)
+		for (int i = y * m->w; i < (y + 1) * m->w; i += MOTION_SAMPLE) {
+			int b, d;
+			if (m->ignore[i])
+				continue;
+			b = m->bg[i] >> 13;
+			d = clamp127(((int)pix[i] * 256 - m->bg[i] + 255 * 256 +
+				      128) / 256 -
+				     255);
+			m->band_hist[b][d + 127]++;
+			m->band_count[b]++;
+			m->temporal_hist[clamp127((int)pix[i] - m->prev[i]) +
+					 127]++;
+		}
 	memset(global, 0, sizeof(global));
 	for (int b = 0; b < MOTION_BANDS; b++) {
 		total += m->band_count[b];
 		for (int d = 0; d < MOTION_DIFF_BINS; d++)
 			global[d] += m->band_hist[b][d];
 	}
-	g = (hist_median(global, MOTION_DIFF_BINS, total) - 255) * 256;
+	m->sampled = total;
+	g = (hist_median(global, MOTION_DIFF_BINS, total) - 127) * 256;
 	for (int b = 0; b < MOTION_BANDS; b++) {
 		if (m->band_count[b] * 50 >= total && m->band_count[b] >= 16)
 			band_med[b] = (hist_median(m->band_hist[b],
 						   MOTION_DIFF_BINS,
 						   m->band_count[b]) -
-				       255) *
+				       127) *
 				      256;
 		else
 			band_med[b] = g;
@@ -505,22 +517,6 @@ static uint32_t regions(struct motion *m, uint32_t min_region)
 	return moving;
 }
 
-static void background(struct motion *m, const uint8_t *pix, int64_t dt)
-{
-	int64_t fast = dt * 65536 / MOTION_BG_TAU_NS;
-	int64_t slow = dt * 65536 / MOTION_BG_SLOW_TAU_NS;
-
-	if (fast < 1)
-		fast = 1;
-	if (slow < 1)
-		slow = 1;
-	for (int i = 0; i < m->n; i++) {
-		int64_t a = m->changed[i] ? slow : fast;
-		int64_t d = (int64_t)pix[i] * 256 - m->bg[i];
-		m->bg[i] = (uint16_t)(m->bg[i] + (d * a) / 65536);
-	}
-}
-
 static void reset_background(struct motion *m, const uint8_t *pix)
 {
 	for (int i = 0; i < m->n; i++)
@@ -551,13 +547,101 @@ static void decide(struct motion *m, int active, int64_t mono, int64_t real,
 	out->since_ns = m->declared ? m->since_ns : 0;
 }
 
+/* The noise-following thresholds, from the sampled pixels: thr over the
+ * background (8.8) and tthr from the previous frame (levels). */
+static void thresholds(struct motion *m, const uint8_t *pix, int toff,
+		       int64_t dt, int32_t *thr, int32_t *tthr)
+{
+	int32_t sigma;
+
+	memset(m->abs_hist, 0, sizeof(m->abs_hist));
+	memset(m->tabs_hist, 0, sizeof(m->tabs_hist));
+	for (int y = 0; y < m->h; y += MOTION_SAMPLE)
+		for (int i = y * m->w; i < (y + 1) * m->w; i += MOTION_SAMPLE) {
+			int32_t e, t;
+			if (m->ignore[i])
+				continue;
+			e = (int32_t)pix[i] * 256 - m->bg[i] -
+			    m->offset[m->bg[i] >> 8];
+			e = (e < 0 ? -e : e) >> 6;
+			m->abs_hist[e < MOTION_ABS_BINS
+					    ? e
+					    : MOTION_ABS_BINS - 1]++;
+			t = (int)pix[i] - m->prev[i] - toff;
+			t = t < 0 ? -t : t;
+			m->tabs_hist[t > 255 ? 255 : t]++;
+		}
+	/* sigma = 1.4826 x median absolute difference; 8.8 fixed point. */
+	sigma = hist_median(m->abs_hist, MOTION_ABS_BINS, m->sampled) * 64 *
+		1518 / 1024;
+	if (sigma >= m->noise)
+		m->noise = sigma;
+	else
+		m->noise += (int32_t)((int64_t)(sigma - m->noise) * dt /
+				      MOTION_NOISE_TAU_NS);
+	if (m->cfg.threshold > 0) {
+		*thr = m->cfg.threshold * 256;
+	} else {
+		*thr = (int32_t)(MOTION_NOISE_K * m->noise);
+		if (*thr < MOTION_THRESHOLD_MIN * 256)
+			*thr = MOTION_THRESHOLD_MIN * 256;
+	}
+	*tthr = hist_median(m->tabs_hist, 256, m->sampled) * 1518 / 1024;
+	*tthr = (int32_t)(MOTION_NOISE_K * *tthr) + 1;
+	if (*tthr < MOTION_TEMPORAL_MIN)
+		*tthr = MOTION_TEMPORAL_MIN;
+}
+
+/*
+ * The one pass over every pixel: changed or not (and moved from the
+ * previous frame), then the background's update (slow where changed) and
+ * the previous frame.  Returns the changed pixels.
+ */
+static uint32_t classify(struct motion *m, const uint8_t *pix, int toff,
+			 int32_t thr, int32_t tthr, int64_t dt)
+{
+	int32_t fast = (int32_t)(dt * 4096 / MOTION_BG_TAU_NS);
+	int32_t slow = (int32_t)(dt * 4096 / MOTION_BG_SLOW_TAU_NS);
+	uint32_t changed = 0;
+
+	/* Locals, so that the byte stores do not make the compiler reload
+	 * every pointer of m on each pixel. */
+	const uint8_t *restrict ign = m->ignore;
+	const int32_t *restrict off = m->offset;
+	uint16_t *restrict bg = m->bg;
+	uint8_t *restrict prev = m->prev;
+	uint8_t *restrict chg = m->changed;
+	int n = m->n;
+
+	fast = fast < 1 ? 1 : fast;
+	slow = slow < 1 ? 1 : slow;
+	for (int i = 0; i < n; i++) {
+		int32_t b = bg[i];
+		int32_t d = (int32_t)pix[i] * 256 - b;
+		int32_t e = d - off[b >> 8];
+		int32_t a = fast;
+		uint8_t c = 0;
+
+		if ((e < 0 ? -e : e) >= thr && !ign[i]) {
+			int t = (int)pix[i] - prev[i] - toff;
+			c = (t < 0 ? -t : t) >= tthr ? 2 : 1;
+			a = slow;
+			changed++;
+		}
+		chg[i] = c;
+		bg[i] = (uint16_t)(b + d * a / 4096);
+		prev[i] = pix[i];
+	}
+	return changed;
+}
+
 int motion_feed(struct motion *m, const struct luma *small, int64_t mono_ns,
 		int64_t real_ns, struct motion_result *out)
 {
 	const uint8_t *pix = small->pixels;
 	int64_t dt;
-	int32_t thr, tthr, sigma;
-	uint32_t changed = 0, moving, area_px, min_region;
+	int32_t thr, tthr;
+	uint32_t changed, moving = 0, area_px, min_region;
 	int toff;
 
 	memset(out, 0, sizeof(*out));
@@ -582,57 +666,15 @@ int motion_feed(struct motion *m, const struct luma *small, int64_t mono_ns,
 	m->last_mono = mono_ns;
 
 	compensation(m, pix);
-	toff = hist_median(m->temporal_hist, MOTION_DIFF_BINS,
-			   (uint32_t)m->watched) -
-	       255;
-	memset(m->abs_hist, 0, sizeof(m->abs_hist));
-	memset(m->tabs_hist, 0, sizeof(m->tabs_hist));
-	for (int i = 0; i < m->n; i++) {
-		int32_t e, t;
-		if (m->ignore[i])
-			continue;
-		e = (int32_t)pix[i] * 256 - m->bg[i] - m->offset[m->bg[i] >> 8];
-		e = e < 0 ? -e : e;
-		m->abs_hist[e >> 6 < MOTION_ABS_BINS ? e >> 6
-						     : MOTION_ABS_BINS - 1]++;
-		t = (int)pix[i] - m->prev[i] - toff;
-		m->tabs_hist[t < 0 ? (-t > 255 ? 255 : -t)
-				   : (t > 255 ? 255 : t)]++;
+	if (m->sampled == 0) { /* only a few pixels watched, none sampled */
+		reset_background(m, pix);
+		decide(m, 0, mono_ns, real_ns, out);
+		return 0;
 	}
-	/* sigma = 1.4826 x median absolute difference; 8.8 fixed point. */
-	sigma = hist_median(m->abs_hist, MOTION_ABS_BINS,
-			    (uint32_t)m->watched) *
-		64 * 1518 / 1024;
-	if (sigma >= m->noise)
-		m->noise = sigma;
-	else
-		m->noise += (int32_t)((int64_t)(sigma - m->noise) * dt /
-				      MOTION_NOISE_TAU_NS);
-	if (m->cfg.threshold > 0)
-		thr = m->cfg.threshold * 256;
-	else {
-		thr = (int32_t)(MOTION_NOISE_K * m->noise);
-		if (thr < MOTION_THRESHOLD_MIN * 256)
-			thr = MOTION_THRESHOLD_MIN * 256;
-	}
-	tthr = hist_median(m->tabs_hist, 256, (uint32_t)m->watched) * 1518 /
-	       1024;
-	tthr = (int32_t)(MOTION_NOISE_K * tthr) + 1;
-	if (tthr < MOTION_TEMPORAL_MIN)
-		tthr = MOTION_TEMPORAL_MIN;
-
-	for (int i = 0; i < m->n; i++) {
-		int32_t e, t;
-		m->changed[i] = 0;
-		if (m->ignore[i])
-			continue;
-		e = (int32_t)pix[i] * 256 - m->bg[i] - m->offset[m->bg[i] >> 8];
-		if (e < 0 ? -e < thr : e < thr)
-			continue;
-		t = (int)pix[i] - m->prev[i] - toff;
-		m->changed[i] = (t < 0 ? -t : t) >= tthr ? 2 : 1;
-		changed++;
-	}
+	toff = hist_median(m->temporal_hist, MOTION_DIFF_BINS, m->sampled) -
+	       127;
+	thresholds(m, pix, toff, dt, &thr, &tthr);
+	changed = classify(m, pix, toff, thr, tthr, dt);
 
 	if (m->cfg.lightswitch > 0 &&
 	    (uint64_t)changed * 100 >
@@ -645,7 +687,8 @@ int motion_feed(struct motion *m, const struct luma *small, int64_t mono_ns,
 
 	area_px = (uint32_t)(((int64_t)m->cfg.area * m->n + 9999) / 10000);
 	min_region = area_px / 2 > 3 ? area_px / 2 : 3;
-	moving = regions(m, min_region);
+	if (changed > 0)
+		moving = regions(m, min_region);
 
 	out->score = (uint32_t)((uint64_t)moving * MOTION_SCORE_MAX / m->n);
 	if (moving > 0 && out->score == 0)
@@ -661,8 +704,6 @@ int motion_feed(struct motion *m, const struct luma *small, int64_t mono_ns,
 				out->grid[r * (MOTION_COLS / 8) + c / 8] |=
 					(uint8_t)(1u << (c % 8));
 			}
-	background(m, pix, dt);
-	memcpy(m->prev, pix, (size_t)m->n);
 	decide(m, moving >= area_px, mono_ns, real_ns, out);
 	return 0;
 }
