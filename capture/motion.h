@@ -45,6 +45,9 @@
  *   --motion-lightswitch 40   percent; 0 turns the rule off
  *   --motion-mask none
  *
+ * The medians (brightness, noise) are taken on every 2nd pixel of every
+ * 2nd row; everything else on every pixel.
+ *
  * Not thread-safe: one struct motion per capture loop.  No allocation per
  * frame except when the small picture's size changes.
  */
