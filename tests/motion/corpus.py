@@ -347,6 +347,14 @@ def _clips():
     return c, sprites
 
 
+def _flags(clip):
+    """The clip's capture flags; a clip with motion states its hold."""
+    f = list(clip.get("flags", []))
+    if clip.get("hold") is not None and "--motion-hold" not in f:
+        f += ["--motion-hold", str(clip["hold"])]
+    return f
+
+
 def _merge(intervals, hold):
     out = []
     for s, e in sorted(intervals):
@@ -440,7 +448,7 @@ def generate(names=None, force=False, log=None):
             fps=FPS, width=W, height=H, frames=n,
             duration=clip["duration"],
             motion=_merge(motion, hold) if motion else [],
-            hold=hold, flags=clip.get("flags", []),
+            hold=hold, flags=_flags(clip),
             objects=[o[4] for o in clip["objects"]], generator=gen)
         with open(lpath, "w") as f:
             json.dump(label, f, indent=1)

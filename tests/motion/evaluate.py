@@ -70,6 +70,7 @@ class Run:
         self.error = None
         self.sent = 0
         self.no_header = 0
+        self.done = threading.Event()  # the reader has the last frame
 
     def run(self):
         try:
@@ -134,6 +135,7 @@ class Run:
                               f"frames: {e}; capture: "
                               f"{cap.output().strip()[-200:]}")
         finally:
+            self.done.set()
             stream.close()
             if feeder:
                 feeder.join(5)
@@ -151,6 +153,9 @@ class Run:
                 cap.proc.stdin.write(j)
                 cap.proc.stdin.flush()
                 self.sent += 1
+            # End of input ends capture: not before the server has
+            # streamed the last frame.
+            self.done.wait(5)
         except OSError as e:
             self.error = f"writing frame {self.sent} to capture: {e}"
         finally:
@@ -191,8 +196,12 @@ def judge(run):
         res["failures"].append("no frame received from /stream.mjpg")
         return res
     if len(run.frames) < lab["frames"]:
-        res["failures"].append(f"received {len(run.frames)} of "
-                               f"{lab['frames']} frames")
+        got = {i for i, _, _, _ in run.frames}
+        missing = [i for i in range(lab["frames"]) if i not in got]
+        res["failures"].append(
+            f"received {len(run.frames)} of {lab['frames']} frames (missing "
+            f"{' '.join(map(str, missing[:12]))}"
+            f"{' ...' if len(missing) > 12 else ''})")
     if run.no_header:
         res["failures"].append(
             f"no X-Motion header on {run.no_header} of {len(run.frames)} "
@@ -253,7 +262,7 @@ def _f(v):
 
 
 def table(results):
-    lines = [f"{'clip':15} {'expected':26} {'found':26} {'start':>6} "
+    lines = [f"{'clip':15} {'expected':33} {'found':33} {'start':>6} "
              f"{'clear':>6} {'false':>5} {'score':>5} {'pace':>5}  verdict"]
     for r in results:
         exp = " ".join(_iv(p) for p in r["expected"]) or "none"
@@ -266,7 +275,7 @@ def table(results):
         pace = "-" if r["pace"] is None else f"{r['pace']:.2f}"
         verdict = "PASS" if not r["failures"] else "FAIL: " + "; ".join(
             r["failures"])
-        lines.append(f"{r['name']:15} {exp:26} {fnd:26} {start:>6} "
+        lines.append(f"{r['name']:15} {exp:33} {fnd:33} {start:>6} "
                      f"{clear:>6} {len(r['false_alarms']):>5} {score:>5} "
                      f"{pace:>5}  {verdict}")
     lines.append("start: worst delay from a motion's start to X-Motion: 1; "
