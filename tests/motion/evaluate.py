@@ -299,8 +299,20 @@ def evaluate(labels, parallel=2, on_result=None):
                 on_result(r)
             results.append(r)
     with open(os.path.join(corpus.OUT, "report.txt"), "w") as f:
-        f.write(table(results) + "\n")
+        f.write(table(results) + "\n\n" + clips(labels))
     return results
+
+
+def clips(labels):
+    """What each clip holds: for whoever tunes a detector against it."""
+    out = []
+    for lab in labels:
+        out.append(f"{lab['name']}: {lab['description']}; {lab['frames']} "
+                   f"frames {lab['width']}x{lab['height']} at {lab['fps']} "
+                   f"fps, source {lab['source']}, flags "
+                   f"{' '.join(lab['flags']) or 'none'}")
+        out += [f"    {o}" for o in lab["objects"]]
+    return "\n".join(out) + "\n"
 
 
 if __name__ == "__main__":
