@@ -28,6 +28,8 @@ static struct source *open_testsrc(int w, int h, int fps)
 	cfg.height = h;
 	cfg.fps = fps;
 	cfg.max_frame = 1 << 20;
+	/* The picture changes every frame (test_picture's check). */
+	cfg.testsrc_motion.mode = TESTSRC_MOTION_ALWAYS;
 	assert_true(testsrc_source_ops.match("testsrc"));
 	assert_int_equal(testsrc_source_ops.open(&s, &cfg), 0);
 	assert_non_null(s);
