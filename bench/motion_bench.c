@@ -69,12 +69,14 @@ static void make_frames(struct frame f[2], int w, int h)
 	cfg.height = h;
 	cfg.fps = 100;
 	cfg.max_frame = 1 << 20;
-	if (testsrc_ops.open(&src, &cfg) < 0)
+	cfg.testsrc_motion.mode = TESTSRC_MOTION_ALWAYS; /* the usual picture */
+	if (testsrc_source_ops.open(&src, &cfg) < 0)
 		die("testsrc", strerror(errno));
 	for (;;) {
-		struct pollfd p = {.fd = testsrc_ops.fd(src), .events = POLLIN};
+		struct pollfd p = {.fd = testsrc_source_ops.fd(src),
+				   .events = POLLIN};
 		poll(&p, 1, 1000);
-		if (testsrc_ops.next(src, &pic) == SOURCE_FRAME)
+		if (testsrc_source_ops.next(src, &pic) == SOURCE_FRAME)
 			break;
 	}
 	overlay_init(&ov, "%Y-%m-%d %H:%M:%S");
@@ -105,7 +107,7 @@ static void make_frames(struct frame f[2], int w, int h)
 								    : v);
 				}
 		}
-	testsrc_ops.close(src);
+	testsrc_source_ops.close(src);
 }
 
 int main(int argc, char **argv)

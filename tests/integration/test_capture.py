@@ -186,7 +186,7 @@ def test_rotation_and_overlay():
 def testsrc_jpegs(n, size="640x360"):
     """n distinct real JPEGs made by vigil-capture itself."""
     cam = vt.camera_name("mk")
-    d = capture(cam, "--size", size)
+    d = capture(cam, "--size", size, "--testsrc-motion", "always")
     rc, frames, _, outdir, err = dump(cam, n)
     d.stop()
     return [open(os.path.join(outdir, f"{f['seq']}.jpg"), "rb").read()

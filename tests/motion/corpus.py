@@ -38,10 +38,9 @@ OUT = os.path.join(ROOT, os.environ.get("VIGIL_BUILD", "build"),
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf"
 W, H, FPS = 1280, 720, 10
 
-# The flags that make testsrc a still scene (no crossing object) for the
-# overlay-clock clip.  Capture's testsrc has no such mode yet: this is the
-# one line to change when it does.
-TESTSRC_STILL = ["--testsrc-object", "off"]
+# The flags that make testsrc a still scene (no crossing object, no frame
+# counter) for the overlay-clock clip.
+TESTSRC_STILL = ["--testsrc-motion", "off"]
 
 # Sensor noise on every clip: temporal, on luma and chroma.
 NOISE = "noise=c0s=7:c0f=t:c1s=4:c1f=t:c2s=4:c2f=t"
