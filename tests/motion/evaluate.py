@@ -9,6 +9,13 @@ paced by the wall clock.  Every part's X-Timestamp, X-Frame-Seq, X-Motion
 and X-Motion-Score is recorded; the first frame is clip time 0 and each
 frame's clip time is its X-Timestamp minus the first one's.
 
+Two paths to the motion state: the server's X-Motion headers (what the
+issue measures), or, when the server sends no X-Motion (a server without
+motion support), the ring itself: tools/ringcat runs beside the stream from
+the start and prints each frame's flags (motion=0|1, score=, real_ns=);
+its frames then stand in for the stream's, clip time from the ring's
+realtime stamps.  Each result says which path ran ("server" or "ring").
+
 Pass criteria (issue 11): every labelled motion is declared (X-Motion: 1)
 within 0.5 s of its start and cleared within the hold time + 1 s of its end,
 in one period; a period that matches no labelled motion is a false alarm.
@@ -30,6 +37,7 @@ sys.path.insert(0, HERE)
 import corpus  # noqa: E402
 import vigiltest as vt  # noqa: E402
 
+RINGCAT = os.path.join(vt.BUILD, "tools", "ringcat")
 START_LIMIT = 0.5  # s from a motion's start to X-Motion: 1
 CLEAR_EXTRA = 1.0  # s beyond the hold from a motion's end to X-Motion: 0
 
@@ -71,6 +79,8 @@ class Run:
         self.sent = 0
         self.no_header = 0
         self.done = threading.Event()  # the reader has the last frame
+        self.path = None  # "server" (X-Motion) or "ring" (ringcat)
+        self.ring_frames = []  # (seq, real_ns, motion, score) from ringcat
 
     def run(self):
         try:
@@ -106,6 +116,13 @@ class Run:
         if stream.status != 200:
             self.error = f"/stream.mjpg answered {stream.status_line}"
             return
+        ringcat = subprocess.Popen(
+            [RINGCAT, "-n", "0", "-t", str(int((lab["duration"] + 8) * 1000)),
+             cam], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            text=True)
+        ring_reader = threading.Thread(target=self._read_ring,
+                                       args=(ringcat,), daemon=True)
+        ring_reader.start()
         feeder = None
         if stdin:
             feeder = threading.Thread(target=self._feed, args=(cap, jpegs),
@@ -141,6 +158,44 @@ class Run:
                 feeder.join(5)
             cap.stop()
             srv.stop()
+            if ringcat.poll() is None:
+                ringcat.terminate()
+            ringcat.wait(5)
+            ring_reader.join(5)
+        self._choose_path()
+
+    def _read_ring(self, proc):
+        for line in proc.stdout:
+            if not line.startswith("frame "):
+                continue
+            f = dict(kv.split("=", 1) for kv in line.split()[1:]
+                     if "=" in kv)
+            try:
+                self.ring_frames.append(
+                    (int(f["seq"]), int(f["real_ns"]),
+                     int(f["motion"]) if f.get("analysed") == "1" else None,
+                     int(f["score"]) if f.get("analysed") == "1" else None))
+            except (KeyError, ValueError):
+                continue
+
+    def _choose_path(self):
+        """The server's X-Motion when it sends it; else the ring's flags
+        for the frames the stream delivered (same sequence numbers)."""
+        if not self.frames or self.no_header < len(self.frames):
+            self.path = "server"
+            return
+        self.path = "ring"
+        by_seq = {seq: (real, m, s) for seq, real, m, s in self.ring_frames}
+        if not by_seq:
+            return  # no_header stays: cannot judge
+        seq0 = min(by_seq)
+        real0 = by_seq[seq0][0]
+        frames = []
+        for seq in sorted(by_seq):
+            real, m, s = by_seq[seq]
+            frames.append((seq - seq0, (real - real0) / 1e9, m, s))
+        self.frames = [f for f in frames if f[0] < self.label["frames"]]
+        self.no_header = sum(1 for f in self.frames if f[2] is None)
 
     def _feed(self, cap, jpegs):
         fps = self.label["fps"]
@@ -186,7 +241,7 @@ def judge(run):
     lab = run.label
     res = dict(name=lab["name"], expected=lab["motion"], found=[], rows=[],
                false_alarms=[], failures=[], frames=len(run.frames),
-               sent=run.sent, max_score=None, pace=None)
+               sent=run.sent, max_score=None, pace=None, path=run.path)
     if run.frames:
         # how far capture's timestamps stray from the clip's own clock
         res["pace"] = max(abs(t - i / lab["fps"]) for i, t, _, _ in run.frames)
@@ -205,7 +260,8 @@ def judge(run):
     if run.no_header:
         res["failures"].append(
             f"no X-Motion header on {run.no_header} of {len(run.frames)} "
-            "frames: cannot judge motion (is detection built in?)")
+            f"frames ({run.path} path): cannot judge motion (is detection "
+            "built in?)")
         return res
     scores = [s for _, _, _, s in run.frames if s is not None]
     res["max_score"] = max(scores) if scores else None
@@ -263,7 +319,8 @@ def _f(v):
 
 def table(results):
     lines = [f"{'clip':15} {'expected':33} {'found':33} {'start':>6} "
-             f"{'clear':>6} {'false':>5} {'score':>5} {'pace':>5}  verdict"]
+             f"{'clear':>6} {'false':>5} {'score':>5} {'pace':>5} "
+             f"{'path':>6}  verdict"]
     for r in results:
         exp = " ".join(_iv(p) for p in r["expected"]) or "none"
         fnd = " ".join(_iv(p) for p in r["found"]) or "none"
@@ -277,13 +334,15 @@ def table(results):
             r["failures"])
         lines.append(f"{r['name']:15} {exp:33} {fnd:33} {start:>6} "
                      f"{clear:>6} {len(r['false_alarms']):>5} {score:>5} "
-                     f"{pace:>5}  {verdict}")
+                     f"{pace:>5} {r.get('path') or '-':>6}  {verdict}")
     lines.append("start: worst delay from a motion's start to X-Motion: 1; "
                  "clear: worst delay from its end to X-Motion: 0 (limit: "
                  "hold + 1 s); false: periods matching no real motion; "
                  "score: highest X-Motion-Score (per mille); pace: worst "
                  "distance of a frame's X-Timestamp from its place in the "
-                 "clip; times in s from the first frame")
+                 "clip; path: where the motion state was read (server: "
+                 "X-Motion headers; ring: ringcat, the server sent no "
+                 "X-Motion); times in s from the first frame")
     return "\n".join(lines)
 
 
