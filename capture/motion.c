@@ -34,6 +34,7 @@ struct motion {
 	int64_t last_mono;
 	int32_t noise; /* smoothed robust sigma, 8.8 */
 	int run; /* consecutive active frames */
+	int gap; /* the run went on over one inactive frame */
 	int declared;
 	int64_t since_ns;
 	int64_t last_active;
@@ -52,8 +53,8 @@ void motion_config_defaults(struct motion_config *c)
 	memset(c, 0, sizeof(*c));
 	c->enabled = 1;
 	c->threshold = 0;
-	c->area = 10;
-	c->frames = 3;
+	c->area = 5;
+	c->frames = 2;
 	c->hold_ms = 2000;
 	c->lightswitch = 40;
 }
@@ -524,24 +525,39 @@ static void reset_background(struct motion *m, const uint8_t *pix)
 	memcpy(m->prev, pix, (size_t)m->n);
 }
 
+/*
+ * active: 2 when the moving regions cover the minimum area, 1 when they
+ * cover half of it (an object still entering the picture), 0 when nothing
+ * moves.  A run counts frames of 1 or 2; motion is declared at a frame of
+ * 2 that ends a run of `frames`; only frames of 2 hold it.
+ */
 static void decide(struct motion *m, int active, int64_t mono, int64_t real,
 		   struct motion_result *out)
 {
 	if (active) {
 		m->run++;
-		m->last_active = mono;
-		if (!m->declared && m->run >= m->cfg.frames) {
-			m->declared = 1;
-			m->since_ns = real;
-			m->periods++;
+		m->gap = 0;
+		if (active == 2) {
+			m->last_active = mono;
+			if (!m->declared && m->run >= m->cfg.frames) {
+				m->declared = 1;
+				m->since_ns = real;
+				m->periods++;
+			}
 		}
 	} else {
-		m->run = 0;
-		if (m->declared && mono - m->last_active >=
-					   (int64_t)m->cfg.hold_ms * 1000000) {
-			m->declared = 0;
-			m->since_ns = 0;
-		}
+		/* One inactive frame inside a run (a repeated or dropped
+		 * frame: nothing moved since the last one) does not break
+		 * it; two do. */
+		if (m->run > 0 && !m->gap)
+			m->gap = 1;
+		else
+			m->run = m->gap = 0;
+	}
+	if (active != 2 && m->declared &&
+	    mono - m->last_active >= (int64_t)m->cfg.hold_ms * 1000000) {
+		m->declared = 0;
+		m->since_ns = 0;
 	}
 	out->declared = m->declared;
 	out->since_ns = m->declared ? m->since_ns : 0;
@@ -685,7 +701,7 @@ int motion_feed(struct motion *m, const struct luma *small, int64_t mono_ns,
 		return 0;
 	}
 
-	area_px = (uint32_t)(((int64_t)m->cfg.area * m->n + 9999) / 10000);
+	area_px = (uint32_t)(((int64_t)m->cfg.area * m->n + 5000) / 10000);
 	min_region = area_px / 2 > 3 ? area_px / 2 : 3;
 	if (changed > 0)
 		moving = regions(m, min_region);
@@ -704,6 +720,10 @@ int motion_feed(struct motion *m, const struct luma *small, int64_t mono_ns,
 				out->grid[r * (MOTION_COLS / 8) + c / 8] |=
 					(uint8_t)(1u << (c % 8));
 			}
-	decide(m, moving >= area_px, mono_ns, real_ns, out);
+	decide(m,
+	       moving >= area_px       ? 2
+	       : moving * 2 >= area_px ? 1
+				       : 0,
+	       mono_ns, real_ns, out);
 	return 0;
 }

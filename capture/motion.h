@@ -20,8 +20,11 @@
  *    digits of a clock burned into the picture, a parked car, or the ghost
  *    of a background still adapting, is not motion);
  *  - a frame is "active" when the moving regions cover at least the
- *    minimum area; motion is declared after `frames` consecutive active
- *    frames and cleared when no frame was active for `hold_ms`;
+ *    minimum area (rounded to whole small pixels), "entering" when they
+ *    cover half of it; motion is declared at an active frame that ends a
+ *    run of `frames` consecutive active or entering frames (one frame
+ *    without movement inside a run, a repeated frame, does not break it)
+ *    and cleared when no frame was active for `hold_ms`;
  *  - the light-switch rule: when more than `lightswitch` percent of the
  *    watched picture changes at once, the background is reset to the frame
  *    and the frame is not active;
@@ -37,10 +40,11 @@
  * Defaults (what a security camera user wants; the flags of vigil-capture):
  *   --motion on               enabled
  *   --motion-threshold auto   noise-following threshold
- *   --motion-area 0.1         0.1 % of the picture: a person of 25x50 px in
- *                             1280x720 is about 0.14 %, a bird of 8x12 px
- *                             0.01 %
- *   --motion-frames 3         consecutive active frames
+ *   --motion-area 0.05        0.05 % of the picture: a person of 25x50 px
+ *                             in 1280x720 is about 0.14 % (less of it
+ *                             differs enough from the background), a bird
+ *                             of 8x12 px 0.01 %
+ *   --motion-frames 2         consecutive active frames
  *   --motion-hold 2           seconds
  *   --motion-lightswitch 40   percent; 0 turns the rule off
  *   --motion-mask none

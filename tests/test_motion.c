@@ -546,8 +546,8 @@ static void test_parsers(void **state)
 	motion_config_defaults(&c);
 	assert_int_equal(c.enabled, 1);
 	assert_int_equal(c.threshold, 0);
-	assert_int_equal(c.area, 10);
-	assert_int_equal(c.frames, 3);
+	assert_int_equal(c.area, 5);
+	assert_int_equal(c.frames, 2);
 	assert_int_equal(c.hold_ms, 2000);
 	assert_int_equal(c.lightswitch, 40);
 
