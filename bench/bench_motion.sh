@@ -35,10 +35,10 @@ for size in 1280x720 1920x1080; do
 		r3="$r3 $(awk -v a="$j" -v b="$y" 'BEGIN{print 100 * a / b}')"
 	done
 	printf '%-10s %8.0f %9.0f %7.1f%% %9.0f %9.0f %8.1f%% %9.0f %8.1f%% %7s\n' \
-		"$size" "$(echo $raw | median)" "$(echo $enc | median)" \
-		"$(echo $r1 | median)" "$(echo $jpg | median)" \
-		"$(echo $rgb | median)" "$(echo $r2 | median)" \
-		"$(echo $yuv | median)" "$(echo $r3 | median)" \
+		"$size" "$(echo "$raw" | median)" "$(echo "$enc" | median)" \
+		"$(echo "$r1" | median)" "$(echo "$jpg" | median)" \
+		"$(echo "$rgb" | median)" "$(echo "$r2" | median)" \
+		"$(echo "$yuv" | median)" "$(echo "$r3" | median)" \
 		"$(echo "$line" | field bytes)"
 done
 echo "(us: median CPU microseconds per frame; raw: luma_from_plane + motion_feed,"

@@ -217,7 +217,7 @@ int luma_from_plane(struct luma *l, const uint8_t *y, int width, int height,
 
 int luma_from_jpeg(struct luma *l, const uint8_t *jpeg, size_t len)
 {
-	int w, h, subsamp, cs, s, sw, sh;
+	int w, h, subsamp, cs, s, sw, sh, over;
 	uint8_t *dst;
 
 	l->width = l->height = 0;
@@ -241,8 +241,9 @@ int luma_from_jpeg(struct luma *l, const uint8_t *jpeg, size_t len)
 	s = l->block > 8 ? 8 : l->block;
 	sw = (w + s - 1) / s;
 	sh = (h + s - 1) / s;
+	over = l->block / s; /* boxed again after the decode when > 1 */
 	dst = l->pixels;
-	if (s != l->block) {
+	if (over > 1) {
 		if (grow((void **)&l->tmp, &l->tmp_cap, (size_t)sw * sh) < 0) {
 			l->width = l->height = 0;
 			errno = ENOMEM;
@@ -256,7 +257,7 @@ int luma_from_jpeg(struct luma *l, const uint8_t *jpeg, size_t len)
 		errno = EBADMSG;
 		return -1;
 	}
-	if (s != l->block)
-		box(l->pixels, l->acc, l->tmp, sw, sh, sw, l->block / s);
+	if (over > 1)
+		box(l->pixels, l->acc, l->tmp, sw, sh, sw, over);
 	return 0;
 }

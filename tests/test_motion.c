@@ -455,8 +455,8 @@ static void test_burned_clock(void **state)
 	for (int sec = 0; sec < 70; sec++) {
 		struct rect d[8];
 		int n = 0;
-		int digits[4] = {(sec / 60) / 10, (sec / 60) % 10,
-				 (sec % 60) / 10, sec % 10};
+		const int digits[4] = {(sec / 60) / 10, (sec / 60) % 10,
+				       (sec % 60) / 10, sec % 10};
 		for (int k = 0; k < 4; k++) {
 			/* A digit: two bars whose place depends on it. */
 			int x = 500 + 18 * k;

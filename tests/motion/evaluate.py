@@ -80,7 +80,9 @@ class Run:
         self.no_header = 0
         self.done = threading.Event()  # the reader has the last frame
         self.path = None  # "server" (X-Motion) or "ring" (ringcat)
-        self.ring_frames = []  # (seq, real_ns, motion, score) from ringcat
+        self.ring_frames = []  # (seq, real_ns, motion, score, since_ns)
+        self.inferred = 0  # ring path: frames ringcat did not see
+        self.seq0 = self.ts0 = None  # the stream's first frame
 
     def run(self):
         try:
@@ -137,6 +139,7 @@ class Run:
                 seq, ts = int(hdr["x-frame-seq"]), float(hdr["x-timestamp"])
                 if seq0 is None:
                     seq0, ts0 = seq, ts
+                    self.seq0, self.ts0 = seq, ts
                 idx = seq - seq0
                 m, s = hdr.get("x-motion"), hdr.get("x-motion-score")
                 if m is None:
@@ -171,53 +174,57 @@ class Run:
             f = dict(kv.split("=", 1) for kv in line.split()[1:]
                      if "=" in kv)
             try:
+                an = f.get("analysed") == "1"
                 self.ring_frames.append(
                     (int(f["seq"]), int(f["real_ns"]),
-                     int(f["motion"]) if f.get("analysed") == "1" else None,
-                     int(f["score"]) if f.get("analysed") == "1" else None))
+                     int(f["motion"]) if an else None,
+                     int(f["score"]) if an else None, int(f["since_ns"])))
             except (KeyError, ValueError):
                 continue
 
     def _choose_path(self):
-        """The server's X-Motion when it sends it; else the ring's flags
-        for the frames the stream delivered (same sequence numbers)."""
+        """The server's X-Motion when it sends it; else each streamed
+        frame's motion flag in the ring, by sequence number.  ringcat reads
+        the newest frame, so on a loaded machine it may miss one: such a
+        frame's state is inferred from its neighbours (the same state on
+        both sides; the next frame's since_ns when motion was declared in
+        between; a clear in between counts as still declared, the worse
+        case for the clear delay) and counted in .inferred."""
         if not self.frames or self.no_header < len(self.frames):
             self.path = "server"
             return
         self.path = "ring"
-        by_seq = {seq: (real, m, s) for seq, real, m, s in self.ring_frames}
-        if not by_seq:
+        by_seq = {f[0]: f for f in self.ring_frames}
+        seqs = sorted(by_seq)
+        if not seqs:
             return  # no_header stays: cannot judge
-        seq0 = min(by_seq)
-        real0 = by_seq[seq0][0]
-        frames = []
-        for seq in sorted(by_seq):
-            real, m, s = by_seq[seq]
-            frames.append((seq - seq0, (real - real0) / 1e9, m, s))
-        self.frames = [f for f in frames if f[0] < self.label["frames"]]
-        self.no_header = sum(1 for f in self.frames if f[2] is None)
-
-    def _feed(self, cap, jpegs):
-        fps = self.label["fps"]
-        t0 = time.monotonic()
-        try:
-            for i, j in enumerate(jpegs):
-                delay = t0 + i / fps - time.monotonic()
-                if delay > 0:
-                    time.sleep(delay)
-                cap.proc.stdin.write(j)
-                cap.proc.stdin.flush()
-                self.sent += 1
-            # End of input ends capture: not before the server has
-            # streamed the last frame.
-            self.done.wait(5)
-        except OSError as e:
-            self.error = f"writing frame {self.sent} to capture: {e}"
-        finally:
-            try:
-                cap.proc.stdin.close()
-            except OSError:
-                pass
+        frames, unknown = [], 0
+        for idx, t, _, _ in self.frames:
+            seq = self.seq0 + idx
+            real = round((self.ts0 + t) * 1e6) * 1000  # X-Timestamp: us
+            if seq in by_seq and by_seq[seq][2] is not None:
+                _, _, m, sc, _ = by_seq[seq]
+                frames.append((idx, t, m, sc))
+                continue
+            self.inferred += 1
+            before = [by_seq[q] for q in seqs if q < seq][-1:]
+            after = [by_seq[q] for q in seqs if q > seq][:1]
+            p = before[0] if before else None
+            n = after[0] if after else None
+            if p is None and n is None:
+                m = None
+            elif n is not None and n[2] == 1 and (p is None or p[2] != 1):
+                m = 1 if real >= n[4] - 1000 else 0
+            elif p is not None and n is not None and p[2] == n[2]:
+                m = p[2]
+            elif p is not None and n is not None:
+                m = 1  # a clear somewhere in between: the later one
+            else:
+                m = (p or n)[2]
+            unknown += m is None
+            frames.append((idx, t, m, None))
+        self.frames = frames
+        self.no_header = unknown
 
 
 def periods(frames, end):
@@ -241,7 +248,8 @@ def judge(run):
     lab = run.label
     res = dict(name=lab["name"], expected=lab["motion"], found=[], rows=[],
                false_alarms=[], failures=[], frames=len(run.frames),
-               sent=run.sent, max_score=None, pace=None, path=run.path)
+               sent=run.sent, max_score=None, pace=None, path=run.path,
+               inferred=run.inferred)
     if run.frames:
         # how far capture's timestamps stray from the clip's own clock
         res["pace"] = max(abs(t - i / lab["fps"]) for i, t, _, _ in run.frames)
