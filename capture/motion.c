@@ -645,7 +645,8 @@ static uint32_t classify(struct motion *m, const uint8_t *pix, int toff,
 			changed++;
 		}
 		chg[i] = c;
-		bg[i] = (uint16_t)(b + d * a / 4096);
+		/* floor: at most 1/256 level off the division */
+		bg[i] = (uint16_t)(b + ((d * a) >> 12));
 		prev[i] = pix[i];
 	}
 	return changed;

@@ -183,29 +183,34 @@ class Run:
                 continue
 
     def _choose_path(self):
-        """The server's X-Motion when it sends it; else each streamed
-        frame's motion flag in the ring, by sequence number.  ringcat reads
-        the newest frame, so on a loaded machine it may miss one: such a
-        frame's state is inferred from its neighbours (the same state on
-        both sides; the next frame's since_ns when motion was declared in
-        between; a clear in between counts as still declared, the worse
-        case for the clear delay) and counted in .inferred."""
+        """The server's X-Motion when it sends it; else the motion flag in
+        the ring, by sequence number, of every frame the stream or ringcat
+        saw.  ringcat reads the newest frame, so on a loaded machine it may
+        miss one: such a frame's state is inferred from its neighbours (the
+        same state on both sides; the next frame's since_ns when motion was
+        declared in between; a clear in between counts as still declared,
+        the worse case for the clear delay) and counted in .inferred."""
         if not self.frames or self.no_header < len(self.frames):
             self.path = "server"
             return
         self.path = "ring"
-        by_seq = {f[0]: f for f in self.ring_frames}
+        by_seq = {f[0]: f for f in self.ring_frames if f[2] is not None}
         seqs = sorted(by_seq)
         if not seqs:
             return  # no_header stays: cannot judge
+        real0 = round(self.ts0 * 1e6) * 1000  # X-Timestamp: us
+        stream = {self.seq0 + idx: round((self.ts0 + t) * 1e6) * 1000
+                  for idx, t, _, _ in self.frames}
         frames, unknown = [], 0
-        for idx, t, _, _ in self.frames:
-            seq = self.seq0 + idx
-            real = round((self.ts0 + t) * 1e6) * 1000  # X-Timestamp: us
-            if seq in by_seq and by_seq[seq][2] is not None:
-                _, _, m, sc, _ = by_seq[seq]
-                frames.append((idx, t, m, sc))
+        for seq in sorted(set(stream) | {q for q in seqs if q >= self.seq0}):
+            idx = seq - self.seq0
+            if idx >= self.label["frames"]:
                 continue
+            if seq in by_seq:
+                _, real, m, sc, _ = by_seq[seq]
+                frames.append((idx, (real - real0) / 1e9, m, sc))
+                continue
+            real = stream[seq]
             self.inferred += 1
             before = [by_seq[q] for q in seqs if q < seq][-1:]
             after = [by_seq[q] for q in seqs if q > seq][:1]
@@ -222,9 +227,32 @@ class Run:
             else:
                 m = (p or n)[2]
             unknown += m is None
-            frames.append((idx, t, m, None))
+            frames.append((idx, (real - real0) / 1e9, m, None))
         self.frames = frames
         self.no_header = unknown
+
+    def _feed(self, cap, jpegs):
+        fps = self.label["fps"]
+        t0 = time.monotonic()
+        try:
+            for i, j in enumerate(jpegs):
+                delay = t0 + i / fps - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+                cap.proc.stdin.write(j)
+                cap.proc.stdin.flush()
+                self.sent += 1
+            # End of input ends capture: not before the server has
+            # streamed the last frame.
+            self.done.wait(5)
+        except OSError as e:
+            self.error = f"writing frame {self.sent} to capture: {e}"
+        finally:
+            try:
+                cap.proc.stdin.close()
+            except OSError:
+                pass
+
 
 
 def periods(frames, end):
