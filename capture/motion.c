@@ -409,8 +409,11 @@ static void compensation(struct motion *m, const uint8_t *pix)
 			if (m->ignore[i])
 				continue;
 			b = m->bg[i] >> 13;
-			d = clamp127(((int)pix[i] * 256 - m->bg[i] + 255 * 256 +
-				      128) / 256 -
+			/* Rounded to whole levels; a shift (the sum is at
+			 * least -127, which clamps the same either way). */
+			d = clamp127((((int)pix[i] * 256 - m->bg[i] +
+				       255 * 256 + 128) >>
+				      8) -
 				     255);
 			m->band_hist[b][d + 127]++;
 			m->band_count[b]++;
