@@ -54,6 +54,7 @@ static void testsrc_frame(struct source **src, struct picture *pic, int w,
 	cfg.height = h;
 	cfg.fps = 100;
 	cfg.max_frame = 1 << 20;
+	cfg.testsrc_motion.mode = TESTSRC_MOTION_ALWAYS; /* the usual picture */
 	if (testsrc_source_ops.open(src, &cfg) < 0)
 		die("testsrc");
 	for (;;) {

@@ -18,7 +18,8 @@ $(BUILD)/obj/capture/libcamera.o: OBJ_FLAGS := $(call pkg_cflags,libcamera)
 endif
 CAPTURE_OBJ := $(CAPTURE_SRC:%.c=$(BUILD)/obj/%.o) \
 	$(CAPTURE_CXX_SRC:%.cpp=$(BUILD)/obj/%.o)
-$(BUILD)/obj/capture/encode.o: OBJ_FLAGS := $(TJ_CFLAGS)
+$(BUILD)/obj/capture/encode.o $(BUILD)/obj/capture/luma.o: \
+	OBJ_FLAGS := $(TJ_CFLAGS)
 
 BINS += $(BUILD)/vigil-capture
 $(BUILD)/vigil-capture: $(CAPTURE_OBJ) $(COMMON_OBJ)
@@ -86,3 +87,9 @@ $(BUILD)/bench/encode_bench: $(BUILD)/obj/bench/encode_bench.o \
 	$(BUILD)/obj/capture/overlay.o $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TJ_LIBS) -lm
+# Motion detection (tests/test_motion.c, tests/test_luma.c).
+UNIT_TESTS += $(BUILD)/tests/test_motion $(BUILD)/tests/test_luma
+$(BUILD)/tests/test_motion: $(BUILD)/obj/capture/motion.o $(BUILD)/obj/capture/luma.o
+TEST_LIBS_test_motion := $(TJ_LIBS)
+$(BUILD)/tests/test_luma: $(BUILD)/obj/capture/luma.o
+TEST_LIBS_test_luma := $(TJ_LIBS)

@@ -61,6 +61,8 @@ struct options {
 	int verbose;
 	int list_sources;
 	struct camera_controls controls; /* camctl.h: --exposure ... */
+	struct motion_config motion; /* motion.h: --motion ... */
+	struct testsrc_motion testsrc_motion; /* --testsrc-motion */
 };
 
 static void usage(FILE *f)
@@ -93,6 +95,27 @@ static void usage(FILE *f)
 		"                     TurboJPEG's worst case for the size, at least 2M)\n"
 		"  --group G          group (name or number) that may read the ring\n"
 		"  --follow           fifo: wait for the next writer at end of input\n"
+		"  --testsrc-motion M testsrc's picture: PERIOD/DURATION (seconds) an\n"
+		"                     object crosses the still scene for DURATION every\n"
+		"                     PERIOD, the first time 3 s after the start\n"
+		"                     (default 30/5); off (still), always (changes every\n"
+		"                     frame: moving bars, box and frame counter)\n"
+		"\n"
+		"Motion detection (every frame carries the result in the ring):\n"
+		"  --motion on|off         detect motion (default on)\n"
+		"  --motion-threshold N|auto  luma levels a pixel must change, 1..255,\n"
+		"                          or auto: follow the picture's noise (default)\n"
+		"  --motion-area PCT       smallest moving area, percent of the picture,\n"
+		"                          0.01..100 (default 0.05)\n"
+		"  --motion-frames N       consecutive moving frames before motion is\n"
+		"                          declared, 1..1000 (default 2)\n"
+		"  --motion-hold SEC       seconds without movement before it is\n"
+		"                          cleared, 0..3600 (default 2)\n"
+		"  --motion-mask X,Y,W,H[;X,Y,W,H...]  regions to ignore, in percent of\n"
+		"                          the picture (up to 16; default none)\n"
+		"  --motion-lightswitch PCT  a change over PCT percent of the picture at\n"
+		"                          once is light, not motion: 1..100, 0 off\n"
+		"                          (default 40)\n"
 		"  -v, --verbose      log debug messages\n"
 		"  -h, --help         this help\n"
 		"  --version          print the version\n"
@@ -183,6 +206,33 @@ static gid_t parse_group(const char *s)
 	return g->gr_gid;
 }
 
+/* The --motion flags, in the order of their OPT_MOTION... values. */
+static const struct {
+	const char *flag;
+	int (*parse)(const char *text, struct motion_config *c, char *why,
+		     size_t size);
+} motion_flags[] = {
+	{"--motion", motion_parse_enabled},
+	{"--motion-threshold", motion_parse_threshold},
+	{"--motion-area", motion_parse_area},
+	{"--motion-frames", motion_parse_frames},
+	{"--motion-hold", motion_parse_hold},
+	{"--motion-mask", motion_parse_masks},
+	{"--motion-lightswitch", motion_parse_lightswitch},
+};
+
+static void parse_motion_flag(int i, const char *s, struct motion_config *c)
+{
+	char why[200];
+
+	if (i < 0 ||
+	    (size_t)i >= sizeof(motion_flags) / sizeof(motion_flags[0]))
+		usage_error("internal error: motion flag %d", i);
+	if (motion_flags[i].parse(s, c, why, sizeof(why)) < 0)
+		usage_error("invalid %s '%s': %s", motion_flags[i].flag, s,
+			    why);
+}
+
 static void parse_options(int argc, char **argv, struct options *o)
 {
 	enum {
@@ -201,6 +251,14 @@ static void parse_options(int argc, char **argv, struct options *o)
 		OPT_FOLLOW,
 		OPT_VERSION,
 		OPT_LIST_SOURCES,
+		OPT_TESTSRC_MOTION,
+		OPT_MOTION,
+		OPT_MOTION_THRESHOLD,
+		OPT_MOTION_AREA,
+		OPT_MOTION_FRAMES,
+		OPT_MOTION_HOLD,
+		OPT_MOTION_MASK,
+		OPT_MOTION_LIGHTSWITCH,
 		OPT_CAMCTL, /* OPT_CAMCTL + i: camctl's enum camctl_id i */
 	};
 	static const struct option baseopts[] = {
@@ -221,6 +279,16 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, OPT_VERSION},
 		{"list-sources", no_argument, NULL, OPT_LIST_SOURCES},
+		{"testsrc-motion", required_argument, NULL, OPT_TESTSRC_MOTION},
+		{"motion", required_argument, NULL, OPT_MOTION},
+		{"motion-threshold", required_argument, NULL,
+		 OPT_MOTION_THRESHOLD},
+		{"motion-area", required_argument, NULL, OPT_MOTION_AREA},
+		{"motion-frames", required_argument, NULL, OPT_MOTION_FRAMES},
+		{"motion-hold", required_argument, NULL, OPT_MOTION_HOLD},
+		{"motion-mask", required_argument, NULL, OPT_MOTION_MASK},
+		{"motion-lightswitch", required_argument, NULL,
+		 OPT_MOTION_LIGHTSWITCH},
 	};
 #define BASEOPTS_COUNT (sizeof(baseopts) / sizeof(baseopts[0]))
 	/* baseopts, then the camera controls from camctl's table. */
@@ -239,6 +307,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 	o->slots = RING_SLOTS_DEFAULT;
 	o->gid = (gid_t)-1;
 	camctl_init(&o->controls);
+	motion_config_defaults(&o->motion);
 	memcpy(longopts, baseopts, sizeof(baseopts));
 	for (int i = 0; i < CAMCTL_COUNT; i++)
 		longopts[BASEOPTS_COUNT + (size_t)i] = (struct option){
@@ -318,6 +387,24 @@ static void parse_options(int argc, char **argv, struct options *o)
 			exit(0);
 		case OPT_LIST_SOURCES:
 			o->list_sources = 1;
+			break;
+		case OPT_TESTSRC_MOTION: {
+			char why[200];
+
+			if (testsrc_parse_motion(optarg, &o->testsrc_motion,
+						 why, sizeof(why)) < 0)
+				usage_error("invalid --testsrc-motion '%s': %s",
+					    optarg, why);
+			break;
+		}
+		case OPT_MOTION:
+		case OPT_MOTION_THRESHOLD:
+		case OPT_MOTION_AREA:
+		case OPT_MOTION_FRAMES:
+		case OPT_MOTION_HOLD:
+		case OPT_MOTION_MASK:
+		case OPT_MOTION_LIGHTSWITCH:
+			parse_motion_flag(c - OPT_MOTION, optarg, &o->motion);
 			break;
 		case ':':
 			usage_error("option '%s' needs a value",
@@ -399,7 +486,8 @@ static int heartbeat_open(void)
 
 struct stats {
 	uint32_t since_ms;
-	uint64_t frames, dropped, skipped;
+	uint64_t frames, dropped, skipped, analysed, undecodable;
+	int64_t motion_ns;
 };
 
 static void stats_log(const char *camera, struct stats *st,
@@ -408,20 +496,38 @@ static void stats_log(const char *camera, struct stats *st,
 	uint32_t now = ring_now_ms();
 	uint32_t ms = now - st->since_ms;
 	uint64_t frames = p->published - st->frames;
+	uint64_t analysed = p->analysed - st->analysed;
+	char motion[160];
 
 	if (ms < CAPTURE_STATS_MS)
 		return;
+	if (p->motion == NULL)
+		snprintf(motion, sizeof(motion), "motion off");
+	else
+		snprintf(
+			motion, sizeof(motion),
+			"motion %.2f ms/frame, %llu periods, %llu JPEGs "
+			"not decoded for motion",
+			analysed ? (double)(p->motion_ns - st->motion_ns) /
+					   1e6 / (double)analysed
+				 : 0,
+			(unsigned long long)motion_periods(p->motion),
+			(unsigned long long)(p->undecodable - st->undecodable));
 	log_info("camera '%s': %llu frames in %u s (%.1f fps), %llu skipped "
-		 "by the source, %llu dropped, encode %.1f ms/frame",
+		 "by the source, %llu dropped, encode %.1f ms/frame, %s",
 		 camera, (unsigned long long)frames, ms / 1000,
 		 frames * 1000.0 / ms,
 		 (unsigned long long)(skipped - st->skipped),
 		 (unsigned long long)(p->dropped - st->dropped),
-		 p->published ? p->encode_ns / 1e6 / (double)p->published : 0);
+		 p->published ? p->encode_ns / 1e6 / (double)p->published : 0,
+		 motion);
 	st->since_ms = now;
 	st->frames = p->published;
 	st->dropped = p->dropped;
 	st->skipped = skipped;
+	st->analysed = p->analysed;
+	st->undecodable = p->undecodable;
+	st->motion_ns = p->motion_ns;
 }
 
 int main(int argc, char **argv)
@@ -469,6 +575,7 @@ int main(int argc, char **argv)
 	scfg.max_frame = slot_size - RING_SLOT_HEADER_SIZE;
 	scfg.overlay = o.overlay;
 	scfg.extra = &o.controls;
+	scfg.testsrc_motion = o.testsrc_motion;
 	if (ops->open(&src, &scfg) < 0)
 		fatal("cannot open source '%s'", o.source);
 
@@ -508,13 +615,22 @@ int main(int argc, char **argv)
 	pcfg.fastdct = CAPTURE_FASTDCT;
 	pcfg.overlay = o.overlay;
 	pcfg.overlay_set = o.overlay_set;
+	pcfg.motion = o.motion;
 	if (pipeline_init(&pipe, &pcfg) < 0)
-		fatal("cannot set up the encoder");
+		fatal("cannot set up the encoder and motion detection");
 
 	log_info("camera '%s': capturing from '%s' at %dx%d, %d fps, quality "
 		 "%d, into ring '%s' generation %u (%u slots of %u bytes)",
 		 o.camera, o.source, out_w, out_h, o.fps, o.quality, ringname,
 		 ring_writer_generation(ring), o.slots, slot_size);
+	if (o.motion.enabled)
+		log_info("camera '%s': motion detection on (threshold %s, "
+			 "area %d.%02d %%, %d frames, hold %d ms, %d masks)",
+			 o.camera, o.motion.threshold ? "fixed" : "auto",
+			 o.motion.area / 100, o.motion.area % 100,
+			 o.motion.frames, o.motion.hold_ms, o.motion.nmasks);
+	else
+		log_info("camera '%s': motion detection off", o.camera);
 	if (encoder_bound(out_w, out_h) > ring_writer_capacity(ring))
 		log_info("slots are smaller than the worst-case JPEG of %zu "
 			 "bytes: encoding through a private buffer",

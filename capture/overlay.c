@@ -71,6 +71,37 @@ static void draw_box(struct picture *pic, int x0, int y0, int x1, int y1)
 	}
 }
 
+void overlay_box(const struct overlay *ov, int *x, int *y, int *w, int *h)
+{
+	*x = ov->box_x;
+	*y = ov->box_y;
+	*w = ov->box_w;
+	*h = ov->box_h;
+}
+
+/* The box draw_box covers for text at (x, y): the text grown by 2*scale,
+ * edges made even, clipped to the picture. */
+static void text_box(const struct picture *pic, int x, int y, int scale,
+		     const char *text, int *bx, int *by, int *bw, int *bh)
+{
+	int w, h, x0, y0, x1, y1;
+
+	font_measure(text, scale, &w, &h);
+	*bx = *by = *bw = *bh = 0;
+	if (w == 0)
+		return;
+	x0 = clampi((x - 2 * scale) & ~1, 0, pic->width);
+	y0 = clampi((y - 2 * scale) & ~1, 0, pic->height);
+	x1 = clampi((x + w + 2 * scale + 1) & ~1, 0, pic->width);
+	y1 = clampi((y + h + 2 * scale + 1) & ~1, 0, pic->height);
+	if (x0 >= x1 || y0 >= y1)
+		return;
+	*bx = x0;
+	*by = y0;
+	*bw = x1 - x0;
+	*bh = y1 - y0;
+}
+
 void overlay_draw_text(struct picture *pic, int x, int y, int scale,
 		       const char *text, int box)
 {
@@ -108,4 +139,6 @@ void overlay_draw(struct overlay *ov, struct picture *pic, int64_t realtime_ns)
 	}
 	scale = overlay_scale(pic->height);
 	overlay_draw_text(pic, 4 * scale, 4 * scale, scale, ov->text, 1);
+	text_box(pic, 4 * scale, 4 * scale, scale, ov->text, &ov->box_x,
+		 &ov->box_y, &ov->box_w, &ov->box_h);
 }

@@ -22,6 +22,9 @@ struct overlay {
 	char fmt[OVERLAY_FMT_MAX];
 	char text[OVERLAY_TEXT_MAX];
 	time_t text_sec; /* the second text was expanded for */
+	/* The box last drawn by overlay_draw, in the picture's pixels (w, h
+	 * 0 before the first draw or when nothing was drawn). */
+	int box_x, box_y, box_w, box_h;
 };
 
 /* fmt NULL or "" disables the overlay.  -1 with EINVAL when fmt is longer
@@ -31,6 +34,13 @@ int overlay_init(struct overlay *ov, const char *fmt);
 /* Expands the format for realtime_ns (local time, cached per second) and
  * draws it on pic (PICTURE_I420).  Does nothing when disabled. */
 void overlay_draw(struct overlay *ov, struct picture *pic, int64_t realtime_ns);
+
+/*
+ * The box (text and its darkened background) the last overlay_draw covered,
+ * clipped to the picture; *w and *h are 0 when it drew nothing.  Motion
+ * detection ignores it: the ticking clock is not motion.
+ */
+void overlay_box(const struct overlay *ov, int *x, int *y, int *w, int *h);
 
 /* The text as last expanded ("" before the first draw). */
 const char *overlay_text(const struct overlay *ov);

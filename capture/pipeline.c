@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* pipeline: convert, transform, overlay, encode, publish. */
+/* pipeline: convert, transform, overlay, detect motion, encode, publish. */
 #include "pipeline.h"
 
 #include <errno.h>
@@ -12,6 +12,16 @@
 #include "transform.h"
 
 #define PIPELINE_ALIGN 32
+/* An undecodable JPEG is logged at most once per this many ns. */
+#define PIPELINE_UNDECODABLE_LOG_NS (60 * (int64_t)1000000000)
+
+_Static_assert(MOTION_GRID_BYTES == RING_MOTION_GRID_BYTES,
+	       "motion.h's grid is the ring's grid");
+_Static_assert(MOTION_COLS == RING_MOTION_COLS &&
+		       MOTION_ROWS == RING_MOTION_ROWS,
+	       "motion.h's grid is the ring's grid");
+_Static_assert(MOTION_SCORE_MAX == RING_MOTION_SCORE_MAX,
+	       "motion.h's score is the ring's score");
 
 int pipeline_init(struct pipeline *p, const struct pipeline_config *cfg)
 {
@@ -20,6 +30,12 @@ int pipeline_init(struct pipeline *p, const struct pipeline_config *cfg)
 	if (overlay_init(&p->overlay, cfg->overlay) < 0)
 		return -1;
 	p->cfg.overlay = NULL; /* copied into the overlay; not kept */
+	luma_init(&p->luma);
+	if (cfg->motion.enabled) {
+		p->motion = motion_create(&cfg->motion);
+		if (p->motion == NULL)
+			return -1;
+	}
 	return encoder_create(&p->enc, cfg->quality, cfg->fastdct);
 }
 
@@ -27,6 +43,9 @@ void pipeline_free(struct pipeline *p)
 {
 	encoder_destroy(p->enc);
 	p->enc = NULL;
+	motion_destroy(p->motion);
+	p->motion = NULL;
+	luma_free(&p->luma);
 	convert_free(&p->conv);
 	free(p->tbuf);
 	p->tbuf = NULL;
@@ -79,12 +98,118 @@ static void pad_even(struct picture *pic)
 		       (size_t)((pic->width + 1) & ~1));
 }
 
+/* Feeds p->luma to the detector and fills *rm and the frame's flags;
+ * returns rm, or NULL when the frame has no result. */
+static const struct ring_motion *detect(struct pipeline *p,
+					const struct picture *pic,
+					struct ring_motion *rm, uint32_t *flags)
+{
+	struct motion_result res;
+	int64_t mono = pic->monotonic_ns ? pic->monotonic_ns : clock_mono_ns();
+	int64_t real = pic->realtime_ns ? pic->realtime_ns
+					: (int64_t)time(NULL) * 1000000000;
+
+	if (motion_feed(p->motion, &p->luma, mono, real, &res) < 0) {
+		log_debug("motion detection skipped a frame: %s",
+			  strerror(errno));
+		return NULL;
+	}
+	rm->score = res.score > RING_MOTION_SCORE_MAX ? RING_MOTION_SCORE_MAX
+						      : res.score;
+	rm->since_ns = res.declared ? res.since_ns : 0;
+	memcpy(rm->grid, res.grid, sizeof(rm->grid));
+	if (res.declared)
+		*flags |= RING_FRAME_MOTION;
+	p->analysed++;
+	return rm;
+}
+
+/* Motion on the Y plane about to be encoded, the overlay's box ignored. */
+static const struct ring_motion *detect_raw(struct pipeline *p,
+					    const struct picture *out,
+					    struct ring_motion *rm,
+					    uint32_t *flags)
+{
+	const struct ring_motion *r;
+	int64_t t0;
+	int bx, by, bw, bh;
+
+	if (p->motion == NULL)
+		return NULL;
+	t0 = clock_mono_ns();
+	overlay_box(&p->overlay, &bx, &by, &bw, &bh);
+	if (bx != p->box_x || by != p->box_y || bw != p->box_w ||
+	    bh != p->box_h || out->width != p->box_sw ||
+	    out->height != p->box_sh) {
+		motion_set_ignore_box(p->motion, bx, by, bw, bh, out->width,
+				      out->height);
+		p->box_x = bx;
+		p->box_y = by;
+		p->box_w = bw;
+		p->box_h = bh;
+		p->box_sw = out->width;
+		p->box_sh = out->height;
+	}
+	if (luma_from_plane(&p->luma, out->planes[0], out->width, out->height,
+			    out->strides[0]) < 0) {
+		log_debug("motion detection skipped a %dx%d picture: %s",
+			  out->width, out->height, strerror(errno));
+		return NULL;
+	}
+	r = detect(p, out, rm, flags);
+	p->motion_ns += clock_mono_ns() - t0;
+	return r;
+}
+
+/* Motion on a small grey decode of the JPEG being published; NULL (no
+ * result) when it does not decode, counted and logged now and then. */
+static const struct ring_motion *detect_jpeg(struct pipeline *p,
+					     const struct picture *pic,
+					     struct ring_motion *rm,
+					     uint32_t *flags)
+{
+	const struct ring_motion *r;
+	int64_t t0;
+
+	if (p->motion == NULL)
+		return NULL;
+	t0 = clock_mono_ns();
+	if (luma_from_jpeg(&p->luma, pic->data, pic->len) < 0) {
+		int saved = errno;
+
+		p->motion_ns += clock_mono_ns() - t0;
+		if (saved != EBADMSG) {
+			log_debug("motion detection skipped a JPEG of %zu "
+				  "bytes: %s",
+				  pic->len, strerror(saved));
+			return NULL;
+		}
+		p->undecodable++;
+		if (p->undecodable_logged == 0 ||
+		    t0 - p->undecodable_log_ns >= PIPELINE_UNDECODABLE_LOG_NS) {
+			log_warnx("a JPEG of %zu bytes does not decode: "
+				  "published without motion detection "
+				  "(%llu such so far)",
+				  pic->len, (unsigned long long)p->undecodable);
+			p->undecodable_logged = p->undecodable;
+			p->undecodable_log_ns = t0;
+		}
+		return NULL;
+	}
+	r = detect(p, pic, rm, flags);
+	p->motion_ns += clock_mono_ns() - t0;
+	return r;
+}
+
 static int publish_raw(struct pipeline *p, struct picture *pic,
 		       struct ring_writer *w)
 {
+	struct ring_motion rm;
+	const struct ring_motion *motion;
+	uint32_t flags = RING_FRAME_KEY;
 	struct picture i420, out;
 	const struct pipeline_config *c = &p->cfg;
-	int64_t t0 = clock_mono_ns();
+	int64_t t0 = clock_mono_ns(), m0;
 	uint8_t *slot;
 	long n;
 
@@ -109,6 +234,10 @@ static int publish_raw(struct pipeline *p, struct picture *pic,
 	overlay_draw(&p->overlay, &out,
 		     pic->realtime_ns ? pic->realtime_ns
 				      : (int64_t)time(NULL) * 1000000000);
+	out.realtime_ns = pic->realtime_ns;
+	out.monotonic_ns = pic->monotonic_ns;
+	m0 = p->motion_ns;
+	motion = detect_raw(p, &out, &rm, &flags);
 
 	slot = ring_writer_begin(w);
 	n = encoder_encode(p->enc, &out, slot, ring_writer_capacity(w));
@@ -125,10 +254,11 @@ static int publish_raw(struct pipeline *p, struct picture *pic,
 		errno = saved;
 		return -1;
 	}
-	p->encode_ns += clock_mono_ns() - t0;
-	return ring_writer_commit(w, (size_t)n, RING_FRAME_KEY,
-				  (uint32_t)out.width, (uint32_t)out.height,
-				  pic->realtime_ns, pic->monotonic_ns, NULL);
+	/* Detection is counted apart (motion_ns). */
+	p->encode_ns += clock_mono_ns() - t0 - (p->motion_ns - m0);
+	return ring_writer_commit(w, (size_t)n, flags, (uint32_t)out.width,
+				  (uint32_t)out.height, pic->realtime_ns,
+				  pic->monotonic_ns, motion);
 }
 
 int pipeline_publish(struct pipeline *p, struct picture *pic,
@@ -138,6 +268,10 @@ int pipeline_publish(struct pipeline *p, struct picture *pic,
 
 	if (pic->kind == PICTURE_JPEG) {
 		const struct pipeline_config *c = &p->cfg;
+		struct ring_motion rm;
+		const struct ring_motion *motion;
+		uint32_t flags = RING_FRAME_KEY;
+
 		if (!p->jpeg_raw_warned &&
 		    (!transform_is_identity(c->rotate, c->hflip, c->vflip) ||
 		     (p->overlay.enabled && c->overlay_set))) {
@@ -147,10 +281,11 @@ int pipeline_publish(struct pipeline *p, struct picture *pic,
 				"they are: rotation, flips and overlay do "
 				"not apply");
 		}
-		r = ring_writer_publish(w, pic->data, pic->len, RING_FRAME_KEY,
+		motion = detect_jpeg(p, pic, &rm, &flags);
+		r = ring_writer_publish(w, pic->data, pic->len, flags,
 					(uint32_t)pic->width,
 					(uint32_t)pic->height, pic->realtime_ns,
-					pic->monotonic_ns, NULL);
+					pic->monotonic_ns, motion);
 		if (r < 0)
 			log_debug("skipped a JPEG of %zu bytes: %s", pic->len,
 				  strerror(errno));

@@ -6,6 +6,13 @@
  * burned in (overlay.c) and are encoded (encode.c) straight into the next
  * ring slot.  Buffers are allocated on the first picture of a size and then
  * reused: no allocation per frame in the steady state.
+ *
+ * Motion detection (motion.c) runs on every published picture when
+ * enabled: raw pictures on the Y plane being encoded (after rotation and
+ * overlay, so the grid matches the published picture; the overlay's box is
+ * ignored), JPEG pictures on a 1/8 scale grey decode of the JPEG being
+ * published.  The result goes into the ring with the frame; a JPEG that
+ * does not decode is published without one and counted.
  */
 #ifndef VIGIL_PIPELINE_H
 #define VIGIL_PIPELINE_H
@@ -14,6 +21,8 @@
 
 #include "convert.h"
 #include "encode.h"
+#include "luma.h"
+#include "motion.h"
 #include "overlay.h"
 #include "ring.h"
 #include "source.h"
@@ -26,6 +35,7 @@ struct pipeline_config {
 	const char *overlay; /* strftime format; NULL or "" for none */
 	int overlay_set; /* the user asked for it (not the default): warn
 			      * when a JPEG source makes it impossible */
+	struct motion_config motion; /* motion.enabled 0: no detection */
 };
 
 struct pipeline {
@@ -39,9 +49,19 @@ struct pipeline {
 	uint64_t dropped; /* too big for a slot, or the encoder failed */
 	int jpeg_raw_warned;
 	int64_t encode_ns; /* time spent converting and encoding */
+	struct motion *motion; /* NULL when detection is off */
+	struct luma luma; /* the small picture of the current frame */
+	int box_x, box_y, box_w, box_h; /* the ignore box motion was given */
+	int box_sw, box_sh;
+	uint64_t analysed; /* frames with a motion result */
+	uint64_t undecodable; /* JPEGs that did not decode for motion */
+	uint64_t undecodable_logged; /* the count at the last warning */
+	int64_t undecodable_log_ns; /* monotonic time of that warning */
+	int64_t motion_ns; /* time spent in detection (luma and motion) */
 };
 
-/* -1 with errno (EINVAL: bad quality or overlay format; ENOMEM). */
+/* -1 with errno (EINVAL: bad quality, overlay format or motion config;
+ * ENOMEM). */
 int pipeline_init(struct pipeline *p, const struct pipeline_config *cfg);
 
 /* Accepts a zeroed or half-initialised pipeline. */

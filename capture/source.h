@@ -37,6 +37,34 @@ struct picture {
 	int64_t monotonic_ns;
 };
 
+/*
+ * testsrc's picture (--testsrc-motion).  All zero is the default: a still
+ * scene that an object crosses for duration_ms every period_ms, the first
+ * time TESTSRC_MOTION_FIRST_MS after the start.
+ */
+enum testsrc_motion_mode {
+	TESTSRC_MOTION_CROSSING = 0, /* PERIOD/DURATION */
+	TESTSRC_MOTION_OFF, /* "off": a still picture */
+	TESTSRC_MOTION_ALWAYS, /* "always": changes every frame */
+};
+
+#define TESTSRC_MOTION_PERIOD_MS 30000 /* default PERIOD */
+#define TESTSRC_MOTION_DURATION_MS 5000 /* default DURATION */
+#define TESTSRC_MOTION_FIRST_MS 3000 /* the first crossing starts */
+
+struct testsrc_motion {
+	enum testsrc_motion_mode mode;
+	int period_ms, duration_ms; /* CROSSING; 0: the defaults */
+};
+
+/*
+ * Parses --testsrc-motion: "off", "always", or "PERIOD/DURATION" in seconds
+ * (up to three decimals), 0 < DURATION < PERIOD <= 3600.  0, or -1 with a
+ * short reason in why (size bytes) and *m unchanged.  testsrc.c.
+ */
+int testsrc_parse_motion(const char *text, struct testsrc_motion *m, char *why,
+			 size_t size);
+
 /* Options every source may use.  Strings are borrowed for the source's life. */
 struct source_config {
 	const char
@@ -49,6 +77,7 @@ struct source_config {
 	const char *overlay;
 	const void
 		*extra; /* source-specific options (camera controls), or NULL */
+	struct testsrc_motion testsrc_motion; /* testsrc's picture */
 };
 
 /* After SOURCE_FRAME the capture loop calls next() again without waiting

@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * testsrc: a synthetic moving picture that needs no camera.  Colour bars
- * over two thirds of the height, a luma ramp sliding under them, a bouncing
- * box and a frame counter, so a viewer sees at a glance that the stream is
- * live and that colour, motion and text survive the chain.  Paced by a
+ * testsrc: a synthetic picture that needs no camera.  Colour bars over two
+ * thirds of the height and a luma ramp under them.  By default the scene is
+ * still, as a camera's usually is, except for an object (a box) that
+ * crosses it for DURATION every PERIOD (--testsrc-motion), so motion
+ * detection is seen coming and going.  With "always" the ramp slides, a box
+ * bounces and a frame counter runs: every frame differs from the last (what
+ * tests of the stream's liveness want).  With "off" nothing moves.  Paced by a
  * timerfd with absolute periodic deadlines: no drift, and after a stall the
  * missed deadlines are counted and one frame is drawn, never a burst.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +39,8 @@ struct testsrc {
 	uint8_t *mem; /* the three planes */
 	uint8_t *bar_rows[3]; /* one prerendered row of bars per plane */
 	struct picture pic;
+	struct testsrc_motion motion;
+	int fps;
 	uint64_t ticks; /* periods elapsed since the start */
 	uint64_t frames;
 	uint64_t missed;
@@ -54,6 +60,62 @@ static void rgb_to_yuv(const double rgb[3], uint8_t yuv[3])
 	yuv[0] = (uint8_t)(16 + 65.481 * r + 128.553 * g + 24.966 * b + 0.5);
 	yuv[1] = (uint8_t)(128 - 37.797 * r - 74.203 * g + 112.0 * b + 0.5);
 	yuv[2] = (uint8_t)(128 + 112.0 * r - 93.786 * g - 18.214 * b + 0.5);
+}
+
+/* Seconds with up to three decimals, 0..3600, as ms; -1 when not. */
+static long seconds_ms(const char *s, const char *end)
+{
+	long ms = 0, frac = 0, scale = 1000;
+	int digits = 0;
+
+	for (; s < end && *s >= '0' && *s <= '9'; s++, digits++) {
+		ms = ms * 10 + (*s - '0');
+		if (ms > 3600)
+			return -1;
+	}
+	ms *= 1000;
+	if (s < end && *s == '.') {
+		s++;
+		for (; s < end && *s >= '0' && *s <= '9'; s++, digits++) {
+			if (scale == 1)
+				return -1;
+			scale /= 10;
+			frac += (*s - '0') * scale;
+		}
+	}
+	if (s != end || digits == 0 || ms + frac > 3600000)
+		return -1;
+	return ms + frac;
+}
+
+int testsrc_parse_motion(const char *text, struct testsrc_motion *m, char *why,
+			 size_t size)
+{
+	const char *slash = strchr(text, '/');
+	long period, duration;
+
+	if (strcmp(text, "off") == 0) {
+		memset(m, 0, sizeof(*m));
+		m->mode = TESTSRC_MOTION_OFF;
+		return 0;
+	}
+	if (strcmp(text, "always") == 0) {
+		memset(m, 0, sizeof(*m));
+		m->mode = TESTSRC_MOTION_ALWAYS;
+		return 0;
+	}
+	if (slash == NULL || (period = seconds_ms(text, slash)) < 0 ||
+	    (duration = seconds_ms(slash + 1, slash + strlen(slash))) < 0 ||
+	    duration <= 0 || duration >= period) {
+		snprintf(why, size,
+			 "expected off, always or PERIOD/DURATION in seconds "
+			 "with 0 < DURATION < PERIOD <= 3600, e.g. 30/5");
+		return -1;
+	}
+	m->mode = TESTSRC_MOTION_CROSSING;
+	m->period_ms = (int)period;
+	m->duration_ms = (int)duration;
+	return 0;
 }
 
 static int testsrc_match(const char *spec)
@@ -90,6 +152,14 @@ static int testsrc_open(struct source **out, const struct source_config *cfg)
 	if (s == NULL)
 		return -1;
 	s->tfd = -1;
+	s->fps = cfg->fps;
+	s->motion = cfg->testsrc_motion;
+	if (s->motion.mode == TESTSRC_MOTION_CROSSING &&
+	    (s->motion.period_ms <= 0 || s->motion.duration_ms <= 0 ||
+	     s->motion.duration_ms >= s->motion.period_ms)) {
+		s->motion.period_ms = TESTSRC_MOTION_PERIOD_MS;
+		s->motion.duration_ms = TESTSRC_MOTION_DURATION_MS;
+	}
 	s->width = cfg->width;
 	s->height = cfg->height;
 	s->pw = (cfg->width + 1) & ~1;
@@ -169,13 +239,52 @@ static int bounce(uint64_t t, int range)
 	return (int)(p < (uint64_t)range ? p : (uint64_t)(2 * range) - p);
 }
 
+/* Fills a box of Y level luma and chroma (u, v), clipped to the picture;
+ * x, y and size even. */
+static void fill_box(struct picture *pic, int pw, int ph, int x, int y,
+		     int size, uint8_t luma, uint8_t u, uint8_t v)
+{
+	int x0 = x < 0 ? 0 : x, y0 = y < 0 ? 0 : y;
+	int x1 = x + size > pw ? pw : x + size;
+	int y1 = y + size > ph ? ph : y + size;
+
+	if (x0 >= x1 || y0 >= y1)
+		return;
+	for (int r = y0; r < y1; r++)
+		memset(pic->planes[0] + (long)r * pic->strides[0] + x0, luma,
+		       (size_t)(x1 - x0));
+	for (int r = y0 / 2; r < (y1 + 1) / 2; r++) {
+		memset(pic->planes[1] + (long)r * pic->strides[1] + x0 / 2, u,
+		       (size_t)((x1 + 1) / 2 - x0 / 2));
+		memset(pic->planes[2] + (long)r * pic->strides[2] + x0 / 2, v,
+		       (size_t)((x1 + 1) / 2 - x0 / 2));
+	}
+}
+
+/* CROSSING: the object's left edge at ms since the start, or INT_MIN when
+ * no crossing is under way.  It enters at the left edge and has left at
+ * the right one when the crossing's DURATION ends. */
+static int crossing_x(const struct testsrc *s, uint64_t ms, int box)
+{
+	uint64_t period = (uint64_t)s->motion.period_ms;
+	uint64_t duration = (uint64_t)s->motion.duration_ms, in;
+
+	if (ms < TESTSRC_MOTION_FIRST_MS)
+		return INT_MIN;
+	in = (ms - TESTSRC_MOTION_FIRST_MS) % period;
+	if (in >= duration)
+		return INT_MIN;
+	return (int)(-box + (int64_t)((uint64_t)(s->pw + box) * in / duration));
+}
+
 static void render(struct testsrc *s)
 {
 	struct picture *pic = &s->pic;
 	int bars_h = (s->ph * 2 / 3) & ~1;
 	int box = (s->ph / 6) & ~1;
-	int bx, by, scale;
-	uint64_t t = s->ticks;
+	int always = s->motion.mode == TESTSRC_MOTION_ALWAYS;
+	int scale;
+	uint64_t t = always ? s->ticks : 0;
 	char label[64];
 
 	for (int y = 0; y < s->ph; y++) {
@@ -183,7 +292,8 @@ static void render(struct testsrc *s)
 		if (y < bars_h) {
 			memcpy(row, s->bar_rows[0], (size_t)s->pw);
 		} else {
-			/* A ramp sliding left by 4 luma steps per frame. */
+			/* A ramp; with "always" sliding left by 4 luma steps
+			 * per frame. */
 			for (int x = 0; x < s->pw; x++)
 				row[x] = (uint8_t)(16 +
 						   ((unsigned)(x + y + t * 4) &
@@ -201,26 +311,30 @@ static void render(struct testsrc *s)
 				memset(row, 128, (size_t)s->pw / 2);
 		}
 
-	/* An orange box crossing the picture in about four seconds. */
-	if (box >= 2) {
-		bx = bounce(t * (uint64_t)(s->pw / 96 + 1), s->pw - box) & ~1;
-		by = bounce(t * (uint64_t)(s->ph / 96 + 1), s->ph - box) & ~1;
-		for (int y = by; y < by + box; y++)
-			memset(pic->planes[0] + (long)y * pic->strides[0] + bx,
-			       170, (size_t)box);
-		for (int y = by / 2; y < (by + box) / 2; y++) {
-			memset(pic->planes[1] + (long)y * pic->strides[1] +
-				       bx / 2,
-			       60, (size_t)box / 2);
-			memset(pic->planes[2] + (long)y * pic->strides[2] +
-				       bx / 2,
-			       190, (size_t)box / 2);
-		}
+	if (box >= 2 && always) {
+		/* An orange box bouncing across the picture in about four
+		 * seconds. */
+		int bx = bounce(t * (uint64_t)(s->pw / 96 + 1), s->pw - box) &
+			 ~1;
+		int by = bounce(t * (uint64_t)(s->ph / 96 + 1), s->ph - box) &
+			 ~1;
+		fill_box(pic, s->pw, s->ph, bx, by, box, 170, 60, 190);
+	} else if (box >= 2 && s->motion.mode == TESTSRC_MOTION_CROSSING) {
+		/* An orange box crossing at mid height now and then. */
+		uint64_t ms = s->ticks * 1000 / (uint64_t)s->fps;
+		int bx = crossing_x(s, ms, box);
+		if (bx != INT_MIN)
+			fill_box(pic, s->pw, s->ph, bx & ~1,
+				 (s->ph / 2 - box / 2) & ~1, box, 170, 60, 190);
 	}
 
 	scale = overlay_scale(s->height);
-	snprintf(label, sizeof(label), "vigil testsrc %dx%d #%llu", s->width,
-		 s->height, (unsigned long long)s->frames);
+	if (always)
+		snprintf(label, sizeof(label), "vigil testsrc %dx%d #%llu",
+			 s->width, s->height, (unsigned long long)s->frames);
+	else
+		snprintf(label, sizeof(label), "vigil testsrc %dx%d", s->width,
+			 s->height);
 	overlay_draw_text(pic, 4 * scale,
 			  s->height - (FONT_GLYPH_H + 4) * scale, scale, label,
 			  1);

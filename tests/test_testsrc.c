@@ -28,6 +28,8 @@ static struct source *open_testsrc(int w, int h, int fps)
 	cfg.height = h;
 	cfg.fps = fps;
 	cfg.max_frame = 1 << 20;
+	/* The picture changes every frame (test_picture's check). */
+	cfg.testsrc_motion.mode = TESTSRC_MOTION_ALWAYS;
 	assert_true(testsrc_source_ops.match("testsrc"));
 	assert_int_equal(testsrc_source_ops.open(&s, &cfg), 0);
 	assert_non_null(s);
@@ -131,6 +133,118 @@ static void test_bad_config(void **state)
 	assert_false(testsrc_source_ops.match("stdin"));
 }
 
+static struct source *open_mode(int w, int h, int fps,
+				const struct testsrc_motion *mode)
+{
+	struct source_config cfg;
+	struct source *s = NULL;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.spec = "testsrc";
+	cfg.width = w;
+	cfg.height = h;
+	cfg.fps = fps;
+	cfg.max_frame = 1 << 20;
+	cfg.testsrc_motion = *mode;
+	assert_int_equal(testsrc_source_ops.open(&s, &cfg), 0);
+	return s;
+}
+
+/* --testsrc-motion's values. */
+static void test_motion_parse(void **state)
+{
+	struct testsrc_motion m;
+	char why[200];
+
+	(void)state;
+	memset(&m, 0, sizeof(m));
+	assert_int_equal(testsrc_parse_motion("off", &m, why, sizeof(why)), 0);
+	assert_int_equal(m.mode, TESTSRC_MOTION_OFF);
+	assert_int_equal(testsrc_parse_motion("always", &m, why, sizeof(why)),
+			 0);
+	assert_int_equal(m.mode, TESTSRC_MOTION_ALWAYS);
+	assert_int_equal(testsrc_parse_motion("30/5", &m, why, sizeof(why)), 0);
+	assert_int_equal(m.mode, TESTSRC_MOTION_CROSSING);
+	assert_int_equal(m.period_ms, 30000);
+	assert_int_equal(m.duration_ms, 5000);
+	assert_int_equal(
+		testsrc_parse_motion("2.5/0.125", &m, why, sizeof(why)), 0);
+	assert_int_equal(m.period_ms, 2500);
+	assert_int_equal(m.duration_ms, 125);
+	static const char *const bad[] = {"",	  "on",	      "5",	"5/5",
+					  "5/6",  "0/0",      "3601/5", "5/0",
+					  "5/-1", "5/1.0001", "5/1x",	"/1"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		why[0] = '\0';
+		assert_int_equal(
+			testsrc_parse_motion(bad[i], &m, why, sizeof(why)), -1);
+		assert_true(strlen(why) > 0);
+	}
+	/* Unchanged by a bad value. */
+	assert_int_equal(m.period_ms, 2500);
+}
+
+/* "off": a still picture, frame after frame. */
+static void test_motion_off(void **state)
+{
+	struct testsrc_motion mode = {TESTSRC_MOTION_OFF, 0, 0};
+	struct source *s = open_mode(64, 48, 100, &mode);
+	struct picture a, b;
+	size_t ylen;
+	uint8_t *copy;
+
+	(void)state;
+	next_frame(s, &a);
+	ylen = (size_t)a.strides[0] * 48;
+	copy = malloc(ylen);
+	assert_non_null(copy);
+	memcpy(copy, a.planes[0], ylen);
+	for (int i = 0; i < 20; i++) {
+		next_frame(s, &b);
+		assert_memory_equal(copy, b.planes[0], ylen);
+	}
+	free(copy);
+	testsrc_source_ops.close(s);
+}
+
+/* A crossing: still until 3 s after the start, then the box crosses for
+ * DURATION and the scene is still again.  The scene follows the deadlines
+ * (missed ones included), so the monotonic clock of the frames tells. */
+static void test_motion_crossing(void **state)
+{
+	struct testsrc_motion mode = {TESTSRC_MOTION_CROSSING, 4000, 500};
+	struct source *s = open_mode(64, 48, 100, &mode);
+	struct picture p;
+	size_t ylen;
+	uint8_t *first;
+	int64_t t0, ms = 0, changed_at = -1, still_again = -1;
+
+	(void)state;
+	t0 = now_ms();
+	next_frame(s, &p);
+	ylen = (size_t)p.strides[0] * 48;
+	first = malloc(ylen);
+	assert_non_null(first);
+	memcpy(first, p.planes[0], ylen);
+	while (ms < 8000 && still_again < 0) {
+		int same;
+		next_frame(s, &p);
+		ms = now_ms() - t0;
+		same = memcmp(first, p.planes[0], ylen) == 0;
+		if (!same && changed_at < 0)
+			changed_at = ms;
+		else if (same && changed_at >= 0)
+			still_again = ms;
+	}
+	free(first);
+	testsrc_source_ops.close(s);
+	print_message("# crossing from %lld to %lld ms\n",
+		      (long long)changed_at, (long long)still_again);
+	assert_true(changed_at >= 2900 && changed_at < 4000);
+	assert_true(still_again - changed_at >= 300 &&
+		    still_again - changed_at < 1500);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -138,6 +252,9 @@ int main(void)
 		cmocka_unit_test(test_pacing),
 		cmocka_unit_test(test_stall),
 		cmocka_unit_test(test_bad_config),
+		cmocka_unit_test(test_motion_parse),
+		cmocka_unit_test(test_motion_off),
+		cmocka_unit_test(test_motion_crossing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -126,7 +126,7 @@ function removeRing(camera) {
 
 async function startCapture(camera, extra = []) {
 	const d = new Daemon([path.join(BUILD, 'vigil-capture'), '--camera', camera,
-		'--source', 'testsrc', '--size', '1280x720', '--fps', '24', ...extra], `capture-${camera}`);
+		'--source', 'testsrc', '--testsrc-motion', 'always', '--size', '1280x720', '--fps', '24', ...extra], `capture-${camera}`);
 	await waitFor(() => fs.existsSync(shmPath(camera)) || !d.alive(), 5000);
 	process.on('exit', () => removeRing(camera));
 	return d;

@@ -186,7 +186,7 @@ def test_rotation_and_overlay():
 def testsrc_jpegs(n, size="640x360"):
     """n distinct real JPEGs made by vigil-capture itself."""
     cam = vt.camera_name("mk")
-    d = capture(cam, "--size", size)
+    d = capture(cam, "--size", size, "--testsrc-motion", "always")
     rc, frames, _, outdir, err = dump(cam, n)
     d.stop()
     return [open(os.path.join(outdir, f"{f['seq']}.jpg"), "rb").read()
@@ -349,8 +349,104 @@ def test_single_owner_and_restart():
     t.ok(not os.path.exists(vt.shm_path(cam)), "SIGTERM: the ring is unlinked")
 
 
+# ------------------------------------------------------------------ motion
+
+def frame_of(line):
+    kind, _, rest = (line or "").partition(" ")
+    if kind != "frame":
+        return None
+    return {k: (int(v) if v.lstrip("-").isdigit() else v)
+            for k, v in (kv.split("=", 1) for kv in rest.split() if "=" in kv)}
+
+
+def test_motion():
+    for argv in (["--motion", "maybe"], ["--motion-threshold", "0"],
+                 ["--motion-area", "0"], ["--motion-frames", "0"],
+                 ["--motion-hold", "-1"], ["--motion-mask", "1,2,3"],
+                 ["--motion-lightswitch", "101"], ["--testsrc-motion", "5/6"],
+                 ["--motion-mask", "90,0,20,10"]):
+        p = run([vt.CAPTURE] + argv)
+        err = p.stderr.decode()
+        t.ok(p.returncode == 2 and err.startswith("vigil-capture: invalid ")
+             and err.count("\n") == 1,
+             f"bad flags {' '.join(argv)!r}: exit 2, one-line error",
+             f"rc={p.returncode} stderr={err!r}")
+    out = run([vt.CAPTURE, "--help"]).stdout.decode()
+    t.ok(all(f in out for f in (
+        "--motion ", "--motion-threshold", "--motion-area", "--motion-frames",
+        "--motion-hold", "--motion-mask", "--motion-lightswitch",
+        "--testsrc-motion")), "--help documents the motion flags")
+
+    # testsrc: still, then a box crossing 3 s in for 1 s: motion declared
+    # with a score and a grid, then cleared after the 1 s hold.
+    cam = vt.camera_name("mo")
+    d = capture(cam, "--size", "320x240", "--fps", "10", "--testsrc-motion",
+                "20/1", "--motion-hold", "1")
+    r = Reader(cam, "-n", "0", "-t", "12000")
+    frames, on, off = [], None, None
+    while off is None:
+        f = frame_of(r.line())
+        if f is None:
+            break
+        frames.append(f)
+        if f["motion"] == 1 and on is None:
+            on = f
+        if f["motion"] == 0 and on is not None:
+            off = f
+    r.close()
+    d.stop()
+    t.ok(frames and all(f["analysed"] == 1 for f in frames),
+         "motion on: every frame carries a result (analysed)",
+         [f.get("analysed") for f in frames][:20])
+    before = [f for f in frames if on is None or f["seq"] < on["seq"]]
+    t.ok(len(before) >= 20 and all(f["motion"] == 0 for f in before),
+         f"testsrc: a still scene before the crossing ({len(before)} frames "
+         "without motion)")
+    t.ok(on is not None and on["since_ns"] == on["real_ns"]
+         and on["score"] > 0 and int(on["grid"], 16) != 0,
+         "testsrc's crossing: motion declared, since = its frame's time, a "
+         "score and a grid", on)
+    t.ok(off is not None and off["since_ns"] == 0 and on is not None and
+         1.0 <= (off["mono_ns"] - on["mono_ns"]) / 1e9 <= 3.0,
+         "motion cleared after the crossing and the hold", (on, off))
+
+    cam = vt.camera_name("mf")
+    d = capture(cam, "--size", "320x240", "--fps", "10", "--motion", "off")
+    rc, frames, _, _ = ringcat(cam, "-n", "5", "-t", "5000")
+    d.stop()
+    t.ok(rc == 0 and len(frames) == 5 and all(
+        f["analysed"] == 0 and f["motion"] == 0 and f["score"] == 0
+        for f in frames), "--motion off: frames carry no result", frames[:1])
+
+    # stdin: a JPEG that does not decode is published without a result.
+    good = testsrc_jpegs(1)[0]
+    sos = good.find(b"\xff\xda")
+    mid = sos + (len(good) - sos) // 2
+    while good[mid - 1] == 0xFF:  # not after a stuffed FF: no marker made
+        mid += 1
+    bad = good[:mid] + bytes([0xAA, 0x55] * 100) + good[mid + 200:]
+    cam = vt.camera_name("mj")
+    d = vt.start_capture(cam, "--source", "stdin", stdin=subprocess.PIPE)
+    r = Reader(cam, "-n", "0", "-t", "8000")
+    got = []
+    for j in (good, good, bad, good):
+        d.proc.stdin.write(j)
+        d.proc.stdin.flush()
+        got.append(frame_of(r.line()))
+    r.close()
+    d.proc.stdin.close()
+    d.proc.wait(5)
+    log = d.output()
+    t.ok(None not in got and [f["analysed"] for f in got] == [1, 1, 0, 1]
+         and got[2]["len"] == len(bad),
+         "stdin: a JPEG that does not decode is published without a motion "
+         "result; the others carry one", got)
+    t.ok("does not decode" in log and log.count("does not decode") == 1,
+         "stdin: the undecodable JPEG is logged once", log)
+
+
 for fn in (test_usage, test_testsrc_default, test_rotation_and_overlay,
            test_stdin, test_fifo, test_heartbeat_and_group,
-           test_single_owner_and_restart):
+           test_single_owner_and_restart, test_motion):
     t.run(fn)
 t.done()
