@@ -21,7 +21,7 @@ armhf) loader=ld-linux-armhf.so.3 qemu=qemu-arm-static ;;
 esac
 sysroot=${2:-build/cross-$arch/sysroot}
 # What vigil links with (the daemons, the tools, the unit tests), for ARCH.
-target_pkgs="libc6-dev libturbojpeg0-dev libevent-dev libcmocka-dev libcamera-dev libavformat-dev libavcodec-dev libavutil-dev"
+target_pkgs="libc6-dev libturbojpeg0-dev libevent-dev libcmocka-dev libcamera-dev libavformat-dev libavcodec-dev libavutil-dev libjson-c-dev libmosquitto-dev libcurl4-openssl-dev libssl-dev"
 
 if [ "$(id -u)" -eq 0 ]; then
 	sudo=
