@@ -12,7 +12,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "backlog.h"
 #include "log.h"
 #include "recframe.h"
 #include "ring.h"
@@ -140,9 +139,10 @@ static void read_new(struct ringtap *s)
 		s->last_seq = seq;
 	}
 	for (seq = s->last_seq + 1; seq <= newest; seq++) {
-		st = backlog_read(s->reader, seq, &rf, s->buf, s->cap);
+		st = ring_reader_read_seq(s->reader, seq, &rf, s->buf, s->cap);
 		if (st == RING_TORN)
-			st = backlog_read(s->reader, seq, &rf, s->buf, s->cap);
+			st = ring_reader_read_seq(s->reader, seq, &rf, s->buf,
+						  s->cap);
 		if (st == RING_CORRUPT) {
 			detach(s, ring_strerror(st));
 			return;
