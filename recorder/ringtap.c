@@ -29,6 +29,7 @@ struct ringtap {
 	uint32_t seq32;
 	uint64_t last_seq;
 	int said;
+	int said_offline;
 };
 
 static void frame_from_ring(struct recframe *f, const struct ring_frame *rf)
@@ -47,12 +48,46 @@ static void frame_from_ring(struct recframe *f, const struct ring_frame *rf)
 #endif
 }
 
+static void set_offline(struct ringtap *s, const char *why)
+{
+	if (atomic_exchange(&s->online, 0) || !s->said_offline)
+		log_warnx("camera '%s' offline: %s", s->camera, why);
+	s->said_offline = 1;
+}
+
+static void set_online(struct ringtap *s)
+{
+	if (!atomic_exchange(&s->online, 1))
+		log_info("camera '%s' online: generation %" PRIu32, s->camera,
+			 ring_reader_generation(s->reader));
+	s->said_offline = 0;
+}
+
 static void detach(struct ringtap *s, const char *why)
 {
-	log_warnx("camera '%s' offline: %s", s->camera, why);
+	set_offline(s, why);
 	ring_reader_close(s->reader);
 	s->reader = NULL;
-	atomic_store(&s->online, 0);
+}
+
+/* The writer is not healthy (st): a new capture under the name (or none at
+ * all) means re-attaching; the same segment, waiting on it (a capture that
+ * was only stopped beats again).  ring_reader_replaced is one system call,
+ * made only while the writer is not healthy. */
+static void check_writer(struct ringtap *s, enum ring_status st)
+{
+	if (ring_reader_replaced(s->reader) != 0) {
+		detach(s, ring_strerror(st));
+		return;
+	}
+	set_offline(s, ring_strerror(st));
+	if (st == RING_CLOSED) {
+		/* Closed but still under the name: the wait would return at
+		 * once, so pace the checks. */
+		struct timespec ts = {0, RINGTAP_WAIT_MS * 1000000L};
+
+		nanosleep(&ts, NULL);
+	}
 }
 
 static int attach(struct ringtap *s)
@@ -71,12 +106,6 @@ static int attach(struct ringtap *s)
 		s->reader = NULL;
 		return -1;
 	}
-	if (ring_reader_health(s->reader, 0, NULL) != RING_OK) {
-		/* The segment of a capture that died: wait for a new one. */
-		ring_reader_close(s->reader);
-		s->reader = NULL;
-		return -1;
-	}
 	cap = ring_reader_capacity(s->reader);
 	if (cap > s->cap) {
 		uint8_t *b = realloc(s->buf, cap);
@@ -91,13 +120,19 @@ static int attach(struct ringtap *s)
 		s->cap = cap;
 	}
 	s->said = 0;
+	s->last_seq = 0;
+	if (ring_reader_health(s->reader, 0, NULL) != RING_OK) {
+		/* The segment of a capture that died or stopped: stay on it
+		 * (without its old frames) until it beats again or a new
+		 * capture replaces it. */
+		s->seq32 = ring_reader_seq(s->reader);
+		set_offline(s, "no heartbeat");
+		return 0;
+	}
 	/* The newest frame is read at once; sequences restart with a new
 	 * generation. */
 	s->seq32 = ring_reader_seq(s->reader) - 1;
-	s->last_seq = 0;
-	atomic_store(&s->online, 1);
-	log_info("camera '%s' online: generation %" PRIu32, s->camera,
-		 ring_reader_generation(s->reader));
+	set_online(s);
 	return 0;
 }
 
@@ -173,6 +208,8 @@ static void *ringtap_main(void *arg)
 		st = ring_reader_wait(s->reader, s->seq32, RINGTAP_WAIT_MS);
 		if (st == RING_OK) {
 			s->seq32 = ring_reader_seq(s->reader);
+			if (!atomic_load(&s->online))
+				set_online(s);
 			read_new(s);
 			continue;
 		}
@@ -180,7 +217,9 @@ static void *ringtap_main(void *arg)
 		 * closed; one that crashed stops its heartbeat. */
 		st = ring_reader_health(s->reader, 0, NULL);
 		if (st != RING_OK)
-			detach(s, ring_strerror(st));
+			check_writer(s, st);
+		else if (!atomic_load(&s->online))
+			set_online(s);
 	}
 	ring_reader_close(s->reader);
 	s->reader = NULL;
