@@ -180,6 +180,7 @@ install: build-all
 		$(DESTDIR)$(NGINXDIR)/snippets $(DESTDIR)$(NGINXDIR)/sites-available \
 		$(DESTDIR)$(SYSCONFDIR)/default
 	install -m 0755 $(BUILD)/vigil-capture $(BUILD)/vigil-server $(DESTDIR)$(SBINDIR)/
+	install -m 0755 $(BUILD)/vigil-record $(DESTDIR)$(SBINDIR)/
 	install -m 0755 deploy/vigil-setup-tls.sh $(DESTDIR)$(SBINDIR)/vigil-setup-tls
 	for u in $(notdir $(UNITS)); do \
 		$(SUBST) deploy/systemd/$$u >$(DESTDIR)$(SYSTEMDUNITDIR)/$$u.tmp && \
@@ -199,7 +200,7 @@ install: build-all
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/vigil-capture $(DESTDIR)$(SBINDIR)/vigil-server \
-		$(DESTDIR)$(SBINDIR)/vigil-setup-tls \
+		$(DESTDIR)$(SBINDIR)/vigil-record $(DESTDIR)$(SBINDIR)/vigil-setup-tls \
 		$(addprefix $(DESTDIR)$(SYSTEMDUNITDIR)/,$(notdir $(UNITS))) \
 		$(DESTDIR)$(SYSUSERSDIR)/vigil.conf $(DESTDIR)$(TMPFILESDIR)/vigil.conf \
 		$(addprefix $(DESTDIR)$(MANDIR)/man7/,$(notdir $(MAN7))) \
