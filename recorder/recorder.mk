@@ -33,3 +33,4 @@ TEST_TOOLS += $(BUILD)/tools/recfeed
 $(BUILD)/tools/recfeed: $(BUILD)/obj/tests/tools/recfeed.o $(COMMON_WRITER_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pkg_libs,libturbojpeg)
+BENCH_BINS += $(BUILD)/tools/recfeed
