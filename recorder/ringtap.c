@@ -24,8 +24,6 @@ struct ringtap {
 	atomic_int online;
 	_Atomic uint64_t missed;
 	struct ring_reader *reader;
-	uint8_t *buf;
-	size_t cap;
 	uint32_t seq32;
 	uint64_t last_seq;
 	int said;
@@ -94,7 +92,6 @@ static int attach(struct ringtap *s)
 {
 	enum ring_status st;
 	uint32_t version = 0;
-	size_t cap;
 
 	st = ring_reader_open(&s->reader, s->camera, &version);
 	if (st != RING_OK) {
@@ -105,19 +102,6 @@ static int attach(struct ringtap *s)
 		s->said = 1;
 		s->reader = NULL;
 		return -1;
-	}
-	cap = ring_reader_capacity(s->reader);
-	if (cap > s->cap) {
-		uint8_t *b = realloc(s->buf, cap);
-
-		if (b == NULL) {
-			log_warnx("out of memory for frames of %zu bytes", cap);
-			ring_reader_close(s->reader);
-			s->reader = NULL;
-			return -1;
-		}
-		s->buf = b;
-		s->cap = cap;
 	}
 	s->said = 0;
 	s->last_seq = 0;
@@ -136,14 +120,35 @@ static int attach(struct ringtap *s)
 	return 0;
 }
 
-static void push(struct ringtap *s, const struct ring_frame *rf)
+/* Reads frame seq (0: the newest) straight into the queue's arena: the one
+ * copy out of the ring.  RING_OK once it is queued; RING_NONE (gone),
+ * RING_TORN, RING_CORRUPT, or RING_ERROR when the queue is full (the frame
+ * is dropped and counted by the queue). */
+static enum ring_status take(struct ringtap *s, uint64_t seq,
+			     struct ring_frame *rf)
 {
+	size_t cap = ring_reader_capacity(s->reader);
+	enum ring_status st;
 	struct recframe f;
+	void *dst;
 
+	dst = queue_reserve(s->q, cap);
+	if (dst == NULL) {
+		log_debug("frame %" PRIu64 " dropped: the disk is behind", seq);
+		return RING_ERROR;
+	}
+	if (seq == 0)
+		st = ring_reader_read(s->reader, rf, dst, cap);
+	else
+		st = ring_reader_read_seq(s->reader, seq, rf, dst, cap);
+	if (st == RING_TORN && seq != 0)
+		st = ring_reader_read_seq(s->reader, seq, rf, dst, cap);
+	if (st != RING_OK)
+		return st;
 	frame_from_ring(&f, rf);
-	if (queue_push(s->q, &f, s->buf, rf->length) < 0)
-		log_debug("frame %" PRIu64 " dropped: the disk is behind",
-			  rf->seq);
+	if (queue_commit(s->q, &f, rf->length) < 0)
+		return RING_CORRUPT;
+	return RING_OK;
 }
 
 /* Every frame since the last one taken, oldest first, as long as the ring
@@ -156,12 +161,10 @@ static void read_new(struct ringtap *s)
 	uint64_t newest, seq;
 
 	if (s->last_seq == 0) {
-		st = ring_reader_read(s->reader, &rf, s->buf, s->cap);
-		if (st == RING_OK && rf.length > 0) {
+		st = take(s, 0, &rf);
+		if (st == RING_OK) {
 			s->last_seq = rf.seq;
-			push(s, &rf);
-		} else if (st != RING_OK && st != RING_TORN &&
-			   st != RING_NONE) {
+		} else if (st == RING_CORRUPT) {
 			detach(s, ring_strerror(st));
 		}
 		return;
@@ -174,20 +177,15 @@ static void read_new(struct ringtap *s)
 		s->last_seq = seq;
 	}
 	for (seq = s->last_seq + 1; seq <= newest; seq++) {
-		st = ring_reader_read_seq(s->reader, seq, &rf, s->buf, s->cap);
-		if (st == RING_TORN)
-			st = ring_reader_read_seq(s->reader, seq, &rf, s->buf,
-						  s->cap);
+		st = take(s, seq, &rf);
 		if (st == RING_CORRUPT) {
 			detach(s, ring_strerror(st));
 			return;
 		}
 		s->last_seq = seq;
-		if (st != RING_OK) {
+		/* RING_ERROR: the queue was full (counted there). */
+		if (st == RING_NONE || st == RING_TORN)
 			atomic_fetch_add(&s->missed, 1);
-			continue;
-		}
-		push(s, &rf);
 	}
 }
 
@@ -255,7 +253,6 @@ void ringtap_stop(struct ringtap *s)
 		return;
 	atomic_store(&s->stop, 1);
 	pthread_join(s->thread, NULL);
-	free(s->buf);
 	free(s);
 }
 
