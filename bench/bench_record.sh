@@ -4,7 +4,8 @@
 # writing the same bytes (target <= 1.5x), and bytes written to disk per
 # byte of JPEG (target <= 1.05).  See bench/record_bench.py for the method.
 # Environment: RECORD_BENCH_ROUNDS (3), RECORD_BENCH_FRAMES (600),
-# RECORD_BENCH_FPS (60), RECORD_BENCH_SIZE (1280x720), BENCH_BUILD (build).
+# RECORD_BENCH_FPS (60), RECORD_BENCH_SIZE (1280x720), BENCH_BUILD (build),
+# RECORD_BENCH_OTHER (another vigil-record binary to compare, e.g. an older build).
 set -eu
 cd "$(dirname "$0")/.."
 B=${BENCH_BUILD:-build}

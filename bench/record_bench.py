@@ -11,7 +11,12 @@ from the first frame to the event's end; its writes are /proc/PID/io
 (write_bytes: what reached the block layer; wchar: what write() was given)
 and the size of what it left in the directory.  Then `cat` copies a file
 of the same JPEG bytes (in the page cache) into the same directory; its CPU
-is the child's rusage.  Rounds alternate recorder and cat; medians shown.
+is the child's rusage.  A second reference, dd conv=fdatasync, writes the
+same bytes and syncs them once: the recorder must sync about once a second
+and fdatasync does the writeback in the caller's context, while cat's
+writeback happens later in kernel threads that are charged to nobody.
+Rounds alternate recorder, cat and dd; medians shown.  RECORD_BENCH_OTHER=
+PATH adds another vigil-record binary (an older build) to every round.
 Usage: record_bench.py BUILD [ROUNDS] [COUNT] [FPS] [SIZE]"""
 import json
 import os
@@ -89,11 +94,11 @@ def ended_event(d):
     return None
 
 
-def record_round(r):
+def record_round(r, binary):
     cam = f"recb{os.getpid()}x{r}"
     d = os.path.join(work, cam)
     log = os.path.join(work, f"{cam}.feed")
-    rec = subprocess.Popen([os.path.join(B, "vigil-record"), "--camera", cam, "--dir", d,
+    rec = subprocess.Popen([binary, "--camera", cam, "--dir", d,
                             "--pre", "0", "--post", "1", "--min-free", "0"],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     procs.append(rec)
@@ -129,7 +134,7 @@ def record_round(r):
             "wchar": io1["wchar"] - io0["wchar"], "on_disk": on_disk}
 
 
-def cat_round(nbytes):
+def cat_round(nbytes, argv=None):
     src, dst = os.path.join(work, "src"), os.path.join(work, "dst")
     if not os.path.exists(src) or os.path.getsize(src) != nbytes:
         with open(src, "wb") as f:
@@ -138,7 +143,7 @@ def cat_round(nbytes):
         while f.read(1 << 20):
             pass
     with open(dst, "wb") as out:
-        p = subprocess.Popen(["cat", src], stdout=out)
+        p = subprocess.Popen(argv or ["cat", src], stdout=out)
         _, _, ru = os.wait4(p.pid, 0)
         p.returncode = 0
     os.unlink(dst)
@@ -147,28 +152,43 @@ def cat_round(nbytes):
 
 signal.signal(signal.SIGTERM, lambda *_: (cleanup(), sys.exit(1)))
 try:
-    recs, cats = [], []
+    other = os.environ.get("RECORD_BENCH_OTHER")
+    bins = [("vigil-record", os.path.join(B, "vigil-record"))]
+    if other:
+        bins.append(("other", other))
+    recs = {name: [] for name, _ in bins}
+    cats, dds = [], []
     for r in range(ROUNDS):
-        rec = record_round(r)
-        recs.append(rec)
-        cats.append(cat_round(rec["jpeg"]))
+        for name, binary in bins:
+            recs[name].append(record_round(r, binary))
+        first = recs["vigil-record"][-1]
+        cats.append(cat_round(first["jpeg"]))
+        dds.append(cat_round(first["jpeg"], ["dd", f"if={os.path.join(work, 'src')}", "bs=256k",
+                                             "conv=fdatasync", "status=none"]))
     med = statistics.median
-    frames = med(x["frames"] for x in recs)
-    jpeg = med(x["jpeg"] for x in recs)
-    rec_us = med(x["cpu"] / x["frames"] * 1e6 for x in recs)
-    cat_us = med(c / x["frames"] * 1e6 for c, x in zip(cats, recs))
-    ratios = [x["cpu"] / c for c, x in zip(cats, recs)]
-    wb = med(x["write_bytes"] / x["jpeg"] for x in recs)
-    wc = med(x["wchar"] / x["jpeg"] for x in recs)
-    od = med(x["on_disk"] / x["jpeg"] for x in recs)
+    base = recs["vigil-record"]
+    frames = med(x["frames"] for x in base)
+    jpeg = med(x["jpeg"] for x in base)
+    cat_us = med(c / x["frames"] * 1e6 for c, x in zip(cats, base))
+    dd_us = med(c / x["frames"] * 1e6 for c, x in zip(dds, base))
     print(f"-- {ROUNDS} rounds of {COUNT} frames {SIZE} at {FPS} fps, "
           f"{jpeg / COUNT / 1024:.0f} KB per JPEG; medians")
     print(f"{'':34} {'value':>10} {'target':>8}")
     print(f"{'frames recorded / published':34} {frames:>6.0f}/{COUNT:<3}")
-    print(f"{'vigil-record CPU per frame (us)':34} {rec_us:>10.1f}")
     print(f"{'cat, same bytes, per frame (us)':34} {cat_us:>10.1f}")
-    print(f"{'CPU ratio record/cat':34} {statistics.median(ratios):>10.2f} {'<= 1.5':>8}"
-          f"   (rounds: {' '.join(f'{x:.2f}' for x in ratios)})")
+    print(f"{'dd conv=fdatasync, per frame (us)':34} {dd_us:>10.1f}")
+    for name, _ in bins:
+        xs = recs[name]
+        rec_us = med(x["cpu"] / x["frames"] * 1e6 for x in xs)
+        ratios = [x["cpu"] / c for c, x in zip(cats, xs)]
+        dratios = [x["cpu"] / c for c, x in zip(dds, xs)]
+        print(f"{name + ' CPU per frame (us)':34} {rec_us:>10.1f}")
+        print(f"{name + ' / cat':34} {med(ratios):>10.2f} {'<= 1.5':>8}"
+              f"   (rounds: {' '.join(f'{x:.2f}' for x in ratios)})")
+        print(f"{name + ' / dd conv=fdatasync':34} {med(dratios):>10.2f}")
+    wb = med(x["write_bytes"] / x["jpeg"] for x in base)
+    wc = med(x["wchar"] / x["jpeg"] for x in base)
+    od = med(x["on_disk"] / x["jpeg"] for x in base)
     print(f"{'disk bytes per JPEG byte':34} {wb:>10.3f} {'<= 1.05':>8}   (write_bytes)")
     print(f"{'write() bytes per JPEG byte':34} {wc:>10.3f}")
     print(f"{'files left per JPEG byte':34} {od:>10.3f}")
