@@ -111,7 +111,6 @@ void *queue_reserve(struct queue *q, size_t max)
 	pthread_mutex_lock(&q->mu);
 	if (q->count == QUEUE_FRAMES || max == 0 ||
 	    (off = find_room(q, max)) < 0) {
-		q->dropped++;
 		pthread_mutex_unlock(&q->mu);
 		errno = EAGAIN;
 		return NULL;

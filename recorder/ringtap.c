@@ -28,6 +28,8 @@ struct ringtap {
 	uint64_t last_seq;
 	int said;
 	int said_offline;
+	uint8_t *bounce; /* when the queue has no room for a whole slot */
+	size_t bounce_cap;
 };
 
 static void frame_from_ring(struct recframe *f, const struct ring_frame *rf)
@@ -124,6 +126,19 @@ static int attach(struct ringtap *s)
  * copy out of the ring.  RING_OK once it is queued; RING_NONE (gone),
  * RING_TORN, RING_CORRUPT, or RING_ERROR when the queue is full (the frame
  * is dropped and counted by the queue). */
+static enum ring_status read_into(struct ringtap *s, uint64_t seq,
+				  struct ring_frame *rf, void *dst, size_t cap)
+{
+	enum ring_status st;
+
+	if (seq == 0)
+		return ring_reader_read(s->reader, rf, dst, cap);
+	st = ring_reader_read_seq(s->reader, seq, rf, dst, cap);
+	if (st == RING_TORN)
+		st = ring_reader_read_seq(s->reader, seq, rf, dst, cap);
+	return st;
+}
+
 static enum ring_status take(struct ringtap *s, uint64_t seq,
 			     struct ring_frame *rf)
 {
@@ -133,21 +148,36 @@ static enum ring_status take(struct ringtap *s, uint64_t seq,
 	void *dst;
 
 	dst = queue_reserve(s->q, cap);
-	if (dst == NULL) {
-		log_debug("frame %" PRIu64 " dropped: the disk is behind", seq);
-		return RING_ERROR;
+	if (dst != NULL) {
+		st = read_into(s, seq, rf, dst, cap);
+		if (st != RING_OK)
+			return st;
+		frame_from_ring(&f, rf);
+		if (queue_commit(s->q, &f, rf->length) < 0)
+			return RING_CORRUPT;
+		return RING_OK;
 	}
-	if (seq == 0)
-		st = ring_reader_read(s->reader, rf, dst, cap);
-	else
-		st = ring_reader_read_seq(s->reader, seq, rf, dst, cap);
-	if (st == RING_TORN && seq != 0)
-		st = ring_reader_read_seq(s->reader, seq, rf, dst, cap);
+	/* No room for a whole slot (the queue nearly full, or slots larger
+	 * than it): through a buffer, queued with the frame's real length. */
+	if (cap > s->bounce_cap) {
+		uint8_t *b = realloc(s->bounce, cap);
+
+		if (b == NULL) {
+			log_warnx("out of memory for frames of %zu bytes", cap);
+			return RING_ERROR;
+		}
+		s->bounce = b;
+		s->bounce_cap = cap;
+	}
+	st = read_into(s, seq, rf, s->bounce, cap);
 	if (st != RING_OK)
 		return st;
 	frame_from_ring(&f, rf);
-	if (queue_commit(s->q, &f, rf->length) < 0)
-		return RING_CORRUPT;
+	if (queue_push(s->q, &f, s->bounce, rf->length) < 0) {
+		log_debug("frame %" PRIu64 " dropped: the disk is behind",
+			  rf->seq);
+		return RING_ERROR;
+	}
 	return RING_OK;
 }
 
@@ -253,6 +283,7 @@ void ringtap_stop(struct ringtap *s)
 		return;
 	atomic_store(&s->stop, 1);
 	pthread_join(s->thread, NULL);
+	free(s->bounce);
 	free(s);
 }
 
