@@ -137,7 +137,8 @@ bench: deps
 
 # Settings reach deploy/run.sh through its environment (see its header):
 # make run PORT=8443 SOURCE=... SIZE=1280x720 FPS=24 SERVERS=2
-RUN_VARS := PORT HTTP_PORT ADDR SOURCE SIZE FPS SERVERS CAMERA RUN_DIR TLS_CIPHERS MQTT
+RUN_VARS := PORT HTTP_PORT ADDR SOURCE SIZE FPS SERVERS CAMERA RUN_DIR TLS_CIPHERS \
+	RECORD MAX_SIZE MQTT
 # run.sh is make's own child (exec: no shell in between) and gets SIGTERM
 # when make dies, however make dies (a signal to make's pid alone, even
 # SIGKILL): it then stops the whole camera, whose daemons in turn have the
@@ -192,6 +193,7 @@ install: build-all
 		$(DESTDIR)$(NGINXDIR)/snippets $(DESTDIR)$(NGINXDIR)/sites-available \
 		$(DESTDIR)$(SYSCONFDIR)/default
 	install -m 0755 $(BUILD)/vigil-capture $(BUILD)/vigil-server $(DESTDIR)$(SBINDIR)/
+	install -m 0755 $(BUILD)/vigil-record $(DESTDIR)$(SBINDIR)/
 	install -m 0755 deploy/vigil-setup-tls.sh $(DESTDIR)$(SBINDIR)/vigil-setup-tls
 	for u in $(notdir $(UNITS)); do \
 		$(SUBST) deploy/systemd/$$u >$(DESTDIR)$(SYSTEMDUNITDIR)/$$u.tmp && \
@@ -211,7 +213,7 @@ install: build-all
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/vigil-capture $(DESTDIR)$(SBINDIR)/vigil-server \
-		$(DESTDIR)$(SBINDIR)/vigil-setup-tls \
+		$(DESTDIR)$(SBINDIR)/vigil-record $(DESTDIR)$(SBINDIR)/vigil-setup-tls \
 		$(addprefix $(DESTDIR)$(SYSTEMDUNITDIR)/,$(notdir $(UNITS))) \
 		$(DESTDIR)$(SYSUSERSDIR)/vigil.conf $(DESTDIR)$(TMPFILESDIR)/vigil.conf \
 		$(addprefix $(DESTDIR)$(MANDIR)/man7/,$(notdir $(MAN7))) \

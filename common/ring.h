@@ -333,6 +333,21 @@ enum ring_status ring_reader_read(const struct ring_reader *r,
 				  size_t cap);
 
 /*
+ * Copies the frame with sequence number seq (not only the newest: any frame
+ * the ring still holds) into buf and *frame, under the slot's seqlock and
+ * with the bounds checks of ring_reader_read.  A reader that fell a few
+ * frames behind reads each one it missed, oldest first.  RING_OK; RING_NONE
+ * when no slot holds seq (already overwritten, not yet published, or 0);
+ * RING_TORN (being overwritten right now: the frame is as good as gone once
+ * a retry says RING_NONE); RING_CORRUPT; RING_ERROR with ENOBUFS when cap is
+ * too small.  Sequences restart with each generation.  At most slot_count
+ * slot-header reads, no system call.
+ */
+enum ring_status ring_reader_read_seq(const struct ring_reader *r, uint64_t seq,
+				      struct ring_frame *frame, void *buf,
+				      size_t cap);
+
+/*
  * The writer's health: RING_OK, RING_CLOSED (clean exit or replaced),
  * RING_STALE (no heartbeat for stale_ms; 0 means RING_STALE_MS).  Also gives
  * the heartbeat age in ms when age_ms is not NULL.

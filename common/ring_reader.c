@@ -217,16 +217,18 @@ enum ring_status ring_reader_wait(const struct ring_reader *r,
 	return RING_TIMEOUT;
 }
 
-enum ring_status ring_reader_read(const struct ring_reader *r,
-				  struct ring_frame *frame, void *buf,
-				  size_t cap)
+/*
+ * Copies slot index out under its seqlock.  want_seq 0: whatever frame the
+ * slot holds; otherwise RING_NONE unless the slot holds frame want_seq.
+ */
+static enum ring_status read_slot(const struct ring_reader *r, uint32_t index,
+				  uint64_t want_seq, struct ring_frame *frame,
+				  void *buf, size_t cap)
 {
 	const struct ring_slot_header *s;
 	struct ring_slot_header copy;
-	uint32_t index, l1, l2;
+	uint32_t l1, l2;
 
-	index = atomic_load_explicit(&r->hdr->latest_slot,
-				     memory_order_acquire);
 	if (index >= r->slot_count)
 		return RING_CORRUPT;
 	s = (const struct ring_slot_header *)ring_slot(r->hdr, r->header_size,
@@ -246,6 +248,12 @@ enum ring_status ring_reader_read(const struct ring_reader *r,
 	copy.motion_score = s->motion_score;
 	copy.motion_since_ns = s->motion_since_ns;
 	memcpy(copy.motion_grid, s->motion_grid, sizeof(copy.motion_grid));
+	if (want_seq != 0 && copy.seq != want_seq) {
+		/* Another frame (older or newer) or a torn sequence word. */
+		atomic_thread_fence(memory_order_acquire);
+		l2 = atomic_load_explicit(&s->lock, memory_order_relaxed);
+		return l1 == l2 ? RING_NONE : RING_TORN;
+	}
 	if (copy.length > r->capacity || copy.length == 0 ||
 	    copy.motion_score > RING_MOTION_SCORE_MAX) {
 		atomic_thread_fence(memory_order_acquire);
@@ -281,6 +289,43 @@ enum ring_status ring_reader_read(const struct ring_reader *r,
 		memset(frame->motion_grid, 0, sizeof(frame->motion_grid));
 	}
 	return RING_OK;
+}
+
+enum ring_status ring_reader_read(const struct ring_reader *r,
+				  struct ring_frame *frame, void *buf,
+				  size_t cap)
+{
+	uint32_t index;
+
+	index = atomic_load_explicit(&r->hdr->latest_slot,
+				     memory_order_acquire);
+	return read_slot(r, index, 0, frame, buf, cap);
+}
+
+enum ring_status ring_reader_read_seq(const struct ring_reader *r, uint64_t seq,
+				      struct ring_frame *frame, void *buf,
+				      size_t cap)
+{
+	enum ring_status st;
+	uint32_t guess, i;
+
+	if (seq == 0)
+		return RING_NONE;
+	/* The writer fills the slots in turn, sequence 1 in slot 0. */
+	guess = (uint32_t)((seq - 1) % r->slot_count);
+	st = read_slot(r, guess, seq, frame, buf, cap);
+	if (st != RING_NONE)
+		return st;
+	/* Not where it should be (a segment some other writer filled):
+	 * look at the others before calling it gone. */
+	for (i = 0; i < r->slot_count; i++) {
+		if (i == guess)
+			continue;
+		st = read_slot(r, i, seq, frame, buf, cap);
+		if (st != RING_NONE)
+			return st;
+	}
+	return RING_NONE;
 }
 
 enum ring_status ring_reader_health(const struct ring_reader *r,

@@ -5,11 +5,13 @@
 # binaries, units and nginx files and keeps configuration, certificate and
 # password).
 #
-#   sudo deploy/install.sh [--camera NAME] [--servers N] [--rpicam] [--no-start]
+#   sudo deploy/install.sh [--camera NAME] [--servers N] [--rpicam] [--no-record]
+#                          [--no-start]
 #
 #   --camera NAME  camera (ring) name, default cam0
 #   --servers N    vigil-server instances behind nginx, default 2
 #   --rpicam       capture through rpicam-vid (vigil-capture-rpicam@NAME)
+#   --no-record    no motion recording (vigil-record@NAME left disabled)
 #   --no-start     install and enable, start nothing
 #
 # What it does: Debian packages (deploy/deps.sh), build (as the user who ran
@@ -17,7 +19,8 @@
 # nginx snippets, /etc/default/vigil, docs), accounts,
 # the certificate and the first password (/etc/vigil; the password is printed
 # once and stored only hashed), the nginx site (HTTPS on 443, 80 -> 301), the
-# systemd units, enabled and started.
+# recordings folder (/var/lib/vigil/recordings/NAME), the systemd units,
+# enabled and started.
 # DESTDIR=/some/dir stages the files there and changes nothing else (no
 # packages, accounts, systemctl or nginx reload): for packaging and tests.
 set -euo pipefail
@@ -27,14 +30,15 @@ prog=vigil-install
 say() { echo "$prog: $*"; }
 die() { echo "$prog: $*" >&2; exit 1; }
 
-camera=cam0 servers=2 rpicam=0 start=1
+camera=cam0 servers=2 rpicam=0 record=1 start=1
 while [ $# -gt 0 ]; do
 	case $1 in
 	--camera) camera=${2:?}; shift 2 ;;
 	--servers) servers=${2:?}; shift 2 ;;
 	--rpicam) rpicam=1; shift ;;
+	--no-record) record=0; shift ;;
 	--no-start) start=0; shift ;;
-	-h | --help) sed -n '3,21s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	-h | --help) sed -n '3,25s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) die "unknown option '$1' (--help)" ;;
 	esac
 done
@@ -57,7 +61,8 @@ if [ $staged -eq 0 ]; then
 	fi
 fi
 if [ ! -x "$src/build/vigil-capture" ] || [ ! -x "$src/build/vigil-server" ] ||
-	{ [ $staged -eq 0 ] && [ -n "$(find "$src/capture" "$src/server" "$src/common" "$src/www" -newer "$src/build/vigil-server" -type f 2>/dev/null | head -1)" ]; }; then
+	[ ! -x "$src/build/vigil-record" ] ||
+	{ [ $staged -eq 0 ] && [ -n "$(find "$src/capture" "$src/server" "$src/recorder" "$src/common" "$src/www" -newer "$src/build/vigil-server" -type f 2>/dev/null | head -1)" ]; }; then
 	say "building"
 	# Build as the owner of the source folder, not as root.
 	owner=$(stat -c %U "$src")
@@ -90,7 +95,8 @@ install -d "$D/etc/nginx/sites-enabled"
 if [ $staged -eq 0 ]; then
 	command -v systemd-sysusers >/dev/null || die "systemd-sysusers not found (systemd is required)"
 	systemd-sysusers /etc/sysusers.d/vigil.conf
-	id vigil-capture >/dev/null && id vigil-web >/dev/null || die "the vigil accounts were not created"
+	id vigil-capture >/dev/null && id vigil-web >/dev/null && id vigil-rec >/dev/null ||
+		die "the vigil accounts were not created"
 fi
 
 # ------------------------------------------------------------ certificate, password
@@ -154,12 +160,19 @@ else
 fi
 units=("$capture_unit")
 for i in $(seq 1 "$servers"); do units+=("vigil-server@$i.service"); done
+if [ $record -eq 1 ]; then
+	units+=("vigil-record@$camera.service")
+	say "recordings: /var/lib/vigil/recordings/$camera (options: VIGIL_RECORD_OPTS in /etc/default/vigil)"
+else
+	systemctl disable --now "vigil-record@$camera.service" 2>/dev/null || true
+fi
 systemctl enable "${units[@]}" nginx.service
 if [ $start -eq 1 ]; then
 	# Restarted (not just started) so that a re-install runs the new binaries;
 	# the servers one by one, so viewers are never cut off.
 	systemctl restart "$capture_unit"
 	for i in $(seq 1 "$servers"); do systemctl restart "vigil-server@$i.service"; done
+	[ $record -eq 0 ] || systemctl restart "vigil-record@$camera.service"
 	# Restart, not reload: nginx's workers must pick up www-data's new
 	# membership of group vigil-web.
 	systemctl restart nginx.service

@@ -1,10 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # deploy/run.sh: the whole camera in the foreground, for `make run`.
-# Makes a run folder (certificate, password, nginx.conf, sockets, logs), then
-# starts vigil-capture, SERVERS vigil-servers on unix sockets and nginx (TLS,
-# basic auth) as the current user, prints the URL and the password, and stops
-# everything on Ctrl-C or when any of them fails.
+# Makes a run folder (certificate, password, nginx.conf, sockets, logs,
+# recordings), then starts vigil-capture, SERVERS vigil-servers on unix
+# sockets, vigil-record (motion events into RUN_DIR/recordings/CAMERA) and
+# nginx (TLS, basic auth) as the current user, prints the URL and the
+# password, and stops everything on Ctrl-C or when any of them fails.
 #
 # Settings (environment; `make run` passes its variables of the same names):
 #   PORT=8443         HTTPS port
@@ -14,7 +15,10 @@
 #   SIZE=WxH FPS=N    picture size and rate (default: capture's)
 #   SERVERS=2         number of vigil-server processes
 #   CAMERA=cam0       camera (ring) name
-#   RUN_DIR=./run     run folder (kept between runs: same certificate, password)
+#   RUN_DIR=./run     run folder (kept between runs: same certificate, password,
+#                     recordings)
+#   RECORD=1          0: no vigil-record
+#   MAX_SIZE=500M     most the recordings may take (vigil-record --max-size)
 #   VIGIL_BUILD=build where the binaries are
 #   TLS_CIPHERS=      "chacha" or "client" (default: by the CPU's AES support)
 #   MQTT=             mqtt://HOST:PORT: notify motion events to that broker
@@ -59,6 +63,8 @@ FPS=${FPS:-}
 SERVERS=${SERVERS:-2}
 CAMERA=${CAMERA:-cam0}
 RUN_DIR=${RUN_DIR:-$root/run}
+RECORD=${RECORD:-1}
+MAX_SIZE=${MAX_SIZE:-500M}
 build=${VIGIL_BUILD:-build}
 case $build in /*) ;; *) build=$root/$build ;; esac
 
@@ -70,10 +76,13 @@ is_port "$PORT" || die "PORT must be a port number, not '$PORT'"
 	die "SERVERS must be 1 to 16, not '$SERVERS'"
 [[ $CAMERA =~ ^[A-Za-z0-9_-]{1,32}$ ]] || die "CAMERA must be 1-32 of A-Z a-z 0-9 _ -, not '$CAMERA'"
 [ -z "$SIZE" ] || [[ $SIZE =~ ^[0-9]+x[0-9]+$ ]] || die "SIZE must look like 1280x720, not '$SIZE'"
+[[ $RECORD =~ ^[01]$ ]] || die "RECORD must be 0 or 1, not '$RECORD'"
+[[ $MAX_SIZE =~ ^[0-9]+[kMG]?$ ]] || die "MAX_SIZE must look like 500M, not '$MAX_SIZE'"
 [ -z "$FPS" ] || [[ $FPS =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "FPS must be a number, not '$FPS'"
 
 capture_bin=$build/vigil-capture
 server_bin=$build/vigil-server
+record_bin=$build/vigil-record
 nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
 [ -x "$nginx_bin" ] || die "nginx is not installed (deploy/deps.sh --install run)"
 
@@ -178,7 +187,9 @@ if [ $prepare_only -eq 1 ]; then
 	echo "$RUN_DIR/nginx/nginx.conf"
 	exit 0
 fi
-for b in "$capture_bin" "$server_bin"; do
+bins=("$capture_bin" "$server_bin")
+[ "$RECORD" = 0 ] && [ -z "${MQTT:-}" ] || bins+=("$record_bin")
+for b in "${bins[@]}"; do
 	[ -x "$b" ] || die "'$b' is missing: run 'make build-all' first"
 done
 
@@ -225,7 +236,8 @@ alive() { kill -0 "$1" 2>/dev/null; }
 stop_all() {
 	local i pid deadline
 	[ ${#pids[@]} -gt 0 ] || return 0
-	# nginx first (no new requests), then the servers, then capture.
+	# nginx first (no new requests), then the recorder (it closes its
+	# event), the servers, then capture.
 	for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
 		alive "${pids[i]}" && kill -TERM "${pids[i]}" 2>/dev/null
 	done
@@ -294,11 +306,12 @@ if ! wait_until 10 "${pids[0]}" ring_is_new; then
 fi
 grep -v '^$' "$RUN_DIR/logs/capture.log" | head -n 5 | sed 's/^/  capture: /' >&2
 
-# MQTT=mqtt://HOST:PORT: vigil-record notifies the camera's motion events to
-# that broker (without recording; docs/notifications.md).
-if [ -n "${MQTT:-}" ]; then
-	spawn vigil-record "$RUN_DIR/logs/record-notify.log" "$build/vigil-record" \
-		--camera "$CAMERA" --mqtt "$MQTT" --public-url "https://localhost:$PORT"
+# The recordings: vigil-record writes them, the servers list and play them.
+recordings=$RUN_DIR/recordings/$CAMERA
+server_rec=()
+if [ "$RECORD" = 1 ]; then
+	mkdir -p "$recordings" || die "cannot create '$recordings'"
+	server_rec=(--recordings "$recordings")
 fi
 
 for i in $(seq 1 "$SERVERS"); do
@@ -308,7 +321,8 @@ for i in $(seq 1 "$SERVERS"); do
 	# workers when started by root), nobody else.
 	umask_old=$(umask)
 	umask 007
-	spawn "vigil-server $i" "$RUN_DIR/logs/server$i.log" "$server_bin" --camera "$CAMERA" --listen "unix:$sock"
+	spawn "vigil-server $i" "$RUN_DIR/logs/server$i.log" "$server_bin" --camera "$CAMERA" \
+		--listen "unix:$sock" "${server_rec[@]}"
 	umask "$umask_old"
 done
 for i in $(seq 1 "$SERVERS"); do
@@ -317,6 +331,25 @@ for i in $(seq 1 "$SERVERS"); do
 		die "vigil-server $i did not start; log: $RUN_DIR/logs/server$i.log"
 	fi
 done
+
+state_fresh() { # state.json written in the last 10 s
+	[ -n "$(find "$recordings/state.json" -newermt '-10 seconds' 2>/dev/null)" ]
+}
+# MQTT=mqtt://HOST:PORT: vigil-record also notifies the motion events to that
+# broker (docs/notifications.md); with RECORD=0 it only notifies.
+notify=()
+[ -z "${MQTT:-}" ] || notify=(--mqtt "$MQTT" --public-url "https://localhost:$PORT")
+if [ "$RECORD" = 1 ]; then
+	spawn vigil-record "$RUN_DIR/logs/record.log" "$record_bin" --camera "$CAMERA" \
+		--dir "$recordings" --max-size "$MAX_SIZE" --min-free 5% "${notify[@]}"
+	if ! wait_until 10 "${pids[-1]}" state_fresh; then
+		show_log record "$RUN_DIR/logs/record.log"
+		die "vigil-record did not start; log: $RUN_DIR/logs/record.log"
+	fi
+elif [ -n "${MQTT:-}" ]; then
+	spawn vigil-record "$RUN_DIR/logs/record.log" "$record_bin" --camera "$CAMERA" \
+		"${notify[@]}"
+fi
 
 port_listening() {
 	if command -v ss >/dev/null 2>&1; then
@@ -343,6 +376,9 @@ if [ -z "$ADDR" ]; then
 	[ -n "$lan" ] && echo "  from the LAN: https://${lan%%.*}.local:$PORT/ or https://<address>:$PORT/"
 fi
 echo "  certificate authority: $RUN_DIR/ca.pem (curl --cacert $RUN_DIR/ca.pem -u vigil:... https://$host:$PORT/stream.mjpg)"
+if [ "$RECORD" = 1 ]; then
+	echo "  recordings: $recordings/ (motion events, at most $MAX_SIZE; RECORD=0: none)"
+fi
 echo "  logs: $RUN_DIR/logs/   stop: Ctrl-C"
 
 # Watch: any child that exits stops the whole camera.
@@ -358,6 +394,7 @@ while :; do
 		case $name in
 		nginx) log=$RUN_DIR/logs/nginx.error.log ;;
 		vigil-capture) log=$RUN_DIR/logs/capture.log ;;
+		vigil-record) log=$RUN_DIR/logs/record.log ;;
 		*) log=$RUN_DIR/logs/server${name##* }.log ;;
 		esac
 		say "$name exited (status $rc): stopping everything"

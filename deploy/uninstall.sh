@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # deploy/uninstall.sh: removes what deploy/install.sh installed: units,
 # binaries, nginx site and snippets, accounts, rings.  /etc/vigil (certificate,
-# password) and a changed /etc/default/vigil are kept unless --purge.
+# password), the recordings (/var/lib/vigil) and a changed /etc/default/vigil
+# are kept unless --purge.
 #
 #   sudo deploy/uninstall.sh [--purge]
 set -euo pipefail
@@ -21,7 +22,7 @@ esac
 [ "$(id -u)" -eq 0 ] || die "run me as root: sudo $0 $*"
 
 if command -v systemctl >/dev/null; then
-	units=$(systemctl list-units --all --plain --no-legend 'vigil-capture@*' 'vigil-capture-rpicam@*' 'vigil-server@*' 2>/dev/null | awk '{print $1}' || true)
+	units=$(systemctl list-units --all --plain --no-legend 'vigil-capture@*' 'vigil-capture-rpicam@*' 'vigil-server@*' 'vigil-record@*' 2>/dev/null | awk '{print $1}' || true)
 	units+=" $(systemctl list-unit-files --plain --no-legend 'vigil-*' 2>/dev/null | awk '{print $1}' | grep -v '@\.service$' || true)"
 	for u in $units; do
 		systemctl disable --now "$u" 2>/dev/null || true
@@ -52,18 +53,22 @@ fi
 # The daemons lived in /usr/local/bin before they moved to sbin.
 rm -f /usr/local/bin/vigil-capture /usr/local/bin/vigil-server
 rm -f /dev/shm/vigil.*
+if [ $purge -eq 1 ]; then
+	rm -rf /var/lib/vigil
+fi
 
-# Accounts: www-data leaves group vigil-web with it.
-for u in vigil-capture vigil-web; do
+# Accounts: www-data leaves group vigil-web with it.  Kept recordings keep
+# their numeric owner.
+for u in vigil-capture vigil-web vigil-rec; do
 	id "$u" >/dev/null 2>&1 && userdel "$u" 2>/dev/null || true
 done
-for g in vigil-web vigil; do
+for g in vigil-web vigil-rec vigil; do
 	getent group "$g" >/dev/null && groupdel "$g" 2>/dev/null || true
 done
 
 if [ $purge -eq 1 ]; then
 	rm -rf /etc/vigil /etc/default/vigil /etc/default/vigil-*
-	say "removed, with /etc/vigil and /etc/default/vigil"
+	say "removed, with /etc/vigil, the recordings and /etc/default/vigil"
 else
-	say "removed; kept /etc/vigil (certificate, password) and a changed /etc/default/vigil (--purge removes them)"
+	say "removed; kept /etc/vigil (certificate, password), /var/lib/vigil (recordings) and a changed /etc/default/vigil (--purge removes them)"
 fi

@@ -133,10 +133,16 @@ struct clip *clip_open(const struct clip_config *cfg)
 	/* Not seekable: the muxer writes an unknown-size segment and never
 	 * goes back, which is what makes a cut file readable. */
 	c->pb->seekable = 0;
+	/* Flush points (one per packet) flush only a full buffer. */
+	c->pb->min_packet_size = CLIP_BUFFER_SIZE;
 	if (avformat_alloc_output_context2(&c->oc, NULL, "matroska", NULL) < 0)
 		goto fail_nomem;
 	c->oc->pb = c->pb;
 	c->oc->flags |= AVFMT_FLAG_CUSTOM_IO;
+	/* libavformat flushes a non-seekable output at every packet (a flush
+	 * point) by default: one write() per frame.  The clip flushes itself,
+	 * once a second (clip_sync); in between the buffer goes out whole. */
+	c->oc->flush_packets = 0;
 	st = avformat_new_stream(c->oc, NULL);
 	if (st == NULL)
 		goto fail_nomem;

@@ -6,7 +6,8 @@
  * size or write cues; clusters are closed at least once a second and the
  * file is fdatasync'ed then, so a file cut at any byte still opens and
  * plays up to at most about a second before the cut.  Writes go out through
- * a CLIP_BUFFER_SIZE buffer (large writes for SD cards).
+ * a CLIP_BUFFER_SIZE buffer, flushed when full or at the once-a-second sync,
+ * never per frame (large writes for SD cards).
  *
  * pts are milliseconds from the event's start (a frame's CLOCK_REALTIME
  * minus the event's start), so the parts of a split event continue one
@@ -18,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CLIP_BUFFER_SIZE (256u << 10)
+#define CLIP_BUFFER_SIZE (1u << 20)
 #define CLIP_CLUSTER_MS 1000 /* longest cluster, and the sync interval */
 #define CLIP_FILE_MODE 0640
 

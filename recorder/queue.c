@@ -22,6 +22,7 @@ struct queue {
 	unsigned head, count;
 	uint64_t dropped;
 	int woken;
+	size_t resv_off, resv_len; /* the producer's reservation */
 };
 
 struct queue *queue_create(size_t bytes)
@@ -98,6 +99,48 @@ int queue_push(struct queue *q, const struct recframe *f, const void *jpeg,
 	memcpy(q->arena + off, jpeg, len);
 	q->wr = (size_t)off + len;
 	q->count++;
+	pthread_cond_signal(&q->cv);
+	pthread_mutex_unlock(&q->mu);
+	return 0;
+}
+
+void *queue_reserve(struct queue *q, size_t max)
+{
+	long off;
+
+	pthread_mutex_lock(&q->mu);
+	if (q->count == QUEUE_FRAMES || max == 0 ||
+	    (off = find_room(q, max)) < 0) {
+		pthread_mutex_unlock(&q->mu);
+		errno = EAGAIN;
+		return NULL;
+	}
+	q->resv_off = (size_t)off;
+	q->resv_len = max;
+	pthread_mutex_unlock(&q->mu);
+	return q->arena + off;
+}
+
+int queue_commit(struct queue *q, const struct recframe *f, size_t len)
+{
+	struct qentry *e;
+
+	pthread_mutex_lock(&q->mu);
+	if (len == 0 || len > q->resv_len) {
+		q->resv_len = 0;
+		pthread_mutex_unlock(&q->mu);
+		errno = EINVAL;
+		return -1;
+	}
+	/* The consumer only frees room: the reserved bytes are still free, and
+	 * the queue cannot have filled up meanwhile (one producer). */
+	e = &q->e[(q->head + q->count) % QUEUE_FRAMES];
+	e->f = *f;
+	e->off = q->resv_off;
+	e->len = len;
+	q->wr = q->resv_off + len;
+	q->count++;
+	q->resv_len = 0;
 	pthread_cond_signal(&q->cv);
 	pthread_mutex_unlock(&q->mu);
 	return 0;

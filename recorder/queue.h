@@ -30,6 +30,19 @@ int queue_push(struct queue *q, const struct recframe *f, const void *jpeg,
 	       size_t len);
 
 /*
+ * Zero-copy push for the producer: reserve lends max contiguous bytes of the
+ * arena (NULL with EAGAIN when there is no room for max: nothing is counted,
+ * the producer falls back to queue_push with the real length); the producer fills up to max bytes in place (the ring reader
+ * copies the frame straight in) and commits len of them with the frame's
+ * description, or simply does not commit (a torn read): the next reserve
+ * replaces the reservation.  Commit: -1 with EINVAL when len is 0 or over
+ * max.  Room is sought for max, not len, so a reservation may fail where
+ * queue_push of the actual frame fits (nearly full, or max over the arena).
+ */
+void *queue_reserve(struct queue *q, size_t max);
+int queue_commit(struct queue *q, const struct recframe *f, size_t len);
+
+/*
  * Waits up to timeout_ms for a frame and lends the oldest one: 1 with *f,
  * *jpeg, *len set (borrowed until queue_pop), 0 on timeout or after
  * queue_wake.  The consumer calls queue_pop when done with it.

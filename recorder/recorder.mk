@@ -22,9 +22,6 @@ UNIT_TESTS += $(BUILD)/tests/test_preroll $(BUILD)/tests/test_event \
 	$(BUILD)/tests/test_meta $(BUILD)/tests/test_retention \
 	$(BUILD)/tests/test_store $(BUILD)/tests/test_queue
 $(BUILD)/tests/test_queue: $(BUILD)/obj/recorder/queue.o
-UNIT_TESTS += $(BUILD)/tests/test_backlog
-$(BUILD)/tests/test_backlog: $(BUILD)/obj/recorder/backlog.o $(COMMON_RING_OBJ) \
-	$(BUILD)/obj/common/ring_reader.o $(BUILD)/obj/common/ring_writer.o
 $(BUILD)/tests/test_preroll: $(BUILD)/obj/recorder/preroll.o
 $(BUILD)/tests/test_event: $(BUILD)/obj/recorder/event.o
 $(BUILD)/tests/test_meta: $(BUILD)/obj/recorder/meta.o
@@ -48,3 +45,5 @@ $(BUILD)/tests/test_notify: $(BUILD)/obj/recorder/notify.o \
 	$(BUILD)/obj/recorder/notify_queue.o $(BUILD)/obj/common/log.o \
 	$(BUILD)/obj/common/parse.o
 TEST_LIBS_test_notify := $(call pkg_libs,libmosquitto libcurl libcrypto) -lpthread
+
+BENCH_BINS += $(BUILD)/tools/recfeed

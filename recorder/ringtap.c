@@ -12,7 +12,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "backlog.h"
 #include "log.h"
 #include "recframe.h"
 #include "ring.h"
@@ -25,11 +24,12 @@ struct ringtap {
 	atomic_int online;
 	_Atomic uint64_t missed;
 	struct ring_reader *reader;
-	uint8_t *buf;
-	size_t cap;
 	uint32_t seq32;
 	uint64_t last_seq;
 	int said;
+	int said_offline;
+	uint8_t *bounce; /* when the queue has no room for a whole slot */
+	size_t bounce_cap;
 };
 
 static void frame_from_ring(struct recframe *f, const struct ring_frame *rf)
@@ -48,19 +48,52 @@ static void frame_from_ring(struct recframe *f, const struct ring_frame *rf)
 #endif
 }
 
+static void set_offline(struct ringtap *s, const char *why)
+{
+	if (atomic_exchange(&s->online, 0) || !s->said_offline)
+		log_warnx("camera '%s' offline: %s", s->camera, why);
+	s->said_offline = 1;
+}
+
+static void set_online(struct ringtap *s)
+{
+	if (!atomic_exchange(&s->online, 1))
+		log_info("camera '%s' online: generation %" PRIu32, s->camera,
+			 ring_reader_generation(s->reader));
+	s->said_offline = 0;
+}
+
 static void detach(struct ringtap *s, const char *why)
 {
-	log_warnx("camera '%s' offline: %s", s->camera, why);
+	set_offline(s, why);
 	ring_reader_close(s->reader);
 	s->reader = NULL;
-	atomic_store(&s->online, 0);
+}
+
+/* The writer is not healthy (st): a new capture under the name (or none at
+ * all) means re-attaching; the same segment, waiting on it (a capture that
+ * was only stopped beats again).  ring_reader_replaced is one system call,
+ * made only while the writer is not healthy. */
+static void check_writer(struct ringtap *s, enum ring_status st)
+{
+	if (ring_reader_replaced(s->reader) != 0) {
+		detach(s, ring_strerror(st));
+		return;
+	}
+	set_offline(s, ring_strerror(st));
+	if (st == RING_CLOSED) {
+		/* Closed but still under the name: the wait would return at
+		 * once, so pace the checks. */
+		struct timespec ts = {0, RINGTAP_WAIT_MS * 1000000L};
+
+		nanosleep(&ts, NULL);
+	}
 }
 
 static int attach(struct ringtap *s)
 {
 	enum ring_status st;
 	uint32_t version = 0;
-	size_t cap;
 
 	st = ring_reader_open(&s->reader, s->camera, &version);
 	if (st != RING_OK) {
@@ -72,44 +105,80 @@ static int attach(struct ringtap *s)
 		s->reader = NULL;
 		return -1;
 	}
-	if (ring_reader_health(s->reader, 0, NULL) != RING_OK) {
-		/* The segment of a capture that died: wait for a new one. */
-		ring_reader_close(s->reader);
-		s->reader = NULL;
-		return -1;
-	}
-	cap = ring_reader_capacity(s->reader);
-	if (cap > s->cap) {
-		uint8_t *b = realloc(s->buf, cap);
-
-		if (b == NULL) {
-			log_warnx("out of memory for frames of %zu bytes", cap);
-			ring_reader_close(s->reader);
-			s->reader = NULL;
-			return -1;
-		}
-		s->buf = b;
-		s->cap = cap;
-	}
 	s->said = 0;
+	s->last_seq = 0;
+	if (ring_reader_health(s->reader, 0, NULL) != RING_OK) {
+		/* The segment of a capture that died or stopped: stay on it
+		 * (without its old frames) until it beats again or a new
+		 * capture replaces it. */
+		s->seq32 = ring_reader_seq(s->reader);
+		set_offline(s, "no heartbeat");
+		return 0;
+	}
 	/* The newest frame is read at once; sequences restart with a new
 	 * generation. */
 	s->seq32 = ring_reader_seq(s->reader) - 1;
-	s->last_seq = 0;
-	atomic_store(&s->online, 1);
-	log_info("camera '%s' online: generation %" PRIu32, s->camera,
-		 ring_reader_generation(s->reader));
+	set_online(s);
 	return 0;
 }
 
-static void push(struct ringtap *s, const struct ring_frame *rf)
+/* Reads frame seq (0: the newest) straight into the queue's arena: the one
+ * copy out of the ring.  RING_OK once it is queued; RING_NONE (gone),
+ * RING_TORN, RING_CORRUPT, or RING_ERROR when the queue is full (the frame
+ * is dropped and counted by the queue). */
+static enum ring_status read_into(struct ringtap *s, uint64_t seq,
+				  struct ring_frame *rf, void *dst, size_t cap)
 {
-	struct recframe f;
+	enum ring_status st;
 
+	if (seq == 0)
+		return ring_reader_read(s->reader, rf, dst, cap);
+	st = ring_reader_read_seq(s->reader, seq, rf, dst, cap);
+	if (st == RING_TORN)
+		st = ring_reader_read_seq(s->reader, seq, rf, dst, cap);
+	return st;
+}
+
+static enum ring_status take(struct ringtap *s, uint64_t seq,
+			     struct ring_frame *rf)
+{
+	size_t cap = ring_reader_capacity(s->reader);
+	enum ring_status st;
+	struct recframe f;
+	void *dst;
+
+	dst = queue_reserve(s->q, cap);
+	if (dst != NULL) {
+		st = read_into(s, seq, rf, dst, cap);
+		if (st != RING_OK)
+			return st;
+		frame_from_ring(&f, rf);
+		if (queue_commit(s->q, &f, rf->length) < 0)
+			return RING_CORRUPT;
+		return RING_OK;
+	}
+	/* No room for a whole slot (the queue nearly full, or slots larger
+	 * than it): through a buffer, queued with the frame's real length. */
+	if (cap > s->bounce_cap) {
+		uint8_t *b = realloc(s->bounce, cap);
+
+		if (b == NULL) {
+			log_warnx("out of memory for frames of %zu bytes", cap);
+			return RING_ERROR;
+		}
+		s->bounce = b;
+		s->bounce_cap = cap;
+	}
+	st = read_into(s, seq, rf, s->bounce, cap);
+	if (st != RING_OK)
+		return st;
 	frame_from_ring(&f, rf);
-	if (queue_push(s->q, &f, s->buf, rf->length) < 0)
+	if (queue_push(s->q, &f, s->bounce, rf->length) < 0) {
 		log_debug("frame %" PRIu64 " dropped: the disk is behind",
 			  rf->seq);
+		return RING_ERROR;
+	}
+	return RING_OK;
 }
 
 /* Every frame since the last one taken, oldest first, as long as the ring
@@ -122,12 +191,10 @@ static void read_new(struct ringtap *s)
 	uint64_t newest, seq;
 
 	if (s->last_seq == 0) {
-		st = ring_reader_read(s->reader, &rf, s->buf, s->cap);
-		if (st == RING_OK && rf.length > 0) {
+		st = take(s, 0, &rf);
+		if (st == RING_OK) {
 			s->last_seq = rf.seq;
-			push(s, &rf);
-		} else if (st != RING_OK && st != RING_TORN &&
-			   st != RING_NONE) {
+		} else if (st == RING_CORRUPT) {
 			detach(s, ring_strerror(st));
 		}
 		return;
@@ -140,19 +207,15 @@ static void read_new(struct ringtap *s)
 		s->last_seq = seq;
 	}
 	for (seq = s->last_seq + 1; seq <= newest; seq++) {
-		st = backlog_read(s->reader, seq, &rf, s->buf, s->cap);
-		if (st == RING_TORN)
-			st = backlog_read(s->reader, seq, &rf, s->buf, s->cap);
+		st = take(s, seq, &rf);
 		if (st == RING_CORRUPT) {
 			detach(s, ring_strerror(st));
 			return;
 		}
 		s->last_seq = seq;
-		if (st != RING_OK) {
+		/* RING_ERROR: the queue was full (counted there). */
+		if (st == RING_NONE || st == RING_TORN)
 			atomic_fetch_add(&s->missed, 1);
-			continue;
-		}
-		push(s, &rf);
 	}
 }
 
@@ -173,6 +236,8 @@ static void *ringtap_main(void *arg)
 		st = ring_reader_wait(s->reader, s->seq32, RINGTAP_WAIT_MS);
 		if (st == RING_OK) {
 			s->seq32 = ring_reader_seq(s->reader);
+			if (!atomic_load(&s->online))
+				set_online(s);
 			read_new(s);
 			continue;
 		}
@@ -180,7 +245,9 @@ static void *ringtap_main(void *arg)
 		 * closed; one that crashed stops its heartbeat. */
 		st = ring_reader_health(s->reader, 0, NULL);
 		if (st != RING_OK)
-			detach(s, ring_strerror(st));
+			check_writer(s, st);
+		else if (!atomic_load(&s->online))
+			set_online(s);
 	}
 	ring_reader_close(s->reader);
 	s->reader = NULL;
@@ -216,7 +283,7 @@ void ringtap_stop(struct ringtap *s)
 		return;
 	atomic_store(&s->stop, 1);
 	pthread_join(s->thread, NULL);
-	free(s->buf);
+	free(s->bounce);
 	free(s);
 }
 

@@ -3,7 +3,9 @@
  * ringtap: the recorder's ring reader, on a thread of its own.  It maps the
  * camera's ring read-only, waits on it with a futex (no polling), copies
  * every new frame into the queue, and re-attaches when a capture restarts
- * (a new generation: the frames simply go on, so an event continues).
+ * (a new generation: the frames simply go on, so an event continues).  A
+ * writer that stops beating is not re-opened on a timer: while it is not
+ * healthy, ring_reader_replaced() says whether a new capture took the name.
  */
 #ifndef VIGIL_RINGTAP_H
 #define VIGIL_RINGTAP_H
@@ -13,7 +15,7 @@
 #include "queue.h"
 
 #define RINGTAP_WAIT_MS 250 /* futex wait timeout: checks health and stop */
-#define RINGTAP_REOPEN_MS 250 /* no ring: try to attach again after this */
+#define RINGTAP_REOPEN_MS 250 /* no segment under the name: try again */
 
 struct ringtap;
 

@@ -117,6 +117,53 @@ static void *produce(void *arg)
 	return NULL;
 }
 
+/* Zero-copy push: a reservation is filled in place and committed with its
+ * real length; one never committed leaves nothing queued; no room for the
+ * reservation is refused without counting a drop. */
+static void test_reserve_commit(void **state)
+{
+	struct queue *q = queue_create(4096);
+	struct recframe f, got;
+	const void *jpeg;
+	uint8_t *p;
+	size_t len;
+
+	(void)state;
+	assert_non_null(q);
+	memset(&f, 0, sizeof(f));
+	p = queue_reserve(q, 1000);
+	assert_non_null(p);
+	memset(p, 0xab, 300);
+	f.seq = 1;
+	assert_int_equal(queue_commit(q, &f, 300), 0);
+	/* A reservation not committed (a torn read) queues nothing. */
+	assert_non_null(queue_reserve(q, 1000));
+	p = queue_reserve(q, 1000);
+	assert_non_null(p);
+	memset(p, 0xcd, 200);
+	f.seq = 2;
+	assert_int_equal(queue_commit(q, &f, 200), 0);
+	/* Over the reservation, or zero: refused. */
+	assert_non_null(queue_reserve(q, 100));
+	assert_int_equal(queue_commit(q, &f, 101), -1);
+	/* No room for 4000 contiguous bytes: refused, not counted (the
+	 * producer then pushes with the real length, which counts). */
+	assert_null(queue_reserve(q, 4000));
+	assert_int_equal(queue_dropped(q), 0);
+	assert_int_equal(queue_peek(q, 0, &got, &jpeg, &len), 1);
+	assert_int_equal(got.seq, 1);
+	assert_int_equal(len, 300);
+	assert_int_equal(((const uint8_t *)jpeg)[299], 0xab);
+	queue_pop(q);
+	assert_int_equal(queue_peek(q, 0, &got, &jpeg, &len), 1);
+	assert_int_equal(got.seq, 2);
+	assert_int_equal(len, 200);
+	assert_int_equal(((const uint8_t *)jpeg)[0], 0xcd);
+	queue_pop(q);
+	assert_int_equal(queue_peek(q, 0, &got, &jpeg, &len), 0);
+	queue_destroy(q);
+}
+
 static void test_threads(void **state)
 {
 	struct producer p = {queue_create(256 << 10), 5000};
@@ -147,6 +194,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_order_and_drops),
+		cmocka_unit_test(test_reserve_commit),
 		cmocka_unit_test(test_threads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

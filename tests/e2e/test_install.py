@@ -43,6 +43,8 @@ password = m.group(1) if m else ""
 files = {
     "usr/local/sbin/vigil-capture": 0o755, "usr/local/sbin/vigil-server": 0o755,
     "usr/local/sbin/vigil-setup-tls": 0o755, "usr/local/share/doc/vigil/README.md": 0o644,
+    "usr/local/sbin/vigil-record": 0o755,
+    "etc/systemd/system/vigil-record@.service": 0o644,
     "etc/systemd/system/vigil-capture@.service": 0o644,
     "etc/systemd/system/vigil-capture-rpicam@.service": 0o644,
     "etc/systemd/system/vigil-server@.service": 0o644,
@@ -66,6 +68,7 @@ t.ok(not wrong, "installed files with their modes (keys 0600, htpasswd 0640)", "
 units = "".join(open(os.path.join(D, "etc/systemd/system", u)).read()
                 for u in os.listdir(os.path.join(D, "etc/systemd/system")))
 t.ok("/usr/local/sbin/vigil-capture " in units and "/usr/local/sbin/vigil-server " in units
+     and "/usr/local/sbin/vigil-record " in units
      and not re.search(r"@[A-Z]+@", units), "the units run the daemons from /usr/local/sbin")
 t.ok(os.path.realpath(os.path.join(D, "etc/nginx/sites-enabled/vigil"))
      == os.path.join(D, "etc/nginx/sites-available/vigil"), "the site is enabled")
@@ -196,14 +199,20 @@ def check_accounts():
             groups[g[0]] = (g[2], set(filter(None, g[3].split(","))))
         users = {u[0]: u for u in (line.strip().split(":") for line in open(f"{R}/etc/passwd"))}
         ok = (r.returncode == 0 and "vigil-capture" in users and "vigil-web" in users
+              and "vigil-rec" in users and int(users["vigil-rec"][2]) < 1000
+              and users["vigil-rec"][3] == groups["vigil-rec"][0]
+              and "vigil-rec" in groups["vigil"][1]
+              and "vigil-web" in groups["vigil-rec"][1]
+              and not groups["vigil-rec"][1] - {"vigil-web"}
               and users["vigil-capture"][3] == groups["vigil"][0]
               and int(users["vigil-capture"][2]) < 1000 and int(users["vigil-web"][2]) < 1000
               and "vigil-capture" in groups["video"][1]
               and "vigil-web" in groups["vigil"][1]
               and users["vigil-web"][3] == groups["vigil-web"][0]
               and "www-data" in groups["vigil-web"][1])
-        t.ok(ok, "sysusers: system users vigil-capture (group vigil, in video) and vigil-web "
-             "(in vigil); www-data in vigil-web", r.stderr + str({k: groups.get(k) for k in ("vigil", "vigil-web", "video")}))
+        t.ok(ok, "sysusers: system users vigil-capture (group vigil, in video), vigil-web "
+             "(in vigil) and vigil-rec (in vigil); www-data in vigil-web; vigil-web alone "
+             "in vigil-rec", r.stderr + str({k: groups.get(k) for k in ("vigil", "vigil-web", "vigil-rec", "video")}))
         for f in ("htpasswd", "tls/key.pem", "tls/ca.key"):
             open(f"{R}/etc/vigil/{f}", "w").close()
             os.chmod(f"{R}/etc/vigil/{f}", 0o666)
@@ -215,6 +224,12 @@ def check_accounts():
         t.ok(r.returncode == 0 and modes == {"htpasswd": "0o640", "tls/key.pem": "0o600",
                                              "tls/ca.key": "0o600"},
              "tmpfiles: secrets get their modes back", (r.stderr, modes))
+        rd = os.stat(f"{R}/var/lib/vigil/recordings")
+        rec_gid = int(groups["vigil-rec"][0])
+        t.ok(stat.S_IMODE(rd.st_mode) == 0o750 and rd.st_uid == int(users["vigil-rec"][2])
+             and rd.st_gid == rec_gid,
+             "tmpfiles: /var/lib/vigil/recordings 0750 vigil-rec:vigil-rec",
+             (oct(rd.st_mode), rd.st_uid, rd.st_gid))
     finally:
         shutil.rmtree(R, ignore_errors=True)
 

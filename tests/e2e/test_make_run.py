@@ -7,6 +7,7 @@ to make alone (SIGTERM or SIGKILL, as a service manager sends it) leave no
 process behind; a second run reuses certificate and password; a port in use
 and a failing child get a clear message and leave nothing running."""
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -156,6 +157,31 @@ t.ok(len(good) >= 5 and len(good) == len(jpegs), "the stream delivers JPEG frame
      f"{len(good)} of {len(jpegs)} decode")
 code, _ = curl("-o", "/dev/null", f"http://127.0.0.1:{http_port}/")
 t.eq(code, 301, "the HTTP port redirects")
+# The recorder: printed, running as make run's child, its state fresh.
+rec_dir = os.path.join(run_dir, "recordings", camera)
+t.ok(re.search(rf"^  recordings: {re.escape(rec_dir)}/ ", mr.output(), re.M),
+     "make run prints where the recordings go", mr.output()[-1500:])
+recs = [(pid, cmd) for pid, cmd in leftovers(mr.sid)
+        if "vigil-record " in cmd and f"--dir {rec_dir}" in cmd and "--max-size" in cmd]
+t.ok(len(recs) == 1, "vigil-record runs under make run (--dir run/recordings/<camera>, "
+     "--max-size)", leftovers(mr.sid))
+
+
+def rec_state():
+    try:
+        with open(os.path.join(rec_dir, "state.json")) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+first = rec_state()
+fresh = vt.wait_for(lambda: (rec_state() or {}).get("updated", 0) > (first or {}).get("updated", 0)
+                    and rec_state(), 5)
+t.ok(fresh and fresh.get("camera_online") is True and time.time() - fresh["updated"] < 10,
+     "the recorder's state.json is rewritten, fresh, with the camera online", fresh)
+rec_mode = os.stat(rec_dir).st_mode & 0o777 if os.path.isdir(rec_dir) else None
+t.eq(rec_mode, 0o750, "the recordings folder is 0750")
 ca_hash = hashlib.sha256(open(CA, "rb").read()).hexdigest()
 cert_hash = hashlib.sha256(open(os.path.join(run_dir, "cert.pem"), "rb").read()).hexdigest()
 

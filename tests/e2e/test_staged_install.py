@@ -51,7 +51,7 @@ for f in sorted(files):
     t.diag(f"{oct(files[f])} {f}")
 
 want = {"usr/sbin/vigil-capture": 0o755, "usr/sbin/vigil-server": 0o755,
-        "usr/sbin/vigil-setup-tls": 0o755,
+        "usr/sbin/vigil-setup-tls": 0o755, "usr/sbin/vigil-record": 0o755,
         "usr/lib/sysusers.d/vigil.conf": 0o644, "usr/lib/tmpfiles.d/vigil.conf": 0o644,
         "etc/default/vigil": 0o644,
         "etc/nginx/sites-available/vigil": 0o644,
@@ -80,6 +80,7 @@ t.ok(not wrong, f"binaries in sbin, units, sysusers, tmpfiles, nginx, default, "
 text = "".join(open(os.path.join(D, "usr/lib/systemd/system", u)).read() for u in units)
 t.ok(re.search(r"^ExecStart=/usr/sbin/vigil-capture ", text, re.M)
      and re.search(r"^ExecStart=/usr/sbin/vigil-server ", text, re.M)
+     and re.search(r"^ExecStart=/usr/sbin/vigil-record ", text, re.M)
      and "exec /usr/sbin/vigil-capture " in text,
      "the units run the daemons from PREFIX's sbin",
      "\n".join(x for x in text.splitlines() if x.startswith("ExecStart")))

@@ -2,13 +2,13 @@
 // fuzz-sources: common/ring.c common/ring_reader.c
 /*
  * libFuzzer harness over the reader's validation of a segment: whatever
- * bytes the segment holds, attach/read/health/wait must not crash, hang or
- * read out of bounds (ASan watches the exact allocation).  The input is an
+ * bytes the segment holds, attach/read/read_seq/health/wait must not crash,
+ * hang or read out of bounds (ASan watches the exact allocation).  The input is an
  * XOR mask over a valid two-slot segment, so the fuzzer starts from a ring
  * that attaches and mutates from there; input past the segment's size
  * shortens the mapping instead.  A frame read successfully must keep the
  * layout-2 promises: score within 0..1000, motion fields zero unless the
- * frame is ANALYSED.
+ * frame is ANALYSED; read_seq gives only the sequence asked for.
  */
 #include "ring.h"
 #include "ringfake.h"
@@ -62,6 +62,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check_frame(&f);
 		if (ring_reader_read(r, &f, buf, 16) == RING_OK)
 			check_frame(&f);
+		for (n = 0; n <= FUZZ_SLOTS + 1; n++)
+			if (ring_reader_read_seq(r, n, &f, buf, sizeof(buf)) ==
+			    RING_OK) {
+				check_frame(&f);
+				if (f.seq != n)
+					abort();
+			}
 		(void)ring_reader_health(r, 0, &age);
 		(void)ring_reader_wait(r, ring_reader_seq(r) + 1, 0);
 		(void)ring_reader_replaced(r);

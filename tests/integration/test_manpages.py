@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 """The manual pages cannot drift from the daemons: every option that
-vigil-capture --help and vigil-server --help print must be documented in the
+vigil-capture, vigil-server and vigil-record --help print must be documented in the
 daemon's page (an ".It Fl ..." entry of its option lists), and every page of
 man/ must render with man -l without a warning.  Adding a flag to --help
 and not to the page fails here with the flag's name."""
@@ -16,7 +16,8 @@ import vigiltest as vt  # noqa: E402
 
 t = vt.Tap()
 MAN = os.path.join(vt.ROOT, "man")
-PAGES = ["vigil.7", "vigil-capture.8", "vigil-server.8", "vigil-setup-tls.8"]
+PAGES = ["vigil.7", "vigil-capture.8", "vigil-server.8", "vigil-record.8",
+         "vigil-setup-tls.8"]
 
 # An option as --help prints it: a dash or two after a blank, "[", "(", ","
 # or "|", then a letter ("left-right", "-1.0" and "[A-Za-z0-9_-]" are not).
@@ -48,7 +49,7 @@ def documented_options(page):
 
 # ------------------------------------------------------------ option coverage
 
-for daemon in ("vigil-capture", "vigil-server"):
+for daemon in ("vigil-capture", "vigil-server", "vigil-record"):
     binary = os.path.join(vt.BUILD, daemon)
     page = os.path.join(MAN, daemon + ".8")
     if not t.ok(os.access(binary, os.X_OK), f"{daemon} is built ({binary})"):
@@ -99,7 +100,7 @@ for name in PAGES:
         for sec in ("SYNOPSIS", "FILES", "EXIT STATUS", "EXAMPLES"):
             t.ok(re.search(rf"^{sec}\s*$", out, re.M),
                  f"man/{name} has a {sec} section")
-    if name in ("vigil-capture.8", "vigil-server.8"):
+    if name in ("vigil-capture.8", "vigil-server.8", "vigil-record.8"):
         t.ok(re.search(r"^SIGNALS\s*$", out, re.M),
              f"man/{name} has a SIGNALS section")
 

@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "lib"))
@@ -342,6 +343,51 @@ def check_restart_capture():
     rec.stop()
 
 
+def ring_mapped(pid, camera):
+    """1 when the process maps the camera's segment now."""
+    want = "/vigil." + camera
+    try:
+        with open(f"/proc/{pid}/maps") as f:
+            return any(line.rstrip().endswith(want) or
+                       (want + " (deleted)") in line for line in f)
+    except OSError:
+        return False
+
+
+def check_capture_crash():
+    """kill -9 of the capture: the recorder stays on the dead segment (no
+    re-opening on a timer), says the camera is offline, and attaches to the
+    next capture as soon as it replaces the segment."""
+    cam = vt.camera_name("crash")
+    rdir = os.path.join(tmp, "crash")
+    rec = recorder(cam, rdir, "--min-free", "0")
+    fd = feed(cam, "--count", "0")
+    online = vt.wait_for(lambda: (read_state(rdir) or {}).get(
+        "camera_online"), 10)
+    t.ok(online, "the recorder sees the camera online")
+    fd.kill()
+    offline = vt.wait_for(lambda: (read_state(rdir) or {}).get(
+        "camera_online") is False, 10)
+    t.ok(offline, "after kill -9 of the capture, state.json: camera offline")
+    # While the dead segment is still under the name the recorder keeps its
+    # mapping: sampled over 1.5 s (6 of the old 250 ms re-open periods) it
+    # is never absent.
+    samples = []
+    end = time.monotonic() + 1.5
+    while time.monotonic() < end:
+        samples.append(ring_mapped(rec.pid, cam))
+        time.sleep(0.01)
+    t.ok(samples and all(samples),
+         "the stale segment stays mapped (not re-opened on a timer)",
+         f"{samples.count(False)} of {len(samples)} samples unmapped")
+    fd = feed(cam, "--count", "0")
+    back = vt.wait_for(lambda: (read_state(rdir) or {}).get(
+        "camera_online"), 10)
+    t.ok(back, "a new capture under the name: the recorder is online again")
+    fd.stop()
+    rec.stop()
+
+
 def check_disk_full():
     """A small filesystem filled: retention frees room, recording resumes."""
     if os.geteuid() != 0:
@@ -432,6 +478,7 @@ t.run(check_cuts, state)
 t.run(check_retention, state)
 t.run(check_kill, state)
 t.run(check_restart_capture)
+t.run(check_capture_crash)
 t.run(check_disk_full)
 t.run(check_user)
 vt.stop_all()
