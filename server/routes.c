@@ -23,23 +23,39 @@
 #include "playback.h"
 #include "recstate.h"
 #include "reply.h"
-#include "snapshot.h"
+#include "ring.h"
 #include "static.h"
 
 #define ALLOWED "GET, HEAD"
 
 struct routes {
 	struct routes_config cfg;
-	struct snapshot *snapshot;
 	struct deadline *deadline;
 };
+
+#define CAM_PREFIX "/cam/"
+
+static struct routes_camera *first(struct routes *r)
+{
+	return &r->cfg.cameras[0];
+}
+
+static unsigned all_clients(const struct routes *r)
+{
+	unsigned n = 0;
+	int i;
+
+	for (i = 0; i < r->cfg.ncameras; i++)
+		n += stream_client_count(r->cfg.cameras[i].stream);
+	return n;
+}
 
 /* ------------------------------------------------------------ status */
 
 static void healthz(struct routes *r, struct evhttp_request *req)
 {
 	const char *reason;
-	enum feed_status st = feed_status(r->cfg.feed, &reason);
+	enum feed_status st = feed_status(first(r)->feed, &reason);
 	char line[256 + RECSTATE_ERROR_MAX], rec[RECSTATE_ERROR_MAX + 64];
 	const char *problem = NULL;
 	struct recstate rs;
@@ -102,7 +118,27 @@ static int recorder_state(struct routes *r, struct evbuffer *b, int state)
 	return evbuffer_add_printf(b, "}\n") < 0 ? -1 : 0;
 }
 
-static void metrics(struct routes *r, struct evhttp_request *req, int state)
+/* The per-camera series, labelled, when there are several cameras. */
+static int camera_metrics(struct routes *r, struct evbuffer *b)
+{
+	struct metrics_feed mf[ROUTES_CAMERAS_MAX];
+	const struct metrics *m[ROUTES_CAMERAS_MAX];
+	int i;
+
+	if (r->cfg.ncameras < 2)
+		return 0;
+	for (i = 0; i < r->cfg.ncameras; i++) {
+		struct routes_camera *c = &r->cfg.cameras[i];
+
+		feed_describe(c->feed, &mf[i]);
+		c->metrics->clients = stream_client_count(c->stream);
+		m[i] = c->metrics;
+	}
+	return metrics_render_cameras(b, m, mf, (size_t)r->cfg.ncameras);
+}
+
+static void metrics(struct routes *r, struct routes_camera *cam,
+		    struct evhttp_request *req, int state)
 {
 	struct evbuffer *b = evbuffer_new();
 	struct metrics_feed mf;
@@ -112,11 +148,13 @@ static void metrics(struct routes *r, struct evhttp_request *req, int state)
 		evhttp_send_error(req, HTTP_INTERNAL, NULL);
 		return;
 	}
-	feed_describe(r->cfg.feed, &mf);
-	r->cfg.metrics->clients = stream_client_count(r->cfg.stream);
-	rc = state ? metrics_render_state(b, r->cfg.metrics, &mf)
-		   : metrics_render(b, r->cfg.metrics, &mf);
-	if (rc == 0 && r->cfg.events != NULL)
+	feed_describe(cam->feed, &mf);
+	cam->metrics->clients = stream_client_count(cam->stream);
+	rc = state ? metrics_render_state(b, cam->metrics, &mf)
+		   : metrics_render(b, cam->metrics, &mf);
+	if (rc == 0 && !state)
+		rc = camera_metrics(r, b);
+	if (rc == 0 && r->cfg.events != NULL && cam == first(r))
 		rc = recorder_state(r, b, state);
 	if (rc < 0)
 		evhttp_send_error(req, HTTP_INTERNAL, NULL);
@@ -145,26 +183,127 @@ static long parse_fps(const char *s)
 	return v >= 1 && v <= STREAM_FPS_MAX ? v : -1;
 }
 
-static void stream(struct routes *r, struct evhttp_request *req,
-		   struct evkeyvalq *query)
+static void stream(struct routes *r, struct routes_camera *cam,
+		   struct evhttp_request *req, struct evkeyvalq *query)
 {
 	const char *fps_arg = evhttp_find_header(query, "fps");
-	long fps = 0;
+	const char *idle_arg = evhttp_find_header(query, "idle_fps");
+	long fps = 0, idle_fps = 0;
 
 	if (fps_arg != NULL && (fps = parse_fps(fps_arg)) < 0) {
 		reply_text(req, 400, "bad fps: want an integer 1..1000");
 		return;
 	}
-	if (r->cfg.max_clients > 0 &&
-	    stream_client_count(r->cfg.stream) >= r->cfg.max_clients) {
+	if (idle_arg != NULL && (idle_fps = parse_fps(idle_arg)) < 0) {
+		reply_text(req, 400, "bad idle_fps: want an integer 1..1000");
+		return;
+	}
+	if (r->cfg.max_clients > 0 && all_clients(r) >= r->cfg.max_clients) {
 		r->cfg.metrics->clients_rejected++;
 		log_debug("stream client refused: %u clients",
 			  r->cfg.max_clients);
 		reply_busy(req, "too many viewers, try again later");
 		return;
 	}
-	stream_add_client(r->cfg.stream, req, (unsigned)fps,
+	stream_add_client(cam->stream, req, (unsigned)fps, (unsigned)idle_fps,
 			  evhttp_request_get_command(req) == EVHTTP_REQ_HEAD);
+}
+
+/* ------------------------------------------------------------ cameras */
+
+static void cameras(struct routes *r, struct evhttp_request *req)
+{
+	struct evbuffer *b = evbuffer_new();
+	int i, rc = 0;
+
+	if (b == NULL) {
+		evhttp_send_error(req, HTTP_INTERNAL, NULL);
+		return;
+	}
+	rc |= evbuffer_add_printf(b, "{\"cameras\":[") < 0;
+	for (i = 0; i < r->cfg.ncameras; i++) {
+		struct metrics_feed mf;
+
+		feed_describe(r->cfg.cameras[i].feed, &mf);
+		/* Names are [A-Za-z0-9_-]: no escaping. */
+		rc |= evbuffer_add_printf(
+			      b,
+			      "%s{\"name\":\"%s\",\"width\":%u,\"height\":%u,"
+			      "\"fps\":%.2f,\"status\":\"%s\",\"motion\":%s,"
+			      "\"sub\":false}",
+			      i ? "," : "", r->cfg.cameras[i].name,
+			      (unsigned)mf.width, (unsigned)mf.height,
+			      mf.source_fps, mf.status,
+			      mf.motion_active ? "true" : "false") < 0;
+	}
+	rc |= evbuffer_add_printf(b, "]}\n") < 0;
+	if (rc)
+		evhttp_send_error(req, HTTP_INTERNAL, NULL);
+	else
+		reply_send(req, 200, "application/json", REPLY_NO_STORE, b);
+	evbuffer_free(b);
+}
+
+/*
+ * /cam/NAME/REST: the camera (NULL after answering 400 or 404) and REST
+ * ("/stream.mjpg"...) in *rest.
+ */
+static struct routes_camera *camera_of(struct routes *r,
+				       struct evhttp_request *req,
+				       const char *path, const char **rest)
+{
+	const char *name = path + strlen(CAM_PREFIX);
+	const char *slash = strchr(name, '/');
+	size_t n = slash ? (size_t)(slash - name) : strlen(name);
+	char buf[RING_CAMERA_MAX + 1], ring[RING_NAME_MAX];
+	int i;
+
+	if (n == 0 || n > RING_CAMERA_MAX) {
+		reply_text(req, 400, "bad camera name");
+		return NULL;
+	}
+	memcpy(buf, name, n);
+	buf[n] = '\0';
+	if (ring_name(ring, sizeof(ring), buf, NULL) < 0) {
+		reply_text(req, 400, "bad camera name");
+		return NULL;
+	}
+	for (i = 0; i < r->cfg.ncameras; i++)
+		if (strcmp(r->cfg.cameras[i].name, buf) == 0) {
+			*rest = slash ? slash : "";
+			return &r->cfg.cameras[i];
+		}
+	reply_text(req, 404, "no such camera");
+	return NULL;
+}
+
+/* A path that is a stream (exempt from the next-request deadline). */
+static int stream_path(const char *path)
+{
+	const char *slash;
+
+	if (strcmp(path, "/stream.mjpg") == 0)
+		return 1;
+	if (strncmp(path, CAM_PREFIX, strlen(CAM_PREFIX)) != 0)
+		return 0;
+	slash = strchr(path + strlen(CAM_PREFIX), '/');
+	return slash != NULL && strcmp(slash, "/stream.mjpg") == 0;
+}
+
+/* The paths of one camera; 1 when answered. */
+static int camera_route(struct routes *r, struct routes_camera *cam,
+			struct evhttp_request *req, const char *path,
+			struct evkeyvalq *query)
+{
+	if (strcmp(path, "/stream.mjpg") == 0)
+		stream(r, cam, req, query);
+	else if (strcmp(path, "/snapshot.jpg") == 0)
+		snapshot_request(cam->snapshot, req, feed_latest(cam->feed));
+	else if (strcmp(path, "/state") == 0)
+		metrics(r, cam, req, 1);
+	else
+		return 0;
+	return 1;
 }
 
 /* ------------------------------------------------------------ dispatch */
@@ -216,8 +355,8 @@ static void dispatch(struct evhttp_request *req, void *arg)
 	r->cfg.metrics->requests++;
 	TAILQ_INIT(&query);
 	deadline_request(r->deadline, req,
-			 path != NULL && (strcmp(path, "/stream.mjpg") == 0 ||
-					  playback_path(path)));
+			 path != NULL &&
+				 (stream_path(path) || playback_path(path)));
 	if (framing_suspect(req)) {
 		/* Two lengths, or a length beside chunked: the body's end is
 		 * ambiguous, so whatever follows cannot be trusted as the next
@@ -243,23 +382,37 @@ static void dispatch(struct evhttp_request *req, void *arg)
 		reply_text(req, 400, "bad query string");
 		return;
 	}
-	if (strcmp(path, "/stream.mjpg") == 0)
-		stream(r, req, &query);
-	else if (strcmp(path, "/snapshot.jpg") == 0)
-		snapshot_request(r->snapshot, req, feed_latest(r->cfg.feed));
+	if (strncmp(path, CAM_PREFIX, strlen(CAM_PREFIX)) == 0) {
+		const char *rest = "";
+		struct routes_camera *cam = camera_of(r, req, path, &rest);
+
+		if (cam == NULL)
+			;
+		else if (camera_route(r, cam, req, rest, &query))
+			;
+		else if (cam == first(r) && r->cfg.events != NULL &&
+			 events_handle(r->cfg.events, req, rest, &query))
+			;
+		else if (strcmp(rest, "/sub.mjpg") == 0 ||
+			 strcmp(rest, "/sub.jpg") == 0)
+			reply_text(req, 404, "no sub-stream for this camera");
+		else
+			reply_text(req, 404, "not found");
+	} else if (camera_route(r, first(r), req, path, &query))
+		;
+	else if (strcmp(path, "/cameras") == 0)
+		cameras(r, req);
 	else if (strcmp(path, "/") == 0) {
 		reply_header(req, "Location", "/index.html");
 		reply_text(req, 301, "/index.html");
 	} else if (strcmp(path, "/healthz") == 0)
 		healthz(r, req);
 	else if (strcmp(path, "/metrics") == 0)
-		metrics(r, req, 0);
-	else if (strcmp(path, "/state") == 0)
-		metrics(r, req, 1);
+		metrics(r, first(r), req, 0);
 	else if (r->cfg.events != NULL &&
 		 events_handle(r->cfg.events, req, path, &query))
 		;
-	else if (!static_serve(req, path, r->cfg.camera))
+	else if (!static_serve(req, path, first(r)->name))
 		reply_text(req, 404, "not found");
 	evhttp_clear_headers(&query);
 }
@@ -272,9 +425,8 @@ struct routes *routes_create(struct evhttp *http,
 	if (r == NULL)
 		return NULL;
 	r->cfg = *cfg;
-	r->snapshot = snapshot_create(cfg->base, cfg->metrics);
 	r->deadline = deadline_create(cfg->base, http);
-	if (r->snapshot == NULL || r->deadline == NULL) {
+	if (r->deadline == NULL) {
 		routes_destroy(r);
 		return NULL;
 	}
@@ -282,21 +434,10 @@ struct routes *routes_create(struct evhttp *http,
 	return r;
 }
 
-void routes_set_feed(struct routes *r, struct feed *feed)
-{
-	r->cfg.feed = feed;
-}
-
-void routes_frame(struct routes *r, struct frame *f)
-{
-	snapshot_frame(r->snapshot, f);
-}
-
 void routes_destroy(struct routes *r)
 {
 	if (r == NULL)
 		return;
-	snapshot_destroy(r->snapshot);
 	deadline_destroy(r->deadline);
 	free(r);
 }
