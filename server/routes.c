@@ -31,6 +31,7 @@
 struct routes {
 	struct routes_config cfg;
 	struct deadline *deadline;
+	char names[ROUTES_CAMERAS_MAX * (RING_CAMERA_MAX + 1)]; /* "a,b,c" */
 };
 
 #define CAM_PREFIX "/cam/"
@@ -297,6 +298,10 @@ static int camera_route(struct routes *r, struct routes_camera *cam,
 {
 	if (strcmp(path, "/stream.mjpg") == 0)
 		stream(r, cam, req, query);
+	else if (strcmp(path, "/") == 0 || strcmp(path, "/index.html") == 0)
+		/* The page of this camera: its relative URLs (stream.mjpg,
+		 * state...) stay under /cam/NAME/. */
+		static_serve(req, "/index.html", cam->name, r->names);
 	else if (strcmp(path, "/snapshot.jpg") == 0)
 		snapshot_request(cam->snapshot, req, feed_latest(cam->feed));
 	else if (strcmp(path, "/state") == 0)
@@ -393,12 +398,19 @@ static void dispatch(struct evhttp_request *req, void *arg)
 		else if (cam == first(r) && r->cfg.events != NULL &&
 			 events_handle(r->cfg.events, req, rest, &query))
 			;
-		else if (strcmp(rest, "/sub.mjpg") == 0 ||
-			 strcmp(rest, "/sub.jpg") == 0)
+		else if (rest[0] == '\0') {
+			char loc[sizeof(CAM_PREFIX) + RING_CAMERA_MAX + 2];
+
+			snprintf(loc, sizeof(loc), CAM_PREFIX "%s/", cam->name);
+			reply_header(req, "Location", loc);
+			reply_text(req, 301, loc);
+		} else if (strcmp(rest, "/sub.mjpg") == 0 ||
+			   strcmp(rest, "/sub.jpg") == 0)
 			reply_text(req, 404, "no sub-stream for this camera");
 		else
 			reply_text(req, 404, "not found");
-	} else if (camera_route(r, first(r), req, path, &query))
+	} else if (strcmp(path, "/") != 0 &&
+		   camera_route(r, first(r), req, path, &query))
 		;
 	else if (strcmp(path, "/cameras") == 0)
 		cameras(r, req);
@@ -412,7 +424,7 @@ static void dispatch(struct evhttp_request *req, void *arg)
 	else if (r->cfg.events != NULL &&
 		 events_handle(r->cfg.events, req, path, &query))
 		;
-	else if (!static_serve(req, path, first(r)->name))
+	else if (!static_serve(req, path, first(r)->name, r->names))
 		reply_text(req, 404, "not found");
 	evhttp_clear_headers(&query);
 }
@@ -421,10 +433,17 @@ struct routes *routes_create(struct evhttp *http,
 			     const struct routes_config *cfg)
 {
 	struct routes *r = calloc(1, sizeof(*r));
+	int i;
 
 	if (r == NULL)
 		return NULL;
 	r->cfg = *cfg;
+	for (i = 0; i < cfg->ncameras; i++) {
+		size_t n = strlen(r->names);
+
+		snprintf(r->names + n, sizeof(r->names) - n, "%s%s",
+			 i ? "," : "", cfg->cameras[i].name);
+	}
 	r->deadline = deadline_create(cfg->base, http);
 	if (r->deadline == NULL) {
 		routes_destroy(r);
