@@ -67,9 +67,7 @@ struct server {
 	struct routes_camera cams[ROUTES_CAMERAS_MAX];
 	int ncams;
 	struct routes *routes;
-	int recfd; /* --recordings, or -1 */
-	struct events *events;
-	struct playback *playback;
+	int recfd[ROUTES_CAMERAS_MAX]; /* --recordings of each camera, or -1 */
 	struct listener *listeners[LISTEN_MAX];
 	int nlisteners;
 	struct event *sigterm, *sigint, *housekeeping;
@@ -292,6 +290,51 @@ static void on_housekeeping(evutil_socket_t fd, short what, void *arg)
 	malloc_trim(SERVER_TRIM_PAD);
 }
 
+/*
+ * --recordings DIR: with one camera, DIR is its recordings (as vigil-record
+ * --dir DIR writes them).  With several, camera NAME's are DIR/NAME when that
+ * directory exists; the first camera's are DIR itself otherwise (so a
+ * single-camera setup that adds cameras keeps its recordings).  A camera
+ * with neither has no events (404).
+ */
+static void open_recordings(struct server *srv, const struct options *o, int i)
+{
+	struct routes_camera *cam = &srv->cams[i];
+	char path[PATH_MAX], prefix[EVENTS_PREFIX_MAX] = "";
+	int fd = -1, n;
+
+	if (o->ncameras > 1) {
+		n = snprintf(path, sizeof(path), "%s/%s", o->recordings,
+			     cam->name);
+		if (n < 0 || (size_t)n >= sizeof(path))
+			fatalx("recordings path too long: '%s'", o->recordings);
+		fd = recdir_open(path);
+		if (fd < 0 && errno != ENOENT)
+			fatal("cannot open recordings '%s'", path);
+	}
+	if (fd < 0 && i == 0) {
+		snprintf(path, sizeof(path), "%s", o->recordings);
+		fd = recdir_open(path);
+		if (fd < 0)
+			fatal("cannot open recordings '%s'", path);
+	}
+	if (fd < 0) {
+		log_info("camera '%s': no recordings ('%s/%s' absent)",
+			 cam->name, o->recordings, cam->name);
+		return;
+	}
+	srv->recfd[i] = fd;
+	if (i > 0)
+		snprintf(prefix, sizeof(prefix), "/cam/%s", cam->name);
+	cam->playback = playback_create(srv->base, fd);
+	cam->events = cam->playback ? events_create(fd, cam->playback, prefix)
+				    : NULL;
+	if (cam->events == NULL)
+		fatalx("out of memory");
+	log_info("camera '%s': serving the recordings of '%s'", cam->name,
+		 path);
+}
+
 static void on_frame(struct frame *f, void *arg)
 {
 	struct routes_camera *cam = arg;
@@ -312,7 +355,8 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 		listen_stop(srv->listeners[i]);
 	for (i = 0; i < srv->ncams; i++)
 		stream_close_all(srv->cams[i].stream);
-	playback_close_all(srv->playback);
+	for (i = 0; i < srv->ncams; i++)
+		playback_close_all(srv->cams[i].playback);
 	event_base_loopexit(srv->base, NULL);
 }
 
@@ -332,7 +376,8 @@ int main(int argc, char **argv)
 	log_init(SERVER_NAME, o.verbose ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
 	mallopt(M_MMAP_THRESHOLD, SERVER_MMAP_THRESHOLD);
 	memset(&srv, 0, sizeof(srv));
-	srv.recfd = -1;
+	for (i = 0; i < ROUTES_CAMERAS_MAX; i++)
+		srv.recfd[i] = -1;
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		fatal("cannot ignore SIGPIPE");
 
@@ -379,19 +424,6 @@ int main(int argc, char **argv)
 		log_info("listening on '%s'", o.listen[i]);
 	}
 
-	/* Opened as the server's user: what it cannot read fails here. */
-	if (o.recordings != NULL) {
-		srv.recfd = recdir_open(o.recordings);
-		if (srv.recfd < 0)
-			fatal("cannot open recordings '%s'", o.recordings);
-		srv.playback = playback_create(srv.base, srv.recfd);
-		srv.events = srv.playback
-				     ? events_create(srv.recfd, srv.playback)
-				     : NULL;
-		if (srv.events == NULL)
-			fatalx("out of memory");
-		log_info("serving the recordings of '%s'", o.recordings);
-	}
 	for (i = 0; i < o.ncameras; i++) {
 		struct routes_camera *cam = &srv.cams[i];
 
@@ -402,10 +434,13 @@ int main(int argc, char **argv)
 		if (cam->stream == NULL || cam->snapshot == NULL)
 			fatalx("out of memory");
 		srv.ncams++;
+		/* Opened as the server's user: what it cannot read fails here. */
+		if (o.recordings != NULL)
+			open_recordings(&srv, &o, i);
 	}
 	memset(&rc, 0, sizeof(rc));
-	rc.events = srv.events;
-	rc.playback = srv.playback;
+	rc.events = srv.cams[0].events;
+	rc.playback = srv.cams[0].playback;
 	rc.base = srv.base;
 	rc.metrics = &srv.metrics;
 	rc.cameras = srv.cams;
@@ -447,14 +482,17 @@ int main(int argc, char **argv)
 		stream_destroy(srv.cams[i].stream);
 		snapshot_destroy(srv.cams[i].snapshot);
 	}
-	playback_destroy(srv.playback);
+	for (i = 0; i < srv.ncams; i++)
+		playback_destroy(srv.cams[i].playback);
 	routes_destroy(srv.routes);
 	evhttp_free(srv.http);
 	for (i = 0; i < srv.ncams; i++)
 		feed_destroy(srv.cams[i].feed);
-	events_destroy(srv.events);
-	if (srv.recfd >= 0)
-		close(srv.recfd);
+	for (i = 0; i < srv.ncams; i++) {
+		events_destroy(srv.cams[i].events);
+		if (srv.recfd[i] >= 0)
+			close(srv.recfd[i]);
+	}
 	for (i = 0; i < srv.nlisteners; i++)
 		listen_free(srv.listeners[i]);
 	event_free(srv.sigterm);

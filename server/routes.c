@@ -278,17 +278,17 @@ static struct routes_camera *camera_of(struct routes *r,
 	return NULL;
 }
 
+static int playback_path(const char *path);
+
 /* A path that is a stream (exempt from the next-request deadline). */
 static int stream_path(const char *path)
 {
-	const char *slash;
-
-	if (strcmp(path, "/stream.mjpg") == 0)
-		return 1;
-	if (strncmp(path, CAM_PREFIX, strlen(CAM_PREFIX)) != 0)
-		return 0;
-	slash = strchr(path + strlen(CAM_PREFIX), '/');
-	return slash != NULL && strcmp(slash, "/stream.mjpg") == 0;
+	if (strncmp(path, CAM_PREFIX, strlen(CAM_PREFIX)) == 0) {
+		path = strchr(path + strlen(CAM_PREFIX), '/');
+		if (path == NULL)
+			return 0;
+	}
+	return strcmp(path, "/stream.mjpg") == 0 || playback_path(path);
 }
 
 /* The paths of one camera; 1 when answered. */
@@ -359,9 +359,7 @@ static void dispatch(struct evhttp_request *req, void *arg)
 
 	r->cfg.metrics->requests++;
 	TAILQ_INIT(&query);
-	deadline_request(r->deadline, req,
-			 path != NULL &&
-				 (stream_path(path) || playback_path(path)));
+	deadline_request(r->deadline, req, path != NULL && stream_path(path));
 	if (framing_suspect(req)) {
 		/* Two lengths, or a length beside chunked: the body's end is
 		 * ambiguous, so whatever follows cannot be trusted as the next
@@ -395,8 +393,8 @@ static void dispatch(struct evhttp_request *req, void *arg)
 			;
 		else if (camera_route(r, cam, req, rest, &query))
 			;
-		else if (cam == first(r) && r->cfg.events != NULL &&
-			 events_handle(r->cfg.events, req, rest, &query))
+		else if (cam->events != NULL &&
+			 events_handle(cam->events, req, rest, &query))
 			;
 		else if (rest[0] == '\0') {
 			char loc[sizeof(CAM_PREFIX) + RING_CAMERA_MAX + 2];

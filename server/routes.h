@@ -16,8 +16,8 @@
  *   /cam/NAME/stream.mjpg, snapshot.jpg, state: camera NAME's (the paths
  *                without /cam/NAME are the first camera's); sub.mjpg and
  *                sub.jpg: 404 (no sub-stream ring can be opened yet);
- *                events...: the first camera's only (--recordings is
- *                one camera's directory).  A NAME that is not a valid
+ *                events...: the camera's recordings (main.c's
+ *                open_recordings), 404 without.  A NAME that is not a valid
  *                camera name is 400, an unknown one 404.
  * GET and HEAD only (405 with Allow otherwise), 404 elsewhere, 400 for a
  * query that does not parse.
@@ -47,6 +47,9 @@ struct routes_camera {
 	struct stream *stream;
 	struct snapshot *snapshot;
 	struct metrics *metrics; /* its counters (the first: cfg.metrics) */
+	/* --recordings: its events under /cam/NAME/events, or NULL. */
+	struct events *events;
+	struct playback *playback;
 };
 
 struct routes_config {
@@ -55,8 +58,8 @@ struct routes_config {
 	struct routes_camera *cameras; /* borrowed: [0] is the first */
 	int ncameras; /* >= 1 */
 	unsigned max_clients; /* stream viewers of all cameras together */
-	/* --recordings: /events, and the recorder's state in /state,
-	 * /metrics and /healthz.  NULL without. */
+	/* --recordings: the first camera's (/events, and the recorder's
+	 * state in /state, /metrics and /healthz).  NULL without. */
 	struct events *events;
 	struct playback *playback;
 };

@@ -96,13 +96,25 @@ def check_cameras():
                        ("/cam//state", 400),
                        ("/cam/" + "x" * 33 + "/state", 400),
                        (f"/cam/{names[1]}/nothing", 404),
-                       (f"/cam/{names[1]}", 404),
                        (f"/cam/{names[1]}/sub.mjpg", 404),
                        (f"/cam/{names[1]}/sub.jpg", 404),
                        (f"/cam/{names[1]}/stream.mjpg?idle_fps=0", 400),
                        (f"/cam/{names[1]}/stream.mjpg?idle_fps=x", 400)):
         st, _, _ = http_get(addr, path)
         t.eq(st, want, f"{path}: {want}")
+
+    # The camera's page.
+    st, hdr, _ = http_get(addr, f"/cam/{names[1]}")
+    t.ok(st == 301 and hdr.get("location") == f"/cam/{names[1]}/",
+         "/cam/NAME redirects to /cam/NAME/", (st, hdr))
+    for path in (f"/cam/{names[1]}/", f"/cam/{names[1]}/index.html"):
+        st, _, body = http_get(addr, path)
+        t.ok(st == 200 and f"<title>{names[1]} · vigil</title>".encode() in body
+             and f'data-cameras="{",".join(names)}"'.encode() in body,
+             f"{path}: the page of that camera, knowing every camera")
+    st, _, body = http_get(addr, "/index.html")
+    t.ok(st == 200 and f"<title>{names[0]} · vigil</title>".encode() in body,
+         "/index.html names the first camera")
 
     # Per-camera series.
     def counted():
@@ -217,7 +229,57 @@ def check_idle_fps():
     srv.stop()
 
 
+def fixture_event(d, sec, cam):
+    """An event's metadata file and thumbnail, as vigil-record writes them
+    (test_server_events.py has the full set)."""
+    ms = int(round(sec * 1000))
+    i = time.strftime("%Y%m%dT%H%M%S", time.gmtime(ms // 1000)) + f".{ms % 1000:03d}Z-{cam}"
+    m = {"id": i, "camera": cam, "start": round(sec, 3), "end": round(sec + 10.5, 3),
+         "last": round(sec + 10.5, 3), "frames": 210, "bytes": 123456, "score": 37,
+         "grid": "0" * 144, "interrupted": False, "width": 640, "height": 480,
+         "thumbnail": i + ".jpg", "files": [i + ".mkv"]}
+    with open(os.path.join(d, i + ".json"), "w") as f:
+        json.dump(m, f)
+    with open(os.path.join(d, i + ".jpg"), "wb") as f:
+        f.write(b"\xff\xd8" + cam.encode() + b"\xff\xd9")
+    return i
+
+
+def check_recordings():
+    """--recordings DIR with several cameras: DIR/NAME is camera NAME's,
+    DIR itself the first camera's when DIR/first is absent; a camera with
+    neither has no events."""
+    import tempfile
+    names = [vt.camera_name(x) for x in ("ra", "rb", "rc")]
+    d = tempfile.mkdtemp(prefix="vgcam-")
+    os.mkdir(os.path.join(d, names[1]))
+    t0 = 1764553512.125
+    ida = fixture_event(d, t0, names[0])
+    idb = fixture_event(os.path.join(d, names[1]), t0 + 60, names[1])
+    srv, addr = start_server(names[0], "--cameras", f"{names[1]},{names[2]}",
+                             "--recordings", d)
+    st, js = get_json(addr, "/events")
+    t.ok(st == 200 and [e["id"] for e in js["events"]] == [ida],
+         "--recordings with several cameras: /events is DIR's (the first camera's)", js)
+    st, js2 = get_json(addr, f"/cam/{names[0]}/events")
+    t.eq(js2, js, "/cam/FIRST/events is the same")
+    st, js = get_json(addr, f"/cam/{names[1]}/events")
+    ev = js["events"][0] if st == 200 and js["events"] else {}
+    t.ok(st == 200 and [e["id"] for e in js["events"]] == [idb]
+         and ev.get("thumbnail") == f"/cam/{names[1]}/events/{idb}.jpg"
+         and ev.get("play") == f"/cam/{names[1]}/events/{idb}.mjpg",
+         "/cam/NAME/events: DIR/NAME's events, their URLs under /cam/NAME/", js)
+    st, _, body = http_get(addr, ev.get("thumbnail", "/x"))
+    t.ok(st == 200 and names[1].encode() in body, "that thumbnail URL serves NAME's thumbnail", st)
+    st, _, _ = http_get(addr, f"/cam/{names[1]}/events/{ida}")
+    t.eq(st, 404, "another camera's event is not under /cam/NAME/events")
+    st, _, _ = http_get(addr, f"/cam/{names[2]}/events")
+    t.eq(st, 404, "a camera without a recordings directory: no events (404)")
+    srv.stop()
+
+
 t.run(check_cameras)
+t.run(check_recordings)
 t.run(check_usage)
 t.run(check_idle_fps)
 t.done()
