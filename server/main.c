@@ -45,6 +45,7 @@
 #define SERVER_MMAP_THRESHOLD (128 * 1024)
 #define SERVER_TRIM_PAD (256 * 1024)
 #define SERVER_HOUSEKEEPING_S 1
+#define SERVER_SUB_SUFFIX ".sub" /* a camera's sub-stream: /vigil.NAME.sub */
 
 struct options {
 	const char *camera[ROUTES_CAMERAS_MAX];
@@ -65,6 +66,8 @@ struct server {
 	struct metrics metrics; /* the process's and the first camera's */
 	struct metrics cam_metrics[ROUTES_CAMERAS_MAX]; /* [1..]: the others' */
 	struct routes_camera cams[ROUTES_CAMERAS_MAX];
+	struct routes_camera subs[ROUTES_CAMERAS_MAX]; /* cams[i].sub */
+	struct metrics sub_metrics[ROUTES_CAMERAS_MAX];
 	int ncams;
 	struct routes *routes;
 	int recfd[ROUTES_CAMERAS_MAX]; /* --recordings of each camera, or -1 */
@@ -353,8 +356,10 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	log_info("shutting down (%s)", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	for (i = 0; i < srv->nlisteners; i++)
 		listen_stop(srv->listeners[i]);
-	for (i = 0; i < srv->ncams; i++)
+	for (i = 0; i < srv->ncams; i++) {
 		stream_close_all(srv->cams[i].stream);
+		stream_close_all(srv->subs[i].stream);
+	}
 	for (i = 0; i < srv->ncams; i++)
 		playback_close_all(srv->cams[i].playback);
 	event_base_loopexit(srv->base, NULL);
@@ -431,7 +436,14 @@ int main(int argc, char **argv)
 		cam->metrics = i == 0 ? &srv.metrics : &srv.cam_metrics[i];
 		cam->stream = stream_create(srv.base, cam->metrics);
 		cam->snapshot = snapshot_create(srv.base, cam->metrics);
-		if (cam->stream == NULL || cam->snapshot == NULL)
+		cam->sub = &srv.subs[i];
+		cam->sub->name = cam->name;
+		cam->sub->metrics = &srv.sub_metrics[i];
+		cam->sub->stream = stream_create(srv.base, cam->sub->metrics);
+		cam->sub->snapshot = snapshot_create(srv.base,
+						     cam->sub->metrics);
+		if (cam->stream == NULL || cam->snapshot == NULL ||
+		    cam->sub->stream == NULL || cam->sub->snapshot == NULL)
 			fatalx("out of memory");
 		srv.ncams++;
 		/* Opened as the server's user: what it cannot read fails here. */
@@ -452,10 +464,19 @@ int main(int argc, char **argv)
 	for (i = 0; i < srv.ncams; i++) {
 		struct routes_camera *cam = &srv.cams[i];
 
-		cam->feed = feed_create(srv.base, cam->name, cam->metrics,
+		cam->feed = feed_create(srv.base, cam->name, NULL, cam->metrics,
 					on_frame, cam);
 		if (cam->feed == NULL)
 			fatal("cannot set up the feed of camera '%s'",
+			      cam->name);
+		/* The sub-stream's ring is optional: the feed attaches when
+		 * a capture creates it (its 250 ms tick), and until then the
+		 * sub URLs answer 404. */
+		cam->sub->feed = feed_create(
+			srv.base, cam->name, SERVER_SUB_SUFFIX,
+			cam->sub->metrics, on_frame, cam->sub);
+		if (cam->sub->feed == NULL)
+			fatal("cannot set up the sub-stream feed of camera '%s'",
 			      cam->name);
 	}
 
@@ -481,13 +502,17 @@ int main(int argc, char **argv)
 	for (i = 0; i < srv.ncams; i++) {
 		stream_destroy(srv.cams[i].stream);
 		snapshot_destroy(srv.cams[i].snapshot);
+		stream_destroy(srv.subs[i].stream);
+		snapshot_destroy(srv.subs[i].snapshot);
 	}
 	for (i = 0; i < srv.ncams; i++)
 		playback_destroy(srv.cams[i].playback);
 	routes_destroy(srv.routes);
 	evhttp_free(srv.http);
-	for (i = 0; i < srv.ncams; i++)
+	for (i = 0; i < srv.ncams; i++) {
 		feed_destroy(srv.cams[i].feed);
+		feed_destroy(srv.subs[i].feed);
+	}
 	for (i = 0; i < srv.ncams; i++) {
 		events_destroy(srv.cams[i].events);
 		if (srv.recfd[i] >= 0)

@@ -46,8 +46,11 @@ static unsigned all_clients(const struct routes *r)
 	unsigned n = 0;
 	int i;
 
-	for (i = 0; i < r->cfg.ncameras; i++)
+	for (i = 0; i < r->cfg.ncameras; i++) {
 		n += stream_client_count(r->cfg.cameras[i].stream);
+		if (r->cfg.cameras[i].sub != NULL)
+			n += stream_client_count(r->cfg.cameras[i].sub->stream);
+	}
 	return n;
 }
 
@@ -212,6 +215,12 @@ static void stream(struct routes *r, struct routes_camera *cam,
 
 /* ------------------------------------------------------------ cameras */
 
+static int sub_live(const struct routes_camera *cam)
+{
+	return cam->sub != NULL && cam->sub->feed != NULL &&
+	       feed_status(cam->sub->feed, NULL) != FEED_OFFLINE;
+}
+
 static void cameras(struct routes *r, struct evhttp_request *req)
 {
 	struct evbuffer *b = evbuffer_new();
@@ -226,16 +235,19 @@ static void cameras(struct routes *r, struct evhttp_request *req)
 		struct metrics_feed mf;
 
 		feed_describe(r->cfg.cameras[i].feed, &mf);
+		/* sub: whether its sub-stream can be watched now. */
 		/* Names are [A-Za-z0-9_-]: no escaping. */
 		rc |= evbuffer_add_printf(
 			      b,
 			      "%s{\"name\":\"%s\",\"width\":%u,\"height\":%u,"
 			      "\"fps\":%.2f,\"status\":\"%s\",\"motion\":%s,"
-			      "\"sub\":false}",
+			      "\"sub\":%s}",
 			      i ? "," : "", r->cfg.cameras[i].name,
 			      (unsigned)mf.width, (unsigned)mf.height,
 			      mf.source_fps, mf.status,
-			      mf.motion_active ? "true" : "false") < 0;
+			      mf.motion_active ? "true" : "false",
+			      sub_live(&r->cfg.cameras[i]) ? "true" : "false") <
+		      0;
 	}
 	rc |= evbuffer_add_printf(b, "]}\n") < 0;
 	if (rc)
@@ -287,6 +299,8 @@ static int stream_path(const char *path)
 		path = strchr(path + strlen(CAM_PREFIX), '/');
 		if (path == NULL)
 			return 0;
+		if (strcmp(path, "/sub.mjpg") == 0)
+			return 1;
 	}
 	return strcmp(path, "/stream.mjpg") == 0 || playback_path(path);
 }
@@ -403,9 +417,18 @@ static void dispatch(struct evhttp_request *req, void *arg)
 			reply_header(req, "Location", loc);
 			reply_text(req, 301, loc);
 		} else if (strcmp(rest, "/sub.mjpg") == 0 ||
-			   strcmp(rest, "/sub.jpg") == 0)
-			reply_text(req, 404, "no sub-stream for this camera");
-		else
+			   strcmp(rest, "/sub.jpg") == 0) {
+			/* The sub-stream: the paths of its own "camera". */
+			if (!sub_live(cam))
+				reply_text(req, 404,
+					   "no sub-stream for this camera");
+			else
+				camera_route(r, cam->sub, req,
+					     strcmp(rest, "/sub.mjpg") == 0
+						     ? "/stream.mjpg"
+						     : "/snapshot.jpg",
+					     &query);
+		} else
 			reply_text(req, 404, "not found");
 	} else if (strcmp(path, "/") != 0 &&
 		   camera_route(r, first(r), req, path, &query))

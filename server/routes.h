@@ -15,7 +15,8 @@
  *   /cameras     JSON list of the cameras
  *   /cam/NAME/stream.mjpg, snapshot.jpg, state: camera NAME's (the paths
  *                without /cam/NAME are the first camera's); sub.mjpg and
- *                sub.jpg: 404 (no sub-stream ring can be opened yet);
+ *                sub.jpg: the ring /vigil.NAME.sub's stream and snapshot,
+ *                404 while that ring is absent (or its writer gone);
  *                events...: the camera's recordings (main.c's
  *                open_recordings), 404 without.  A NAME that is not a valid
  *                camera name is 400, an unknown one 404.
@@ -47,6 +48,10 @@ struct routes_camera {
 	struct stream *stream;
 	struct snapshot *snapshot;
 	struct metrics *metrics; /* its counters (the first: cfg.metrics) */
+	/* Its sub-stream (the ring /vigil.NAME.sub) as a camera of its own:
+	 * /cam/NAME/sub.mjpg and sub.jpg while that feed is not offline.
+	 * NULL in the sub itself. */
+	struct routes_camera *sub;
 	/* --recordings: its events under /cam/NAME/events, or NULL. */
 	struct events *events;
 	struct playback *playback;

@@ -278,7 +278,65 @@ def check_recordings():
     srv.stop()
 
 
+def check_sub():
+    """The sub-stream: the ring /vigil.NAME.sub.  ringfeed writes only
+    /vigil.<camera> rings, so one is written under another name and renamed
+    (a tmpfs rename: the writer's mapping, heartbeat and frames carry on
+    under the new name)."""
+    names = [vt.camera_name("sa"), vt.camera_name("sb")]
+    srv, addr = start_server(names[0], "--camera", names[1])
+    main = start_ringfeed(names[1], "--fps", "10", "--size", "320x180")
+    tmp = vt.camera_name("sx")
+    sub_path = vt.shm_path(names[1]) + ".sub"
+    st, _, _ = http_get(addr, f"/cam/{names[1]}/sub.mjpg")
+    t.eq(st, 404, "no sub ring: sub.mjpg is 404")
+    st, _, _ = http_get(addr, f"/cam/{names[1]}/sub.jpg")
+    t.eq(st, 404, "no sub ring: sub.jpg is 404")
+    t.eq([c["sub"] for c in get_json(addr, "/cameras")[1]["cameras"]], [False, False],
+         "/cameras: no sub-stream yet")
+    sub = start_ringfeed(tmp, "--fps", "20", "--size", "160x90", "--motion", "1000q")
+    try:
+        os.rename(vt.shm_path(tmp), sub_path)
+        ok = vt.wait_for(lambda: [c["sub"] for c in get_json(addr, "/cameras")[1]["cameras"]]
+                         == [False, True], 3)
+        t.ok(ok, "a ring /vigil.NAME.sub appears: /cameras says sub: true (attached by itself)")
+        st, _, body = http_get(addr, f"/cam/{names[1]}/sub.jpg")
+        t.ok(st == 200 and jpeg_size(body) == (160, 90), "sub.jpg is the sub ring's picture",
+             (st, jpeg_size(body)))
+        s = vt.MjpegStream(addr, f"/cam/{names[1]}/sub.mjpg")
+        parts = [s.part() for _ in range(4)]
+        s.close()
+        t.ok(all(jpeg_size(b) == (160, 90) for _, b, _ in parts),
+             "sub.mjpg streams the sub ring's frames")
+        st, _, body = http_get(addr, f"/cam/{names[1]}/snapshot.jpg")
+        t.eq(jpeg_size(body), (320, 180), "the main stream stays the main ring's")
+        s = vt.MjpegStream(addr, f"/cam/{names[1]}/sub.mjpg?idle_fps=2")
+        n, end = 0, time.monotonic() + 2.0
+        while time.monotonic() < end:
+            s.part()
+            n += 1
+        s.close()
+        t.ok(2 <= n <= 6, f"sub.mjpg?idle_fps=2 on a still scene: {n} parts in 2 s (20 fps ring)")
+        st, _, _ = http_get(addr, f"/cam/{names[0]}/sub.mjpg")
+        t.eq(st, 404, "another camera's sub-stream stays 404")
+        sub.stop()
+        ok = vt.wait_for(lambda: [c["sub"] for c in get_json(addr, "/cameras")[1]["cameras"]]
+                         == [False, False], 6)
+        t.ok(ok, "the sub ring's writer gone: sub: false again")
+        st, _, _ = http_get(addr, f"/cam/{names[1]}/sub.mjpg")
+        t.eq(st, 404, "and sub.mjpg is 404 again")
+    finally:
+        sub.stop()
+        try:
+            os.unlink(sub_path)
+        except FileNotFoundError:
+            pass
+    main.stop()
+    srv.stop()
+
+
 t.run(check_cameras)
+t.run(check_sub)
 t.run(check_recordings)
 t.run(check_usage)
 t.run(check_idle_fps)
