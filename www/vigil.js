@@ -26,7 +26,8 @@ import { render, setConn, stateChanged } from './view.js';
 import { initZoom, zoomIn, zoomOut, zoomReset } from './zoom.js';
 import { snapshot, togglePaused, setPaused, toggleFullscreen, setImmersive, fsChanged, wakeLock, poke } from './actions.js';
 import { initMotion, renderMotion, toggleGrid } from './motion.js';
-import { cameras, inCamera, wantGrid, showGrid } from './grid.js';
+import { cameras, inCamera, wantGrid, showGrid, quality, setQuality, wantsSub } from './grid.js';
+import { source } from './config.js';
 
 var app = el.app;
 
@@ -94,8 +95,12 @@ if (wantGrid) {
 	showGrid();
 	document.getElementById('quality-box').hidden = false;
 } else {
-	// One camera's page of several: a way back to the grid.
-	if (inCamera && cameras.length > 1) el.back.hidden = false;
+	// One camera's page of several: a way back to the grid, and the
+	// quality choice (its sub-stream or its main stream).
+	if (inCamera && cameras.length > 1) {
+		el.back.hidden = false;
+		chooseSource();
+	}
 	window.addEventListener('online', retryNow);
 	window.addEventListener('pageshow', function (e) { if (e.persisted) { pollState(); start(); } });
 	window.addEventListener('pagehide', stop);
@@ -107,6 +112,33 @@ if (wantGrid) {
 	start();
 }
 
+// Several cameras: the quality choice picks this camera's stream (SD, or
+// Auto on a phone or a slow link: its sub-stream when it has one); a
+// change restarts the stream.
+function chooseSource() {
+	var box = document.getElementById('quality-box');
+	var sel = document.getElementById('quality');
+	var hasSub = false;
+	var pick = function () {
+		var path = hasSub && wantsSub(quality()) ? 'sub.mjpg' : 'stream.mjpg';
+		if (path === source.path) return;
+		source.path = path;
+		start();   // a new connection to it (start() closes the old one)
+	};
+	box.hidden = false;
+	sel.value = quality();
+	sel.addEventListener('change', function () { setQuality(sel.value); pick(); });
+	fetch('../../cameras', { cache: 'no-store', credentials: 'same-origin' })
+		.then(function (r) { return r.ok ? r.json() : null; })
+		.then(function (j) {
+			var me = document.body.getAttribute('data-camera');
+			var c = j && Array.isArray(j.cameras) ? j.cameras.filter(function (x) { return x.name === me; })[0] : null;
+			hasSub = !!(c && c.sub);
+			pick();
+		})
+		.catch(function () { /* the main stream, as without sub-streams */ });
+}
+
 // For tests and the curious: a read-only view of the viewer's state.
 window.vigil = {
 	get mode() { return st.mode; },
@@ -114,5 +146,6 @@ window.vigil = {
 	get frames() { return st.frames; },
 	get fps() { return fpsNow(); },
 	get lastError() { return st.lastError; },
-	get grid() { return wantGrid; }
+	get grid() { return wantGrid; },
+	get source() { return source.path; }
 };

@@ -2,16 +2,23 @@
 // The page of a server with several cameras (www/grid.js) in Chromium: one
 // vigil-server serving three rings written by tests/tools/ringfeed (noise
 // pictures of three sizes, so each tile's picture is known and changes) and
-// a fourth camera with no capture.  The page opens on the grid: four tiles,
-// three live and changing, one offline; the quality choice persists; a
-// click opens that camera's viewer (under /cam/NAME/), and its link goes
-// back to the grid.
+// a fourth camera with no capture; the second camera also has a sub-stream
+// ring (/vigil.NAME.sub, of another size).  The page opens on the grid:
+// four tiles, three live and changing (the second showing its sub-stream),
+// one offline; the quality choice persists and HD shows main streams; a
+// click opens that camera's viewer (under /cam/NAME/), whose quality choice
+// switches between its sub-stream and main stream, and its link goes back
+// to the grid.
 'use strict';
 
+const fs = require('fs');
 const path = require('path');
 const L = require('./lib');
 
 const SIZES = [[320, 180], [480, 270], [256, 256]];
+const SUB = [128, 72];   // the second camera's sub-stream
+// What the tiles show with the quality on Auto: the sub-stream where there is one.
+const TILE_SIZES = [SIZES[0], SUB, SIZES[2]];
 
 async function run(browser, t, h) {
 	const daemons = [];
@@ -59,13 +66,24 @@ async function checks(browser, t, h, daemons) {
 		daemons.push(feed);
 		process.on('exit', () => L.removeRing(names[i]));
 	}
+	// ringfeed writes /vigil.<camera> only: the sub ring is written under
+	// another name and renamed (tmpfs: the writer carries on under the new
+	// name).
+	const tmp = L.cameraName('gs');
+	const subPath = L.shmPath(names[1]) + '.sub';
+	const subFeed = new L.Daemon([path.join(L.BUILD, 'tools', 'ringfeed'), '--camera', tmp,
+		'--fps', '8', '--size', `${SUB[0]}x${SUB[1]}`, '--noise', '40'], `ringfeed-${tmp}`);
+	daemons.push(subFeed);
+	process.on('exit', () => { try { fs.unlinkSync(subPath); } catch (e) { /* gone */ } L.removeRing(tmp); });
+	await L.waitFor(() => fs.existsSync(L.shmPath(tmp)) || !subFeed.alive(), 5000);
+	fs.renameSync(L.shmPath(tmp), subPath);
 	const online = await L.waitFor(async () => {
 		try {
 			const j = await L.getJson(`${base}/cameras`);
-			return j.cameras.filter((c) => c.status === 'online').length === 3;
+			return j.cameras.filter((c) => c.status === 'online').length === 3 && j.cameras[1].sub;
 		} catch (e) { return false; }
 	}, 8000);
-	if (!t.ok(online, 'grid: three ringfeeds and a server with four cameras', srv.output())) return;
+	if (!t.ok(online, 'grid: three ringfeeds (one with a sub-stream) and a server with four cameras', srv.output())) return;
 
 	const { ctx, page, rec } = await h.openViewer(browser, `${base}/`);
 	try {
@@ -83,18 +101,19 @@ async function checks(browser, t, h, daemons) {
 			diag: { v, ts } };
 		});
 
-		await t.check('grid: three tiles live at once, each its camera\'s picture, all changing', async () => {
+		await t.check('grid: three tiles live at once, each its camera\'s picture (the sub-stream where there is one), all changing', async () => {
 			let first = null, last = null;
 			const ok = await L.waitFor(async () => {
 				const ts = await tiles(page);
 				if (!first) {
-					if (ts.slice(0, 3).every((x, i) => x.w === SIZES[i][0] && x.h === SIZES[i][1] && x.hash)) first = ts;
+					if (ts.slice(0, 3).every((x, i) => x.w === TILE_SIZES[i][0] && x.h === TILE_SIZES[i][1] && x.hash)) first = ts;
 					return false;
 				}
 				last = ts;
 				return ts.slice(0, 3).every((x, i) => x.hash !== first[i].hash);
 			}, 8000, 250);
-			return { ok: ok && last.slice(0, 3).every((x) => x.status === 'online' && /stream\.mjpg$/.test(x.src)),
+			return { ok: ok && last.slice(0, 3).every((x, i) => x.status === 'online' &&
+				(i === 1 ? /\/sub\.mjpg$/ : /\/stream\.mjpg$/).test(x.src)),
 				diag: { first, last } };
 		});
 
@@ -117,10 +136,21 @@ async function checks(browser, t, h, daemons) {
 			return { ok: v.sel === 'sd' && v.stored === 'sd', diag: v };
 		});
 
+		await t.check('grid: quality HD shows every camera\'s main stream', async () => {
+			await page.selectOption('#quality', 'hd');
+			const ok = await L.waitFor(async () => {
+				const x = (await tiles(page))[1];
+				return /\/stream\.mjpg$/.test(x.src) && x.w === SIZES[1][0] && x.h === SIZES[1][1];
+			}, 5000, 100);
+			await page.selectOption('#quality', 'auto');
+			return { ok, diag: (await tiles(page))[1] };
+		});
+
 		await t.check('grid: a click opens that camera\'s live viewer under /cam/NAME/', async () => {
 			await L.waitFor(async () => (await tiles(page)).length === 4, 5000);
 			await page.click(`#grid .tile[data-camera="${names[1]}"]`);
 			await page.waitForURL(`${base}/cam/${names[1]}/`, { timeout: 5000 });
+			await page.selectOption('#quality', 'hd');
 			const live = await L.waitFor(async () => (await h.info(page)).conn === 'live', 8000);
 			const v = await page.evaluate(() => ({
 				camera: document.getElementById('camera').textContent,
@@ -131,6 +161,18 @@ async function checks(browser, t, h, daemons) {
 			const i = await h.info(page);
 			return { ok: live && v.camera === names[1] && v.back && !v.grid && i.frames > 0,
 				diag: { v, i } };
+		});
+
+		await t.check('grid: in a camera\'s viewer, SD switches to its sub-stream and HD back', async () => {
+			const size = () => page.evaluate(() => [window.vigil.source, document.getElementById('view').width,
+				document.getElementById('view').height, window.vigil.frames]);
+			const hd = await L.waitFor(async () => { const v = await size(); return v[0] === 'stream.mjpg' && v[1] === SIZES[1][0] && v; }, 5000);
+			await page.selectOption('#quality', 'sd');
+			const sd = await L.waitFor(async () => { const v = await size(); return v[0] === 'sub.mjpg' && v[1] === SUB[0] && v[2] === SUB[1] && v; }, 5000);
+			await page.selectOption('#quality', 'hd');
+			const back = await L.waitFor(async () => { const v = await size(); return v[0] === 'stream.mjpg' && v[1] === SIZES[1][0] && v; }, 5000);
+			const live = (await h.info(page)).conn === 'live';
+			return { ok: hd && sd && back && live, diag: { hd, sd, back, now: await size() } };
 		});
 
 		await t.check('grid: "All cameras" goes back to the grid', async () => {
