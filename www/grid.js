@@ -117,6 +117,7 @@ export function showGrid() {
 	var box = document.getElementById('grid');
 	var sel = document.getElementById('quality');
 	document.getElementById('app').classList.add('grid-mode');
+	document.title = 'Cameras · vigil';
 	box.hidden = false;
 	cameras.forEach(function (name) {
 		tiles[name] = makeTile(name);
