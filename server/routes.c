@@ -86,14 +86,15 @@ static void healthz(struct routes *r, struct evhttp_request *req)
  * to /state as a "recorder" member: the object metrics_render_state wrote is
  * reopened at its last '}' so that metrics.c need not know of it.
  */
-static int recorder_state(struct routes *r, struct evbuffer *b, int state)
+static int recorder_state(const struct routes_camera *cam, struct evbuffer *b,
+			  int state)
 {
 	struct recstate rs;
 	size_t len = evbuffer_get_length(b);
 	const char *json, *brace;
 	struct evbuffer *head;
 
-	recstate_read(events_dirfd(r->cfg.events), clock_real_ns() / 1000000,
+	recstate_read(events_dirfd(cam->events), clock_real_ns() / 1000000,
 		      &rs);
 	if (!state) {
 		if (recstate_render_metrics(b, &rs) < 0)
@@ -103,7 +104,7 @@ static int recorder_state(struct routes *r, struct evbuffer *b, int state)
 			       "# HELP vigil_playback_clients Event playbacks now.\n"
 			       "# TYPE vigil_playback_clients gauge\n"
 			       "vigil_playback_clients %u\n",
-			       playback_client_count(r->cfg.playback)) < 0
+			       playback_client_count(cam->playback)) < 0
 			       ? -1
 			       : 0;
 	}
@@ -158,8 +159,9 @@ static void metrics(struct routes *r, struct routes_camera *cam,
 		   : metrics_render(b, cam->metrics, &mf);
 	if (rc == 0 && !state)
 		rc = camera_metrics(r, b);
-	if (rc == 0 && r->cfg.events != NULL && cam == first(r))
-		rc = recorder_state(r, b, state);
+	/* The camera's recorder (/metrics: the first camera's). */
+	if (rc == 0 && cam->events != NULL)
+		rc = recorder_state(cam, b, state);
 	if (rc < 0)
 		evhttp_send_error(req, HTTP_INTERNAL, NULL);
 	else if (state)

@@ -275,6 +275,17 @@ def check_recordings():
     t.eq(st, 404, "another camera's event is not under /cam/NAME/events")
     st, _, _ = http_get(addr, f"/cam/{names[2]}/events")
     t.eq(st, 404, "a camera without a recordings directory: no events (404)")
+    with open(os.path.join(d, names[1], "state.json"), "w") as f:
+        json.dump({"camera": names[1], "pid": 1, "recording": True, "event": None,
+                   "events": 7, "bytes": 0, "free_bytes": 1000, "total_bytes": 2000,
+                   "frames": 0, "frames_missed": 0, "camera_online": True,
+                   "last_error": None, "last_error_time": None,
+                   "updated": round(time.time(), 3)}, f)
+    rb = get_json(addr, f"/cam/{names[1]}/state")[1].get("recorder", {})
+    t.ok(rb.get("present") is True and rb.get("events") == 7,
+         "/cam/NAME/state: that camera's recorder state (DIR/NAME/state.json)", rb)
+    t.ok("recorder" not in get_json(addr, f"/cam/{names[2]}/state")[1],
+         "a camera without recordings: no recorder in its /state")
     srv.stop()
 
 
