@@ -136,8 +136,8 @@ bench: deps
 	bench/run.sh
 
 # Settings reach deploy/run.sh through its environment (see its header):
-# make run PORT=8443 SOURCE=... SIZE=1280x720 FPS=24 SERVERS=2
-RUN_VARS := PORT HTTP_PORT ADDR SOURCE SIZE FPS SERVERS CAMERA RUN_DIR TLS_CIPHERS \
+# make run PORT=8443 SOURCE=... SIZE=1280x720 FPS=24 SERVERS=2 CAMERAS=1
+RUN_VARS := PORT HTTP_PORT ADDR SOURCE SIZE FPS SERVERS CAMERA CAMERAS RUN_DIR TLS_CIPHERS \
 	RECORD MAX_SIZE MQTT
 # run.sh is make's own child (exec: no shell in between) and gets SIGTERM
 # when make dies, however make dies (a signal to make's pid alone, even

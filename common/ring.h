@@ -287,6 +287,12 @@ struct ring_reader;
 enum ring_status ring_reader_open(struct ring_reader **out, const char *camera,
 				  uint32_t *found_version);
 
+/* The same for "/vigil.<camera><suffix>" (ring_name's suffix, e.g. ".sub"
+ * for a camera's sub-stream ring; NULL: ring_reader_open). */
+enum ring_status ring_reader_open_suffix(struct ring_reader **out,
+					 const char *camera, const char *suffix,
+					 uint32_t *found_version);
+
 /*
  * The same validation over memory that is not a shm segment (the fuzzer, the
  * tests).  mem must stay valid and mapped until ring_reader_close; it is

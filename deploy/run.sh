@@ -15,6 +15,10 @@
 #   SIZE=WxH FPS=N    picture size and rate (default: capture's)
 #   SERVERS=2         number of vigil-server processes
 #   CAMERA=cam0       camera (ring) name
+#   CAMERAS=1         test cameras: CAMERAS=3 starts captures CAMERA,
+#                     CAMERA-2, CAMERA-3 (the others testsrc pictures of
+#                     other sizes, rates and overlays); the servers serve
+#                     all of them (/cam/NAME/), the page opens on a grid
 #   RUN_DIR=./run     run folder (kept between runs: same certificate, password,
 #                     recordings)
 #   RECORD=1          0: no vigil-record
@@ -62,6 +66,7 @@ SIZE=${SIZE:-}
 FPS=${FPS:-}
 SERVERS=${SERVERS:-2}
 CAMERA=${CAMERA:-cam0}
+CAMERAS=${CAMERAS:-1}
 RUN_DIR=${RUN_DIR:-$root/run}
 RECORD=${RECORD:-1}
 MAX_SIZE=${MAX_SIZE:-500M}
@@ -75,6 +80,11 @@ is_port "$PORT" || die "PORT must be a port number, not '$PORT'"
 [[ $SERVERS =~ ^[0-9]+$ ]] && [ "$SERVERS" -ge 1 ] && [ "$SERVERS" -le 16 ] ||
 	die "SERVERS must be 1 to 16, not '$SERVERS'"
 [[ $CAMERA =~ ^[A-Za-z0-9_-]{1,32}$ ]] || die "CAMERA must be 1-32 of A-Z a-z 0-9 _ -, not '$CAMERA'"
+[[ $CAMERAS =~ ^[0-9]+$ ]] && [ "$CAMERAS" -ge 1 ] && [ "$CAMERAS" -le 16 ] ||
+	die "CAMERAS must be 1 to 16, not '$CAMERAS'"
+[ "$CAMERAS" -eq 1 ] || [ ${#CAMERA} -le 29 ] || die "CAMERA must be at most 29 characters with CAMERAS"
+cameras=("$CAMERA")
+for ((k = 2; k <= CAMERAS; k++)); do cameras+=("$CAMERA-$k"); done
 [ -z "$SIZE" ] || [[ $SIZE =~ ^[0-9]+x[0-9]+$ ]] || die "SIZE must look like 1280x720, not '$SIZE'"
 [[ $RECORD =~ ^[01]$ ]] || die "RECORD must be 0 or 1, not '$RECORD'"
 [[ $MAX_SIZE =~ ^[0-9]+[kMG]?$ ]] || die "MAX_SIZE must look like 500M, not '$MAX_SIZE'"
@@ -290,21 +300,41 @@ wait_until() { # seconds pid command...: true once command succeeds
 
 ring=/dev/shm/vigil.$CAMERA
 ring_inode() { stat -c %i "$ring" 2>/dev/null || echo none; }
-old_inode=$(ring_inode)
-ring_is_new() { [ "$(ring_inode)" != none ] && [ "$(ring_inode)" != "$old_inode" ]; }
 
-capture_args=(--camera "$CAMERA")
-[ -n "$SOURCE" ] && capture_args+=(--source "$SOURCE")
-[ -n "$SIZE" ] && capture_args+=(--size "$SIZE")
-[ -n "$FPS" ] && capture_args+=(--fps "$FPS")
-spawn vigil-capture "$RUN_DIR/logs/capture.log" "$capture_bin" "${capture_args[@]}"
-if ! wait_until 10 "${pids[0]}" ring_is_new; then
-	show_log capture "$RUN_DIR/logs/capture.log"
-	what="camera '$CAMERA'"
-	[ -z "$SOURCE" ] || what+=", source '$SOURCE'"
-	die "vigil-capture did not start ($what); log: $RUN_DIR/logs/capture.log"
-fi
-grep -v '^$' "$RUN_DIR/logs/capture.log" | head -n 5 | sed 's/^/  capture: /' >&2
+# The test cameras after the first: testsrc pictures that differ at a
+# glance (size, rate, overlay text).
+extra_sizes=(640x360 480x480 800x450 320x240)
+extra_fps=(10 6 15 5)
+for ((k = 1; k <= CAMERAS; k++)); do
+	cam=${cameras[k - 1]}
+	ring=/dev/shm/vigil.$cam
+	old_inode=$(ring_inode)
+	ring_is_new() { [ "$(ring_inode)" != none ] && [ "$(ring_inode)" != "$old_inode" ]; }
+	capture_args=(--camera "$cam")
+	if [ "$k" -eq 1 ]; then
+		[ -n "$SOURCE" ] && capture_args+=(--source "$SOURCE")
+		[ -n "$SIZE" ] && capture_args+=(--size "$SIZE")
+		[ -n "$FPS" ] && capture_args+=(--fps "$FPS")
+	else
+		j=$(((k - 2) % ${#extra_sizes[@]}))
+		capture_args+=(--source testsrc --size "${extra_sizes[j]}" --fps "${extra_fps[j]}"
+			--overlay "camera $cam  %H:%M:%S")
+		[ $((k % 2)) -eq 1 ] && capture_args+=(--hflip)
+	fi
+	log=$RUN_DIR/logs/capture.log
+	[ "$k" -eq 1 ] || log=$RUN_DIR/logs/capture-$cam.log
+	name=vigil-capture
+	[ "$k" -eq 1 ] || name="vigil-capture $cam"
+	spawn "$name" "$log" "$capture_bin" "${capture_args[@]}"
+	if ! wait_until 10 "${pids[-1]}" ring_is_new; then
+		show_log capture "$log"
+		what="camera '$cam'"
+		[ "$k" -gt 1 ] || [ -z "$SOURCE" ] || what+=", source '$SOURCE'"
+		die "vigil-capture did not start ($what); log: $log"
+	fi
+	grep -v '^$' "$log" | head -n 5 | sed "s/^/  capture $cam: /" >&2
+done
+server_cameras=$(IFS=,; echo "${cameras[*]}")
 
 # The recordings: vigil-record writes them, the servers list and play them.
 recordings=$RUN_DIR/recordings/$CAMERA
@@ -321,12 +351,12 @@ for i in $(seq 1 "$SERVERS"); do
 	# workers when started by root), nobody else.
 	umask_old=$(umask)
 	umask 007
-	spawn "vigil-server $i" "$RUN_DIR/logs/server$i.log" "$server_bin" --camera "$CAMERA" \
+	spawn "vigil-server $i" "$RUN_DIR/logs/server$i.log" "$server_bin" --cameras "$server_cameras" \
 		--listen "unix:$sock" "${server_rec[@]}"
 	umask "$umask_old"
 done
 for i in $(seq 1 "$SERVERS"); do
-	if ! wait_until 10 "${pids[i]}" test -S "$RUN_DIR/web$i.sock"; then
+	if ! wait_until 10 "${pids[CAMERAS + i - 1]}" test -S "$RUN_DIR/web$i.sock"; then
 		show_log "server $i" "$RUN_DIR/logs/server$i.log"
 		die "vigil-server $i did not start; log: $RUN_DIR/logs/server$i.log"
 	fi
@@ -395,6 +425,7 @@ while :; do
 		nginx) log=$RUN_DIR/logs/nginx.error.log ;;
 		vigil-capture) log=$RUN_DIR/logs/capture.log ;;
 		vigil-record) log=$RUN_DIR/logs/record.log ;;
+		"vigil-capture "*) log=$RUN_DIR/logs/capture-${name#vigil-capture }.log ;;
 		*) log=$RUN_DIR/logs/server${name##* }.log ;;
 		esac
 		say "$name exited (status $rc): stopping everything"

@@ -33,6 +33,8 @@
 struct events {
 	int dirfd;
 	struct playback *playback;
+	char prefix
+		[EVENTS_PREFIX_MAX]; /* of the URLs written: "" or /cam/NAME */
 };
 
 /* ------------------------------------------------------------ parsing */
@@ -242,7 +244,8 @@ static void put_time(struct evbuffer *b, const char *key, int64_t ms, int has)
 }
 
 /* Every string written was checked in parse_meta: no escaping needed. */
-static void put_event(struct evbuffer *b, const struct events_meta *m)
+static void put_event(struct evbuffer *b, const struct events_meta *m,
+		      const char *pre)
 {
 	unsigned i;
 
@@ -261,20 +264,21 @@ static void put_event(struct evbuffer *b, const struct events_meta *m)
 		m->grid[0] ? "\"" : "", m->grid[0] ? m->grid : "null",
 		m->grid[0] ? "\"" : "");
 	if (m->thumbnail[0])
-		evbuffer_add_printf(b, ",\"thumbnail\":\"/events/%s.jpg\"",
-				    m->id);
+		evbuffer_add_printf(b, ",\"thumbnail\":\"%s/events/%s.jpg\"",
+				    pre, m->id);
 	else
 		evbuffer_add_printf(b, ",\"thumbnail\":null");
 	evbuffer_add_printf(b,
-			    ",\"play\":\"/events/%s.mjpg\","
-			    "\"clip\":\"/events/%s/clip\",\"clips\":[",
-			    m->id, m->id);
+			    ",\"play\":\"%s/events/%s.mjpg\","
+			    "\"clip\":\"%s/events/%s/clip\",\"clips\":[",
+			    pre, m->id, pre, m->id);
 	for (i = 0; i < m->nfiles; i++) {
 		if (i == 0)
-			evbuffer_add_printf(b, "\"/events/%s/clip\"", m->id);
+			evbuffer_add_printf(b, "\"%s/events/%s/clip\"", pre,
+					    m->id);
 		else
-			evbuffer_add_printf(b, ",\"/events/%s/clip?part=%u\"",
-					    m->id, i);
+			evbuffer_add_printf(b, ",\"%s/events/%s/clip?part=%u\"",
+					    pre, m->id, i);
 	}
 	evbuffer_add_printf(b, "]}");
 }
@@ -488,7 +492,7 @@ static void list(struct events *ev, struct evhttp_request *req,
 		}
 		if (shown++ > 0)
 			evbuffer_add(b, ",", 1);
-		put_event(b, m);
+		put_event(b, m, ev->prefix);
 		last = i;
 	}
 	if (shown == limit && i < l.n)
@@ -528,7 +532,7 @@ static void describe(struct events *ev, struct evhttp_request *req,
 	if (m == NULL || b == NULL)
 		evhttp_send_error(req, HTTP_INTERNAL, NULL);
 	else if (load_or_reply(ev, req, id, m) == 0) {
-		put_event(b, m);
+		put_event(b, m, ev->prefix);
 		evbuffer_add(b, "\n", 1);
 		reply_send(req, 200, "application/json", REPLY_NO_STORE, b);
 	}
@@ -678,12 +682,19 @@ int events_handle(struct events *ev, struct evhttp_request *req,
 	return 1;
 }
 
-struct events *events_create(int dirfd, struct playback *playback)
+struct events *events_create(int dirfd, struct playback *playback,
+			     const char *prefix)
 {
-	struct events *ev = calloc(1, sizeof(*ev));
+	struct events *ev;
 
+	if (strlen(prefix) >= EVENTS_PREFIX_MAX) {
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	ev = calloc(1, sizeof(*ev));
 	if (ev == NULL)
 		return NULL;
+	memcpy(ev->prefix, prefix, strlen(prefix) + 1);
 	ev->dirfd = dirfd;
 	ev->playback = playback;
 	return ev;

@@ -27,6 +27,7 @@
 #define EVENTS_LIMIT_MAX 500
 #define EVENTS_SCAN_MAX 1000000 /* directory entries looked at */
 #define EVENTS_GRID_HEX 144
+#define EVENTS_PREFIX_MAX 48 /* "/cam/" + camera + NUL fits */
 
 struct event_base;
 struct evhttp_request;
@@ -54,8 +55,13 @@ struct events_meta {
  * bad id or a file that is not a valid event, ENOENT, EFBIG...). */
 int events_load(int dirfd, const char *id, struct events_meta *m);
 
-/* dirfd is borrowed (the caller keeps it open); playback serves .mjpg. */
-struct events *events_create(int dirfd, struct playback *playback);
+/* dirfd is borrowed (the caller keeps it open); playback serves .mjpg.
+ * prefix goes in front of the URLs the JSON gives ("/events/ID.jpg"...):
+ * "" for the first camera's, "/cam/NAME" for another's (paths given to
+ * events_handle are without it).  NULL with errno (ENAMETOOLONG: a prefix
+ * of EVENTS_PREFIX_MAX or more). */
+struct events *events_create(int dirfd, struct playback *playback,
+			     const char *prefix);
 void events_destroy(struct events *ev); /* accepts NULL */
 
 /* The recordings directory's descriptor (borrowed). */

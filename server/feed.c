@@ -22,6 +22,8 @@
 struct feed {
 	struct event_base *base;
 	char camera[RING_CAMERA_MAX + 1];
+	char suffix[FEED_SUFFIX_MAX]; /* of the ring name: "" or ".sub" */
+	int ever_online;
 	char ring_name[RING_NAME_MAX];
 	struct metrics *m;
 	feed_frame_fn *cb;
@@ -96,13 +98,19 @@ static void feed_set_status(struct feed *feed, enum feed_status status,
 	if (status == feed->status && strcmp(reason, feed->reason) == 0)
 		return;
 	if (status == FEED_ONLINE)
-		log_info("camera '%s' online: generation %" PRIu32 ", %" PRIu32
-			 "x%" PRIu32,
-			 feed->camera, feed->generation, feed->width,
-			 feed->height);
-	else
-		log_warnx("camera '%s' %s: %s", feed->camera,
+		log_info("camera '%s'%s online: generation %" PRIu32
+			 ", %" PRIu32 "x%" PRIu32,
+			 feed->camera, feed->suffix, feed->generation,
+			 feed->width, feed->height);
+	else if (feed->suffix[0] != '\0' && !feed->ever_online)
+		/* A sub-stream that never was: no warning (it is optional). */
+		log_debug("camera '%s'%s %s: %s", feed->camera, feed->suffix,
 			  feed_status_name(status), reason);
+	else
+		log_warnx("camera '%s'%s %s: %s", feed->camera, feed->suffix,
+			  feed_status_name(status), reason);
+	if (status == FEED_ONLINE)
+		feed->ever_online = 1;
 	if (status != FEED_ONLINE && feed->status == FEED_ONLINE)
 		feed->offline_last_ms = 0; /* show the offline picture now */
 	feed->status = status;
@@ -319,7 +327,9 @@ static void feed_try_open(struct feed *feed)
 {
 	struct ring_reader *r = NULL;
 	uint32_t version = 0;
-	enum ring_status st = ring_reader_open(&r, feed->camera, &version);
+	enum ring_status st = ring_reader_open_suffix(
+		&r, feed->camera, feed->suffix[0] ? feed->suffix : NULL,
+		&version);
 
 	switch (st) {
 	case RING_OK:
@@ -421,13 +431,21 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 /* ------------------------------------------------------------ API */
 
 struct feed *feed_create(struct event_base *base, const char *camera,
-			 struct metrics *metrics, feed_frame_fn *cb, void *arg)
+			 const char *suffix, struct metrics *metrics,
+			 feed_frame_fn *cb, void *arg)
 {
-	struct feed *feed = calloc(1, sizeof(*feed));
+	struct feed *feed;
 	struct timeval tick = {0, FEED_TICK_MS * 1000};
 
+	if (suffix != NULL && strlen(suffix) >= FEED_SUFFIX_MAX) {
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	feed = calloc(1, sizeof(*feed));
 	if (feed == NULL)
 		return NULL;
+	snprintf(feed->suffix, sizeof(feed->suffix), "%s",
+		 suffix ? suffix : "");
 	feed->efd = -1;
 	LIST_INIT(&feed->retired);
 	feed->base = base;
@@ -436,8 +454,8 @@ struct feed *feed_create(struct event_base *base, const char *camera,
 	feed->arg = arg;
 	feed->status = FEED_OFFLINE;
 	snprintf(feed->camera, sizeof(feed->camera), "%s", camera);
-	if (ring_name(feed->ring_name, sizeof(feed->ring_name), camera, NULL) <
-	    0)
+	if (ring_name(feed->ring_name, sizeof(feed->ring_name), camera,
+		      suffix) < 0)
 		goto fail;
 	feed->pool = frame_pool_create(RING_SLOT_SIZE_DEFAULT);
 	if (feed->pool == NULL)

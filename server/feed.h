@@ -30,6 +30,7 @@
 /* Motion detection counts as enabled while a frame with a result is among
  * the newest FEED_MOTION_GRACE (a JPEG that did not decode has none). */
 #define FEED_MOTION_GRACE 32
+#define FEED_SUFFIX_MAX 8 /* ring name suffixes: ".sub" */
 
 struct event_base;
 struct feed;
@@ -44,10 +45,13 @@ enum feed_status {
  * a reference to keep it): live frames and "camera offline" pictures. */
 typedef void feed_frame_fn(struct frame *f, void *arg);
 
-/* Creates the feed and tries to attach at once.  NULL with errno on
- * failure to set up (eventfd, memory, the offline picture). */
+/* Creates the feed of the ring "/vigil.<camera><suffix>" (suffix NULL for
+ * the camera's main ring, ".sub" for its sub-stream) and tries to attach at
+ * once.  NULL with errno on failure to set up (eventfd, memory, the
+ * offline picture). */
 struct feed *feed_create(struct event_base *base, const char *camera,
-			 struct metrics *metrics, feed_frame_fn *cb, void *arg);
+			 const char *suffix, struct metrics *metrics,
+			 feed_frame_fn *cb, void *arg);
 
 /* Stops the waiter thread (joins it: at most WAITER_WAIT_MS), detaches.
  * Frames still held elsewhere stay valid.  Accepts NULL. */

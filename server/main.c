@@ -30,6 +30,7 @@
 #include "recdir.h"
 #include "ring.h"
 #include "routes.h"
+#include "snapshot.h"
 #include "stream.h"
 #include "usage.h"
 
@@ -44,9 +45,12 @@
 #define SERVER_MMAP_THRESHOLD (128 * 1024)
 #define SERVER_TRIM_PAD (256 * 1024)
 #define SERVER_HOUSEKEEPING_S 1
+#define SERVER_SUB_SUFFIX ".sub" /* a camera's sub-stream: /vigil.NAME.sub */
 
 struct options {
-	const char *camera;
+	const char *camera[ROUTES_CAMERAS_MAX];
+	int ncameras;
+	char *cameras_arg; /* --cameras, split in place */
 	const char *listen[LISTEN_MAX];
 	int nlisten;
 	unsigned max_clients;
@@ -59,13 +63,14 @@ struct options {
 struct server {
 	struct event_base *base;
 	struct evhttp *http;
-	struct metrics metrics;
-	struct stream *stream;
+	struct metrics metrics; /* the process's and the first camera's */
+	struct metrics cam_metrics[ROUTES_CAMERAS_MAX]; /* [1..]: the others' */
+	struct routes_camera cams[ROUTES_CAMERAS_MAX];
+	struct routes_camera subs[ROUTES_CAMERAS_MAX]; /* cams[i].sub */
+	struct metrics sub_metrics[ROUTES_CAMERAS_MAX];
+	int ncams;
 	struct routes *routes;
-	struct feed *feed;
-	int recfd; /* --recordings, or -1 */
-	struct events *events;
-	struct playback *playback;
+	int recfd[ROUTES_CAMERAS_MAX]; /* --recordings of each camera, or -1 */
 	struct listener *listeners[LISTEN_MAX];
 	int nlisteners;
 	struct event *sigterm, *sigint, *housekeeping;
@@ -75,11 +80,14 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: " SERVER_NAME " [options]\n"
-		"Serves the camera's ring /vigil.<camera> as MJPEG, snapshots and a\n"
+		"Serves the cameras' rings /vigil.<camera> as MJPEG, snapshots and a\n"
 		"live page over HTTP, behind nginx.\n"
 		"\n"
 		"  --camera NAME     camera whose ring to serve (default " SERVER_CAMERA_DEFAULT
-		")\n"
+		");\n"
+		"                    repeatable: each under /cam/NAME/, the first also\n"
+		"                    without the prefix (at most %d cameras)\n"
+		"  --cameras A,B,..  the same as --camera A --camera B ...\n"
 		"  --listen ADDR     127.0.0.1:PORT, [::1]:PORT or unix:/path; repeatable,\n"
 		"                    up to %d (default " SERVER_LISTEN_DEFAULT
 		")\n"
@@ -94,7 +102,7 @@ static void usage(FILE *f)
 		"\n"
 		"SIGTERM or SIGINT stop the server.\n"
 		"Exit status: 0 stopped, 1 run-time error, 2 bad usage.\n",
-		LISTEN_MAX, SERVER_MAX_CLIENTS_DEFAULT);
+		ROUTES_CAMERAS_MAX, LISTEN_MAX, SERVER_MAX_CLIENTS_DEFAULT);
 }
 
 static void bad_usage(const char *fmt, ...)
@@ -114,6 +122,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
 		{"camera", required_argument, NULL, 'c'},
+		{"cameras", required_argument, NULL, 'C'},
 		{"listen", required_argument, NULL, 'l'},
 		{"max-clients", required_argument, NULL, 'm'},
 		{"user", required_argument, NULL, 'u'},
@@ -126,16 +135,29 @@ static void parse_options(int argc, char **argv, struct options *o)
 	};
 	char name[RING_NAME_MAX], err[256];
 	long v;
-	int ch, i, loopback;
+	char *tok, *save;
+	int ch, i, j, loopback;
 
 	memset(o, 0, sizeof(*o));
-	o->camera = SERVER_CAMERA_DEFAULT;
 	o->max_clients = SERVER_MAX_CLIENTS_DEFAULT;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":vh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
-			o->camera = optarg;
+			if (o->ncameras == ROUTES_CAMERAS_MAX)
+				bad_usage("too many cameras (at most %d)",
+					  ROUTES_CAMERAS_MAX);
+			o->camera[o->ncameras++] = optarg;
+			break;
+		case 'C':
+			for (tok = strtok_r(optarg, ",", &save); tok != NULL;
+			     tok = strtok_r(NULL, ",", &save)) {
+				if (o->ncameras == ROUTES_CAMERAS_MAX)
+					bad_usage(
+						"too many cameras (at most %d)",
+						ROUTES_CAMERAS_MAX);
+				o->camera[o->ncameras++] = tok;
+			}
 			break;
 		case 'l':
 			if (o->nlisten == LISTEN_MAX)
@@ -179,9 +201,18 @@ static void parse_options(int argc, char **argv, struct options *o)
 	}
 	if (optind < argc)
 		bad_usage("unexpected argument '%s'", argv[optind]);
-	if (ring_name(name, sizeof(name), o->camera, NULL) < 0)
-		bad_usage("bad camera name '%s': want [A-Za-z0-9_-]{1,%d}",
-			  o->camera, RING_CAMERA_MAX);
+	if (o->ncameras == 0)
+		o->camera[o->ncameras++] = SERVER_CAMERA_DEFAULT;
+	for (i = 0; i < o->ncameras; i++) {
+		if (ring_name(name, sizeof(name), o->camera[i], NULL) < 0)
+			bad_usage(
+				"bad camera name '%s': want [A-Za-z0-9_-]{1,%d}",
+				o->camera[i], RING_CAMERA_MAX);
+		for (j = 0; j < i; j++)
+			if (strcmp(o->camera[i], o->camera[j]) == 0)
+				bad_usage("camera '%s' given twice",
+					  o->camera[i]);
+	}
 	if (o->nlisten == 0)
 		o->listen[o->nlisten++] = SERVER_LISTEN_DEFAULT;
 	for (i = 0; i < o->nlisten; i++) {
@@ -262,13 +293,58 @@ static void on_housekeeping(evutil_socket_t fd, short what, void *arg)
 	malloc_trim(SERVER_TRIM_PAD);
 }
 
+/*
+ * --recordings DIR: with one camera, DIR is its recordings (as vigil-record
+ * --dir DIR writes them).  With several, camera NAME's are DIR/NAME when that
+ * directory exists; the first camera's are DIR itself otherwise (so a
+ * single-camera setup that adds cameras keeps its recordings).  A camera
+ * with neither has no events (404).
+ */
+static void open_recordings(struct server *srv, const struct options *o, int i)
+{
+	struct routes_camera *cam = &srv->cams[i];
+	char path[PATH_MAX], prefix[EVENTS_PREFIX_MAX] = "";
+	int fd = -1, n;
+
+	if (o->ncameras > 1) {
+		n = snprintf(path, sizeof(path), "%s/%s", o->recordings,
+			     cam->name);
+		if (n < 0 || (size_t)n >= sizeof(path))
+			fatalx("recordings path too long: '%s'", o->recordings);
+		fd = recdir_open(path);
+		if (fd < 0 && errno != ENOENT)
+			fatal("cannot open recordings '%s'", path);
+	}
+	if (fd < 0 && i == 0) {
+		snprintf(path, sizeof(path), "%s", o->recordings);
+		fd = recdir_open(path);
+		if (fd < 0)
+			fatal("cannot open recordings '%s'", path);
+	}
+	if (fd < 0) {
+		log_info("camera '%s': no recordings ('%s/%s' absent)",
+			 cam->name, o->recordings, cam->name);
+		return;
+	}
+	srv->recfd[i] = fd;
+	if (i > 0)
+		snprintf(prefix, sizeof(prefix), "/cam/%s", cam->name);
+	cam->playback = playback_create(srv->base, fd);
+	cam->events = cam->playback ? events_create(fd, cam->playback, prefix)
+				    : NULL;
+	if (cam->events == NULL)
+		fatalx("out of memory");
+	log_info("camera '%s': serving the recordings of '%s'", cam->name,
+		 path);
+}
+
 static void on_frame(struct frame *f, void *arg)
 {
-	struct server *srv = arg;
+	struct routes_camera *cam = arg;
 
-	stream_publish(srv->stream, f);
+	stream_publish(cam->stream, f);
 	if (!f->offline)
-		routes_frame(srv->routes, f);
+		snapshot_frame(cam->snapshot, f);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -280,8 +356,12 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	log_info("shutting down (%s)", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	for (i = 0; i < srv->nlisteners; i++)
 		listen_stop(srv->listeners[i]);
-	stream_close_all(srv->stream);
-	playback_close_all(srv->playback);
+	for (i = 0; i < srv->ncams; i++) {
+		stream_close_all(srv->cams[i].stream);
+		stream_close_all(srv->subs[i].stream);
+	}
+	for (i = 0; i < srv->ncams; i++)
+		playback_close_all(srv->cams[i].playback);
 	event_base_loopexit(srv->base, NULL);
 }
 
@@ -301,7 +381,8 @@ int main(int argc, char **argv)
 	log_init(SERVER_NAME, o.verbose ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
 	mallopt(M_MMAP_THRESHOLD, SERVER_MMAP_THRESHOLD);
 	memset(&srv, 0, sizeof(srv));
-	srv.recfd = -1;
+	for (i = 0; i < ROUTES_CAMERAS_MAX; i++)
+		srv.recfd[i] = -1;
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		fatal("cannot ignore SIGPIPE");
 
@@ -348,36 +429,56 @@ int main(int argc, char **argv)
 		log_info("listening on '%s'", o.listen[i]);
 	}
 
-	/* Opened as the server's user: what it cannot read fails here. */
-	if (o.recordings != NULL) {
-		srv.recfd = recdir_open(o.recordings);
-		if (srv.recfd < 0)
-			fatal("cannot open recordings '%s'", o.recordings);
-		srv.playback = playback_create(srv.base, srv.recfd);
-		srv.events = srv.playback
-				     ? events_create(srv.recfd, srv.playback)
-				     : NULL;
-		if (srv.events == NULL)
+	for (i = 0; i < o.ncameras; i++) {
+		struct routes_camera *cam = &srv.cams[i];
+
+		cam->name = o.camera[i];
+		cam->metrics = i == 0 ? &srv.metrics : &srv.cam_metrics[i];
+		cam->stream = stream_create(srv.base, cam->metrics);
+		cam->snapshot = snapshot_create(srv.base, cam->metrics);
+		cam->sub = &srv.subs[i];
+		cam->sub->name = cam->name;
+		cam->sub->metrics = &srv.sub_metrics[i];
+		cam->sub->stream = stream_create(srv.base, cam->sub->metrics);
+		cam->sub->snapshot = snapshot_create(srv.base,
+						     cam->sub->metrics);
+		if (cam->stream == NULL || cam->snapshot == NULL ||
+		    cam->sub->stream == NULL || cam->sub->snapshot == NULL)
 			fatalx("out of memory");
-		log_info("serving the recordings of '%s'", o.recordings);
+		srv.ncams++;
+		/* Opened as the server's user: what it cannot read fails here. */
+		if (o.recordings != NULL)
+			open_recordings(&srv, &o, i);
 	}
-	srv.stream = stream_create(srv.base, &srv.metrics);
 	memset(&rc, 0, sizeof(rc));
-	rc.events = srv.events;
-	rc.playback = srv.playback;
+	rc.events = srv.cams[0].events;
+	rc.playback = srv.cams[0].playback;
 	rc.base = srv.base;
-	rc.stream = srv.stream;
 	rc.metrics = &srv.metrics;
-	rc.camera = o.camera;
+	rc.cameras = srv.cams;
+	rc.ncameras = srv.ncams;
 	rc.max_clients = o.max_clients;
-	srv.routes = srv.stream ? routes_create(srv.http, &rc) : NULL;
+	srv.routes = routes_create(srv.http, &rc);
 	if (srv.routes == NULL)
 		fatalx("out of memory");
-	srv.feed = feed_create(srv.base, o.camera, &srv.metrics, on_frame,
-			       &srv);
-	if (srv.feed == NULL)
-		fatal("cannot set up the feed of camera '%s'", o.camera);
-	routes_set_feed(srv.routes, srv.feed);
+	for (i = 0; i < srv.ncams; i++) {
+		struct routes_camera *cam = &srv.cams[i];
+
+		cam->feed = feed_create(srv.base, cam->name, NULL, cam->metrics,
+					on_frame, cam);
+		if (cam->feed == NULL)
+			fatal("cannot set up the feed of camera '%s'",
+			      cam->name);
+		/* The sub-stream's ring is optional: the feed attaches when
+		 * a capture creates it (its 250 ms tick), and until then the
+		 * sub URLs answer 404. */
+		cam->sub->feed = feed_create(
+			srv.base, cam->name, SERVER_SUB_SUFFIX,
+			cam->sub->metrics, on_frame, cam->sub);
+		if (cam->sub->feed == NULL)
+			fatal("cannot set up the sub-stream feed of camera '%s'",
+			      cam->name);
+	}
 
 	srv.sigterm = evsignal_new(srv.base, SIGTERM, on_signal, &srv);
 	srv.sigint = evsignal_new(srv.base, SIGINT, on_signal, &srv);
@@ -390,20 +491,33 @@ int main(int argc, char **argv)
 	if (srv.housekeeping == NULL || event_add(srv.housekeeping, &hk) < 0)
 		fatalx("cannot set up the housekeeping timer");
 
-	log_info("serving camera '%s' (max %u viewers)", o.camera,
-		 o.max_clients);
+	for (i = 0; i < srv.ncams; i++)
+		log_info("serving camera '%s'%s", srv.cams[i].name,
+			 i == 0 && srv.ncams > 1 ? " (the first)" : "");
+	log_info("at most %u viewers", o.max_clients);
 	if (event_base_dispatch(srv.base) < 0)
 		log_warnx("event loop failed");
 
 	/* Streams end first: they free connections evhttp_free would free. */
-	stream_destroy(srv.stream);
-	playback_destroy(srv.playback);
+	for (i = 0; i < srv.ncams; i++) {
+		stream_destroy(srv.cams[i].stream);
+		snapshot_destroy(srv.cams[i].snapshot);
+		stream_destroy(srv.subs[i].stream);
+		snapshot_destroy(srv.subs[i].snapshot);
+	}
+	for (i = 0; i < srv.ncams; i++)
+		playback_destroy(srv.cams[i].playback);
 	routes_destroy(srv.routes);
 	evhttp_free(srv.http);
-	feed_destroy(srv.feed);
-	events_destroy(srv.events);
-	if (srv.recfd >= 0)
-		close(srv.recfd);
+	for (i = 0; i < srv.ncams; i++) {
+		feed_destroy(srv.cams[i].feed);
+		feed_destroy(srv.subs[i].feed);
+	}
+	for (i = 0; i < srv.ncams; i++) {
+		events_destroy(srv.cams[i].events);
+		if (srv.recfd[i] >= 0)
+			close(srv.recfd[i]);
+	}
 	for (i = 0; i < srv.nlisteners; i++)
 		listen_free(srv.listeners[i]);
 	event_free(srv.sigterm);

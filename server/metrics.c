@@ -118,6 +118,53 @@ int metrics_render(struct evbuffer *out, const struct metrics *m,
 	return rc ? -1 : 0;
 }
 
+int metrics_render_cameras(struct evbuffer *out, const struct metrics *const *m,
+			   const struct metrics_feed *f, size_t n)
+{
+	static const struct {
+		const char *name, *type, *help;
+	} fam[] = {
+		{"vigil_camera_online", "gauge",
+		 "1 while the camera's frames are fresh."},
+		{"vigil_camera_frames_received_total", "counter",
+		 "Frames copied out of the camera's ring."},
+		{"vigil_camera_frames_sent_total", "counter",
+		 "Frames queued to the camera's stream clients."},
+		{"vigil_camera_bytes_sent_total", "counter",
+		 "Stream and snapshot bytes of the camera queued to clients."},
+		{"vigil_camera_stream_clients", "gauge",
+		 "The camera's stream clients now."},
+		{"vigil_camera_measured_fps", "gauge",
+		 "The camera's frame rate measured at this server."},
+		{"vigil_camera_motion_active", "gauge",
+		 "Whether motion is declared at the camera's newest frame."},
+	};
+	size_t i, k;
+	int rc = 0;
+
+	for (k = 0; k < sizeof(fam) / sizeof(fam[0]); k++) {
+		rc |= evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s %s\n",
+					  fam[k].name, fam[k].help, fam[k].name,
+					  fam[k].type) < 0;
+		for (i = 0; i < n; i++) {
+			double v[] = {
+				strcmp(f[i].status, "online") == 0,
+				(double)m[i]->frames_received,
+				(double)m[i]->frames_sent,
+				(double)m[i]->bytes_sent,
+				(double)m[i]->clients,
+				f[i].measured_fps,
+				f[i].motion_active != 0,
+			};
+
+			rc |= evbuffer_add_printf(
+				      out, "%s{camera=\"%s\"} %.15g\n",
+				      fam[k].name, f[i].camera, v[k]) < 0;
+		}
+	}
+	return rc ? -1 : 0;
+}
+
 static void iso8601(char *buf, size_t size, int64_t ns)
 {
 	time_t sec = (time_t)(ns / 1000000000);

@@ -6,6 +6,7 @@
 #ifndef VIGIL_METRICS_H
 #define VIGIL_METRICS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct evbuffer;
@@ -53,6 +54,11 @@ struct metrics_feed {
 /* Appends the Prometheus text format (version 0.0.4).  0, or -1 on ENOMEM. */
 int metrics_render(struct evbuffer *out, const struct metrics *m,
 		   const struct metrics_feed *feed);
+
+/* Appends per-camera series labelled camera="NAME" (vigil_camera_*) for
+ * the n cameras m[i] with their feeds f[i].  0, or -1 on ENOMEM. */
+int metrics_render_cameras(struct evbuffer *out, const struct metrics *const *m,
+			   const struct metrics_feed *f, size_t n);
 
 /* Appends the /state JSON object.  0, or -1 on ENOMEM. */
 int metrics_render_state(struct evbuffer *out, const struct metrics *m,

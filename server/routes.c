@@ -23,23 +23,43 @@
 #include "playback.h"
 #include "recstate.h"
 #include "reply.h"
-#include "snapshot.h"
+#include "ring.h"
 #include "static.h"
 
 #define ALLOWED "GET, HEAD"
 
 struct routes {
 	struct routes_config cfg;
-	struct snapshot *snapshot;
 	struct deadline *deadline;
+	char names[ROUTES_CAMERAS_MAX * (RING_CAMERA_MAX + 1)]; /* "a,b,c" */
 };
+
+#define CAM_PREFIX "/cam/"
+
+static struct routes_camera *first(struct routes *r)
+{
+	return &r->cfg.cameras[0];
+}
+
+static unsigned all_clients(const struct routes *r)
+{
+	unsigned n = 0;
+	int i;
+
+	for (i = 0; i < r->cfg.ncameras; i++) {
+		n += stream_client_count(r->cfg.cameras[i].stream);
+		if (r->cfg.cameras[i].sub != NULL)
+			n += stream_client_count(r->cfg.cameras[i].sub->stream);
+	}
+	return n;
+}
 
 /* ------------------------------------------------------------ status */
 
 static void healthz(struct routes *r, struct evhttp_request *req)
 {
 	const char *reason;
-	enum feed_status st = feed_status(r->cfg.feed, &reason);
+	enum feed_status st = feed_status(first(r)->feed, &reason);
 	char line[256 + RECSTATE_ERROR_MAX], rec[RECSTATE_ERROR_MAX + 64];
 	const char *problem = NULL;
 	struct recstate rs;
@@ -66,14 +86,15 @@ static void healthz(struct routes *r, struct evhttp_request *req)
  * to /state as a "recorder" member: the object metrics_render_state wrote is
  * reopened at its last '}' so that metrics.c need not know of it.
  */
-static int recorder_state(struct routes *r, struct evbuffer *b, int state)
+static int recorder_state(const struct routes_camera *cam, struct evbuffer *b,
+			  int state)
 {
 	struct recstate rs;
 	size_t len = evbuffer_get_length(b);
 	const char *json, *brace;
 	struct evbuffer *head;
 
-	recstate_read(events_dirfd(r->cfg.events), clock_real_ns() / 1000000,
+	recstate_read(events_dirfd(cam->events), clock_real_ns() / 1000000,
 		      &rs);
 	if (!state) {
 		if (recstate_render_metrics(b, &rs) < 0)
@@ -83,7 +104,7 @@ static int recorder_state(struct routes *r, struct evbuffer *b, int state)
 			       "# HELP vigil_playback_clients Event playbacks now.\n"
 			       "# TYPE vigil_playback_clients gauge\n"
 			       "vigil_playback_clients %u\n",
-			       playback_client_count(r->cfg.playback)) < 0
+			       playback_client_count(cam->playback)) < 0
 			       ? -1
 			       : 0;
 	}
@@ -102,7 +123,27 @@ static int recorder_state(struct routes *r, struct evbuffer *b, int state)
 	return evbuffer_add_printf(b, "}\n") < 0 ? -1 : 0;
 }
 
-static void metrics(struct routes *r, struct evhttp_request *req, int state)
+/* The per-camera series, labelled, when there are several cameras. */
+static int camera_metrics(struct routes *r, struct evbuffer *b)
+{
+	struct metrics_feed mf[ROUTES_CAMERAS_MAX];
+	const struct metrics *m[ROUTES_CAMERAS_MAX];
+	int i;
+
+	if (r->cfg.ncameras < 2)
+		return 0;
+	for (i = 0; i < r->cfg.ncameras; i++) {
+		struct routes_camera *c = &r->cfg.cameras[i];
+
+		feed_describe(c->feed, &mf[i]);
+		c->metrics->clients = stream_client_count(c->stream);
+		m[i] = c->metrics;
+	}
+	return metrics_render_cameras(b, m, mf, (size_t)r->cfg.ncameras);
+}
+
+static void metrics(struct routes *r, struct routes_camera *cam,
+		    struct evhttp_request *req, int state)
 {
 	struct evbuffer *b = evbuffer_new();
 	struct metrics_feed mf;
@@ -112,12 +153,15 @@ static void metrics(struct routes *r, struct evhttp_request *req, int state)
 		evhttp_send_error(req, HTTP_INTERNAL, NULL);
 		return;
 	}
-	feed_describe(r->cfg.feed, &mf);
-	r->cfg.metrics->clients = stream_client_count(r->cfg.stream);
-	rc = state ? metrics_render_state(b, r->cfg.metrics, &mf)
-		   : metrics_render(b, r->cfg.metrics, &mf);
-	if (rc == 0 && r->cfg.events != NULL)
-		rc = recorder_state(r, b, state);
+	feed_describe(cam->feed, &mf);
+	cam->metrics->clients = stream_client_count(cam->stream);
+	rc = state ? metrics_render_state(b, cam->metrics, &mf)
+		   : metrics_render(b, cam->metrics, &mf);
+	if (rc == 0 && !state)
+		rc = camera_metrics(r, b);
+	/* The camera's recorder (/metrics: the first camera's). */
+	if (rc == 0 && cam->events != NULL)
+		rc = recorder_state(cam, b, state);
 	if (rc < 0)
 		evhttp_send_error(req, HTTP_INTERNAL, NULL);
 	else if (state)
@@ -145,26 +189,142 @@ static long parse_fps(const char *s)
 	return v >= 1 && v <= STREAM_FPS_MAX ? v : -1;
 }
 
-static void stream(struct routes *r, struct evhttp_request *req,
-		   struct evkeyvalq *query)
+static void stream(struct routes *r, struct routes_camera *cam,
+		   struct evhttp_request *req, struct evkeyvalq *query)
 {
 	const char *fps_arg = evhttp_find_header(query, "fps");
-	long fps = 0;
+	const char *idle_arg = evhttp_find_header(query, "idle_fps");
+	long fps = 0, idle_fps = 0;
 
 	if (fps_arg != NULL && (fps = parse_fps(fps_arg)) < 0) {
 		reply_text(req, 400, "bad fps: want an integer 1..1000");
 		return;
 	}
-	if (r->cfg.max_clients > 0 &&
-	    stream_client_count(r->cfg.stream) >= r->cfg.max_clients) {
+	if (idle_arg != NULL && (idle_fps = parse_fps(idle_arg)) < 0) {
+		reply_text(req, 400, "bad idle_fps: want an integer 1..1000");
+		return;
+	}
+	if (r->cfg.max_clients > 0 && all_clients(r) >= r->cfg.max_clients) {
 		r->cfg.metrics->clients_rejected++;
 		log_debug("stream client refused: %u clients",
 			  r->cfg.max_clients);
 		reply_busy(req, "too many viewers, try again later");
 		return;
 	}
-	stream_add_client(r->cfg.stream, req, (unsigned)fps,
+	stream_add_client(cam->stream, req, (unsigned)fps, (unsigned)idle_fps,
 			  evhttp_request_get_command(req) == EVHTTP_REQ_HEAD);
+}
+
+/* ------------------------------------------------------------ cameras */
+
+static int sub_live(const struct routes_camera *cam)
+{
+	return cam->sub != NULL && cam->sub->feed != NULL &&
+	       feed_status(cam->sub->feed, NULL) != FEED_OFFLINE;
+}
+
+static void cameras(struct routes *r, struct evhttp_request *req)
+{
+	struct evbuffer *b = evbuffer_new();
+	int i, rc = 0;
+
+	if (b == NULL) {
+		evhttp_send_error(req, HTTP_INTERNAL, NULL);
+		return;
+	}
+	rc |= evbuffer_add_printf(b, "{\"cameras\":[") < 0;
+	for (i = 0; i < r->cfg.ncameras; i++) {
+		struct metrics_feed mf;
+
+		feed_describe(r->cfg.cameras[i].feed, &mf);
+		/* sub: whether its sub-stream can be watched now. */
+		/* Names are [A-Za-z0-9_-]: no escaping. */
+		rc |= evbuffer_add_printf(
+			      b,
+			      "%s{\"name\":\"%s\",\"width\":%u,\"height\":%u,"
+			      "\"fps\":%.2f,\"status\":\"%s\",\"motion\":%s,"
+			      "\"sub\":%s}",
+			      i ? "," : "", r->cfg.cameras[i].name,
+			      (unsigned)mf.width, (unsigned)mf.height,
+			      mf.source_fps, mf.status,
+			      mf.motion_active ? "true" : "false",
+			      sub_live(&r->cfg.cameras[i]) ? "true" : "false") <
+		      0;
+	}
+	rc |= evbuffer_add_printf(b, "]}\n") < 0;
+	if (rc)
+		evhttp_send_error(req, HTTP_INTERNAL, NULL);
+	else
+		reply_send(req, 200, "application/json", REPLY_NO_STORE, b);
+	evbuffer_free(b);
+}
+
+/*
+ * /cam/NAME/REST: the camera (NULL after answering 400 or 404) and REST
+ * ("/stream.mjpg"...) in *rest.
+ */
+static struct routes_camera *camera_of(struct routes *r,
+				       struct evhttp_request *req,
+				       const char *path, const char **rest)
+{
+	const char *name = path + strlen(CAM_PREFIX);
+	const char *slash = strchr(name, '/');
+	size_t n = slash ? (size_t)(slash - name) : strlen(name);
+	char buf[RING_CAMERA_MAX + 1], ring[RING_NAME_MAX];
+	int i;
+
+	if (n == 0 || n > RING_CAMERA_MAX) {
+		reply_text(req, 400, "bad camera name");
+		return NULL;
+	}
+	memcpy(buf, name, n);
+	buf[n] = '\0';
+	if (ring_name(ring, sizeof(ring), buf, NULL) < 0) {
+		reply_text(req, 400, "bad camera name");
+		return NULL;
+	}
+	for (i = 0; i < r->cfg.ncameras; i++)
+		if (strcmp(r->cfg.cameras[i].name, buf) == 0) {
+			*rest = slash ? slash : "";
+			return &r->cfg.cameras[i];
+		}
+	reply_text(req, 404, "no such camera");
+	return NULL;
+}
+
+static int playback_path(const char *path);
+
+/* A path that is a stream (exempt from the next-request deadline). */
+static int stream_path(const char *path)
+{
+	if (strncmp(path, CAM_PREFIX, strlen(CAM_PREFIX)) == 0) {
+		path = strchr(path + strlen(CAM_PREFIX), '/');
+		if (path == NULL)
+			return 0;
+		if (strcmp(path, "/sub.mjpg") == 0)
+			return 1;
+	}
+	return strcmp(path, "/stream.mjpg") == 0 || playback_path(path);
+}
+
+/* The paths of one camera; 1 when answered. */
+static int camera_route(struct routes *r, struct routes_camera *cam,
+			struct evhttp_request *req, const char *path,
+			struct evkeyvalq *query)
+{
+	if (strcmp(path, "/stream.mjpg") == 0)
+		stream(r, cam, req, query);
+	else if (strcmp(path, "/") == 0 || strcmp(path, "/index.html") == 0)
+		/* The page of this camera: its relative URLs (stream.mjpg,
+		 * state...) stay under /cam/NAME/. */
+		static_serve(req, "/index.html", cam->name, r->names);
+	else if (strcmp(path, "/snapshot.jpg") == 0)
+		snapshot_request(cam->snapshot, req, feed_latest(cam->feed));
+	else if (strcmp(path, "/state") == 0)
+		metrics(r, cam, req, 1);
+	else
+		return 0;
+	return 1;
 }
 
 /* ------------------------------------------------------------ dispatch */
@@ -215,9 +375,7 @@ static void dispatch(struct evhttp_request *req, void *arg)
 
 	r->cfg.metrics->requests++;
 	TAILQ_INIT(&query);
-	deadline_request(r->deadline, req,
-			 path != NULL && (strcmp(path, "/stream.mjpg") == 0 ||
-					  playback_path(path)));
+	deadline_request(r->deadline, req, path != NULL && stream_path(path));
 	if (framing_suspect(req)) {
 		/* Two lengths, or a length beside chunked: the body's end is
 		 * ambiguous, so whatever follows cannot be trusted as the next
@@ -243,23 +401,53 @@ static void dispatch(struct evhttp_request *req, void *arg)
 		reply_text(req, 400, "bad query string");
 		return;
 	}
-	if (strcmp(path, "/stream.mjpg") == 0)
-		stream(r, req, &query);
-	else if (strcmp(path, "/snapshot.jpg") == 0)
-		snapshot_request(r->snapshot, req, feed_latest(r->cfg.feed));
+	if (strncmp(path, CAM_PREFIX, strlen(CAM_PREFIX)) == 0) {
+		const char *rest = "";
+		struct routes_camera *cam = camera_of(r, req, path, &rest);
+
+		if (cam == NULL)
+			;
+		else if (camera_route(r, cam, req, rest, &query))
+			;
+		else if (cam->events != NULL &&
+			 events_handle(cam->events, req, rest, &query))
+			;
+		else if (rest[0] == '\0') {
+			char loc[sizeof(CAM_PREFIX) + RING_CAMERA_MAX + 2];
+
+			snprintf(loc, sizeof(loc), CAM_PREFIX "%s/", cam->name);
+			reply_header(req, "Location", loc);
+			reply_text(req, 301, loc);
+		} else if (strcmp(rest, "/sub.mjpg") == 0 ||
+			   strcmp(rest, "/sub.jpg") == 0) {
+			/* The sub-stream: the paths of its own "camera". */
+			if (!sub_live(cam))
+				reply_text(req, 404,
+					   "no sub-stream for this camera");
+			else
+				camera_route(r, cam->sub, req,
+					     strcmp(rest, "/sub.mjpg") == 0
+						     ? "/stream.mjpg"
+						     : "/snapshot.jpg",
+					     &query);
+		} else
+			reply_text(req, 404, "not found");
+	} else if (strcmp(path, "/") != 0 &&
+		   camera_route(r, first(r), req, path, &query))
+		;
+	else if (strcmp(path, "/cameras") == 0)
+		cameras(r, req);
 	else if (strcmp(path, "/") == 0) {
 		reply_header(req, "Location", "/index.html");
 		reply_text(req, 301, "/index.html");
 	} else if (strcmp(path, "/healthz") == 0)
 		healthz(r, req);
 	else if (strcmp(path, "/metrics") == 0)
-		metrics(r, req, 0);
-	else if (strcmp(path, "/state") == 0)
-		metrics(r, req, 1);
+		metrics(r, first(r), req, 0);
 	else if (r->cfg.events != NULL &&
 		 events_handle(r->cfg.events, req, path, &query))
 		;
-	else if (!static_serve(req, path, r->cfg.camera))
+	else if (!static_serve(req, path, first(r)->name, r->names))
 		reply_text(req, 404, "not found");
 	evhttp_clear_headers(&query);
 }
@@ -268,13 +456,19 @@ struct routes *routes_create(struct evhttp *http,
 			     const struct routes_config *cfg)
 {
 	struct routes *r = calloc(1, sizeof(*r));
+	int i;
 
 	if (r == NULL)
 		return NULL;
 	r->cfg = *cfg;
-	r->snapshot = snapshot_create(cfg->base, cfg->metrics);
+	for (i = 0; i < cfg->ncameras; i++) {
+		size_t n = strlen(r->names);
+
+		snprintf(r->names + n, sizeof(r->names) - n, "%s%s",
+			 i ? "," : "", cfg->cameras[i].name);
+	}
 	r->deadline = deadline_create(cfg->base, http);
-	if (r->snapshot == NULL || r->deadline == NULL) {
+	if (r->deadline == NULL) {
 		routes_destroy(r);
 		return NULL;
 	}
@@ -282,21 +476,10 @@ struct routes *routes_create(struct evhttp *http,
 	return r;
 }
 
-void routes_set_feed(struct routes *r, struct feed *feed)
-{
-	r->cfg.feed = feed;
-}
-
-void routes_frame(struct routes *r, struct frame *f)
-{
-	snapshot_frame(r->snapshot, f);
-}
-
 void routes_destroy(struct routes *r)
 {
 	if (r == NULL)
 		return;
-	snapshot_destroy(r->snapshot);
 	deadline_destroy(r->deadline);
 	free(r);
 }

@@ -46,12 +46,14 @@ static void add_escaped(struct evbuffer *b, const char *s)
 	}
 }
 
-static void static_page(struct evhttp_request *req, const char *camera)
+static void static_page(struct evhttp_request *req, const char *camera,
+			const char *cameras)
 {
-	static const char mark[] = "{{camera}}";
+	static const char mark[] = "{{camera}}", marks[] = "{{cameras}}";
 	const struct www_file *f = www_find("index.html", 0);
 	struct evbuffer *b;
 	const char *p, *end, *hit;
+	int many;
 
 	if (f == NULL) {
 		reply_text(req, 404, "no page compiled in");
@@ -64,11 +66,20 @@ static void static_page(struct evhttp_request *req, const char *camera)
 	}
 	p = (const char *)f->data;
 	end = p + f->len;
-	while ((hit = memmem(p, (size_t)(end - p), mark, sizeof(mark) - 1)) !=
+	/* "{{camera" opens both marks: which one is told by what follows. */
+	while ((hit = memmem(p, (size_t)(end - p), mark, sizeof(mark) - 3)) !=
 	       NULL) {
+		many = (size_t)(end - hit) >= sizeof(marks) - 1 &&
+		       memcmp(hit, marks, sizeof(marks) - 1) == 0;
+		if (!many && ((size_t)(end - hit) < sizeof(mark) - 1 ||
+			      memcmp(hit, mark, sizeof(mark) - 1) != 0)) {
+			evbuffer_add(b, p, (size_t)(hit - p) + 1);
+			p = hit + 1;
+			continue;
+		}
 		evbuffer_add(b, p, (size_t)(hit - p));
-		add_escaped(b, camera);
-		p = hit + sizeof(mark) - 1;
+		add_escaped(b, many ? cameras : camera);
+		p = hit + (many ? sizeof(marks) : sizeof(mark)) - 1;
 	}
 	evbuffer_add(b, p, (size_t)(end - p));
 	reply_header(req, "Content-Security-Policy", STATIC_PAGE_CSP);
@@ -94,12 +105,12 @@ static void static_file(struct evhttp_request *req, const struct www_file *f,
 }
 
 int static_serve(struct evhttp_request *req, const char *path,
-		 const char *camera)
+		 const char *camera, const char *cameras)
 {
 	const struct www_file *f;
 
 	if (strcmp(path, "/index.html") == 0) {
-		static_page(req, camera);
+		static_page(req, camera, cameras);
 		return 1;
 	}
 	if (strncmp(path, "/static/", 8) == 0 &&

@@ -20,8 +20,10 @@
 struct evhttp_request;
 
 /* Answers req when path is one of the paths above (camera: the name shown
- * on the page) and returns 1; returns 0 without answering otherwise. */
+ * on the page, the page's {{camera}}; cameras: every camera, separated by
+ * commas, its {{cameras}}) and returns 1; returns 0 without answering
+ * otherwise. */
 int static_serve(struct evhttp_request *req, const char *path,
-		 const char *camera);
+		 const char *camera, const char *cameras);
 
 #endif

@@ -26,6 +26,8 @@ struct client {
 	uint64_t sent_id; /* frame id of the last part queued */
 	int64_t interval_ns; /* ?fps cap: 0 for none */
 	int64_t next_due_ns;
+	int64_t idle_interval_ns; /* ?idle_fps cap without motion: 0 none */
+	int64_t idle_due_ns;
 	int closing; /* head sent, close once it is written */
 };
 
@@ -120,6 +122,13 @@ static int client_send(struct client *c, struct frame *f, int64_t now)
 	size_t len = frame_part_len(f), off = 0;
 	int tried = 0;
 
+	/* ?idle_fps: a live frame without motion waits for its turn; the
+	 * first frame with motion goes at once (the ?fps cap aside). */
+	if (c->idle_interval_ns > 0 && !f->offline && !frame_motion(f)) {
+		if (now + STREAM_FPS_SLACK_NS < c->idle_due_ns)
+			return 0;
+		c->idle_due_ns = now + c->idle_interval_ns;
+	}
 	if (c->interval_ns > 0) {
 		if (now + STREAM_FPS_SLACK_NS < c->next_due_ns)
 			return 0;
@@ -222,7 +231,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 }
 
 int stream_add_client(struct stream *s, struct evhttp_request *req,
-		      unsigned fps, int head_only)
+		      unsigned fps, unsigned idle_fps, int head_only)
 {
 	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
 	struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(
@@ -243,6 +252,8 @@ int stream_add_client(struct stream *s, struct evhttp_request *req,
 		c->interval_ns = 1000000000 / (int64_t)fps;
 		c->next_due_ns = clock_mono_ns();
 	}
+	if (idle_fps > 0)
+		c->idle_interval_ns = 1000000000 / (int64_t)idle_fps;
 	c->closing = head_only;
 	/* Fails on unix sockets, where there is no Nagle to turn off. */
 	(void)setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one,

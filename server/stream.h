@@ -42,11 +42,14 @@ void stream_destroy(struct stream *s);
 /*
  * Takes the request's connection over as a stream client: writes the
  * response head and the newest frame (if any).  fps: 0 for no cap.
+ * idle_fps: at most this many live frames per second while they declare no
+ * motion (frame_motion), 0 for no cap; a frame with motion is sent at once
+ * (within the fps cap).
  * head_only: a HEAD request (the head is sent and the connection closed).
  * 0, or -1 when the client could not be set up (the request then got a 500).
  */
 int stream_add_client(struct stream *s, struct evhttp_request *req,
-		      unsigned fps, int head_only);
+		      unsigned fps, unsigned idle_fps, int head_only);
 
 /* Sends f (a live frame or the offline picture) to every client that is
  * ready for one; f is borrowed, references are taken as needed. */

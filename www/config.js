@@ -20,6 +20,11 @@ export var CFG = {
 
 export var params = new URLSearchParams(location.search);
 
+// Which of the camera's streams the viewer shows: stream.mjpg (the main
+// one) or sub.mjpg (its sub-stream; vigil.js switches with the quality
+// choice of a server with several cameras, grid.js).
+export var source = { path: 'stream.mjpg' };
+
 // ?fps=N in the page's URL caps the stream's rate (the server's own
 // ?fps=N), for a slow link: a phone on mobile data.
 export function fpsCap(sep) {

@@ -20,7 +20,9 @@ export var el = {
 	toast: $('toast'), zoom: $('zoom-badge'),
 	// Motion detection (motion.js): the badge, the grid toggle and the
 	// grid's layer over the picture.
-	motion: $('motion'), motionText: $('motion-text'), gridBtn: $('btn-grid'), grid: $('motion-grid')
+	motion: $('motion'), motionText: $('motion-text'), gridBtn: $('btn-grid'), grid: $('motion-grid'),
+	// Several cameras: the link from one camera's page back to the grid.
+	back: $('back')
 };
 
 export var camera = document.body.getAttribute('data-camera') || 'camera';

@@ -5,7 +5,7 @@
 // fires once (Chrome, WebKit) or per part (Firefox), "error" when the
 // connection fails; the end of a stream fires nothing, so the page samples
 // the picture once a second to see that it moves (sampleImg).
-import { fpsCap } from './config.js';
+import { fpsCap, source } from './config.js';
 import { el, root } from './dom.js';
 import { copyImg } from './picture.js';
 import { st, wanted } from './state.js';
@@ -46,7 +46,7 @@ export function runImg(s, signal) {
 			reject(new Error('aborted'));
 		});
 		// A new URL each time, so no browser reuses a finished stream.
-		img.src = 'stream.mjpg?n=' + (++imgSeq) + fpsCap('&');
+		img.src = source.path + '?n=' + (++imgSeq) + fpsCap('&');
 	});
 }
 

@@ -3,7 +3,7 @@
 // /stream.mjpg, its body read through a ReadableStream and split by
 // multipart.js.  The page sees every frame arrive, and the end of the
 // stream (the reader reports done or throws).
-import { CFG, fpsCap } from './config.js';
+import { CFG, fpsCap, source } from './config.js';
 import { MultipartParser } from './multipart.js';
 import { st } from './state.js';
 
@@ -14,7 +14,7 @@ import { st } from './state.js';
 export function runStream(s, signal, onFrame) {
 	st.accepted = false;
 	st.bodyFailed = false;
-	return fetch('stream.mjpg' + fpsCap('?'), { cache: 'no-store', credentials: 'same-origin', signal: signal })
+	return fetch(source.path + fpsCap('?'), { cache: 'no-store', credentials: 'same-origin', signal: signal })
 		.then(function (res) {
 			if (!res.ok) throw new Error('stream: HTTP ' + res.status);
 			var ct = res.headers.get('content-type') || '';

@@ -15,6 +15,7 @@
 //   zoom.js         zoom and pan
 //   actions.js      snapshot, pause, fullscreen, idle bars
 //   motion.js       the motion badge and the motion grid over the picture
+//   grid.js         the grid of every camera (a server with several)
 // They import one another without cycles (server/embed.sh rewrites each
 // import to the imported file's versioned URL, and refuses a cycle).
 import { el } from './dom.js';
@@ -25,6 +26,8 @@ import { render, setConn, stateChanged } from './view.js';
 import { initZoom, zoomIn, zoomOut, zoomReset } from './zoom.js';
 import { snapshot, togglePaused, setPaused, toggleFullscreen, setImmersive, fsChanged, wakeLock, poke } from './actions.js';
 import { initMotion, renderMotion, toggleGrid } from './motion.js';
+import { cameras, inCamera, wantGrid, showGrid, quality, setQuality, wantsSub } from './grid.js';
+import { source } from './config.js';
 
 var app = el.app;
 
@@ -71,6 +74,7 @@ document.addEventListener('keydown', function (e) {
 });
 
 document.addEventListener('visibilitychange', function () {
+	if (wantGrid) return;   // the grid (grid.js) has its own
 	st.hidden = document.hidden;
 	if (st.hidden) {
 		// A hidden tab closes its stream: an idle tab costs the camera nothing.
@@ -85,15 +89,55 @@ document.addEventListener('visibilitychange', function () {
 		start();
 	}
 });
-window.addEventListener('online', retryNow);
-window.addEventListener('pageshow', function (e) { if (e.persisted) { pollState(); start(); } });
-window.addEventListener('pagehide', stop);
+if (wantGrid) {
+	// Several cameras: the page opens on the grid; a tile opens a camera's
+	// own page (cam/NAME/), this viewer.
+	showGrid();
+	document.getElementById('quality-box').hidden = false;
+} else {
+	// One camera's page of several: a way back to the grid, and the
+	// quality choice (its sub-stream or its main stream).
+	if (inCamera && cameras.length > 1) {
+		el.back.hidden = false;
+		chooseSource();
+	}
+	window.addEventListener('online', retryNow);
+	window.addEventListener('pageshow', function (e) { if (e.persisted) { pollState(); start(); } });
+	window.addEventListener('pagehide', stop);
 
-setInterval(function () { watchdog(); render(); renderMotion(); }, 500);
-setInterval(sampleImg, 1000);
-if (st.hidden) setConn('hidden'); else setConn('connecting');
-pollState();
-start();
+	setInterval(function () { watchdog(); render(); renderMotion(); }, 500);
+	setInterval(sampleImg, 1000);
+	if (st.hidden) setConn('hidden'); else setConn('connecting');
+	pollState();
+	start();
+}
+
+// Several cameras: the quality choice picks this camera's stream (SD, or
+// Auto on a phone or a slow link: its sub-stream when it has one); a
+// change restarts the stream.
+function chooseSource() {
+	var box = document.getElementById('quality-box');
+	var sel = document.getElementById('quality');
+	var hasSub = false;
+	var pick = function () {
+		var path = hasSub && wantsSub(quality()) ? 'sub.mjpg' : 'stream.mjpg';
+		if (path === source.path) return;
+		source.path = path;
+		start();   // a new connection to it (start() closes the old one)
+	};
+	box.hidden = false;
+	sel.value = quality();
+	sel.addEventListener('change', function () { setQuality(sel.value); pick(); });
+	fetch('../../cameras', { cache: 'no-store', credentials: 'same-origin' })
+		.then(function (r) { return r.ok ? r.json() : null; })
+		.then(function (j) {
+			var me = document.body.getAttribute('data-camera');
+			var c = j && Array.isArray(j.cameras) ? j.cameras.filter(function (x) { return x.name === me; })[0] : null;
+			hasSub = !!(c && c.sub);
+			pick();
+		})
+		.catch(function () { /* the main stream, as without sub-streams */ });
+}
 
 // For tests and the curious: a read-only view of the viewer's state.
 window.vigil = {
@@ -101,5 +145,7 @@ window.vigil = {
 	get conn() { return st.conn; },
 	get frames() { return st.frames; },
 	get fps() { return fpsNow(); },
-	get lastError() { return st.lastError; }
+	get lastError() { return st.lastError; },
+	get grid() { return wantGrid; },
+	get source() { return source.path; }
 };

@@ -633,6 +633,7 @@ async function parserChecks() {
 		await parserChecks();
 		await direct(browser);
 		await require('./motion').run(browser, t, { openViewer, info, screenshot });
+		await require('./grid').run(browser, t, { openViewer, info });
 		await require('./nginx').run(browser, t, { openViewer, info, sample, framesAdvance, screenshot, download });
 		// Firefox and WebKit (a failure if missing; VIGIL_BROWSERS may leave them out).
 		await require('./compat').run(t);

@@ -435,6 +435,38 @@ def check_latency():
 t.run(check_latency)
 
 
+def check_cam_stream():
+    """A camera's stream under /cam/NAME/ (a regex location, no change per
+    camera) is relayed like /stream.mjpg: no chunked encoding, no buffering
+    delay; its snapshot comes through; an unknown camera is 404."""
+    direct, proxied, errs = [], [], []
+    n = 48
+    ths = [threading.Thread(target=collect, args=(
+               lambda: vt.MjpegStream(f"unix:{socket_path(1)}"), n, direct, errs)),
+           threading.Thread(target=collect, args=(
+               lambda: vt.MjpegStream(None, f"/cam/{camera}/stream.mjpg", sock=tls_socket(),
+                                      headers={"Authorization": AUTH}),
+               n, proxied, errs))]
+    for th in ths:
+        th.start()
+    for th in ths:
+        th.join(30)
+    if not t.ok(not errs and len(direct) == n and len(proxied) == n,
+                "/cam/NAME/stream.mjpg through nginx: 48 strict parts (not chunked)", errs):
+        return
+    md, mp = statistics.median(direct) * 1000, statistics.median(proxied) * 1000
+    t.diag(f"/cam/NAME/stream.mjpg median: direct {md:.2f} ms, through nginx {mp:.2f} ms")
+    t.ok(mp - md < 5.0, "/cam/NAME/stream.mjpg: nginx adds < 5 ms (unbuffered)",
+         f"direct {md:.2f} ms, nginx {mp:.2f} ms")
+    st, _, body, _ = curl("-u", f"vigil:{PASSWORD}", f"{BASE}/cam/{camera}/snapshot.jpg")
+    t.ok(st == 200 and vt.jpeg_ok(body), "/cam/NAME/snapshot.jpg through nginx", st)
+    st, _, _, _ = curl("-u", f"vigil:{PASSWORD}", f"{BASE}/cam/nosuchcamera/stream.mjpg")
+    t.eq(st, 404, "an unknown camera's stream through nginx: 404")
+
+
+t.run(check_cam_stream)
+
+
 def nginx_workers_rss():
     return sum(vt.rss_kb(w) for w in vt.children(nginx.pid))
 

@@ -1,4 +1,4 @@
-// fuzz-sources: server/routes.c server/reply.c server/snapshot.c server/static.c server/deadline.c server/stream.c server/frame.c server/metrics.c server/events.c server/recdir.c server/clipfile.c server/playback.c server/recstate.c common/log.c build/gen/www.c
+// fuzz-sources: server/routes.c server/reply.c server/snapshot.c server/static.c server/deadline.c server/stream.c server/frame.c server/metrics.c server/events.c server/recdir.c server/clipfile.c server/playback.c server/recstate.c common/log.c common/ring.c build/gen/www.c
 // fuzz-libs: -levent -ljson-c -lavformat -lavcodec -lavutil -lm
 /* SPDX-License-Identifier: MIT */
 /*
@@ -7,7 +7,8 @@
  * into our dispatch (server/routes.c: routing, query parsing, methods, the
  * snapshot waiters) and the stream fan-out (server/stream.c), over a real
  * unix socket pair with the event loop driven by hand.  The feed (the ring)
- * is replaced by a stub that has a frame or not, per input.
+ * is replaced by a stub that has a frame or not, per input.  Two cameras,
+ * the second with a sub-stream (under /cam/cam1/), all sharing the stub.
  *
  * Input: byte 0 is a control byte (bit 0: a frame is available; bit 1: the
  * client half-closes after sending; bits 2-4: frames published while the
@@ -34,6 +35,7 @@
 #include "frame.h"
 #include "metrics.h"
 #include "routes.h"
+#include "snapshot.h"
 #include "stream.h"
 
 #define FUZZ_LOOP_TURNS 64 /* event loop turns per input, at most */
@@ -64,7 +66,8 @@ struct frame *feed_latest(const struct feed *feed)
 enum feed_status feed_status(const struct feed *feed, const char **reason)
 {
 	(void)feed;
-	*reason = stub_have_frame ? "" : "no ring";
+	if (reason != NULL)
+		*reason = stub_have_frame ? "" : "no ring";
 	return stub_have_frame ? FEED_ONLINE : FEED_OFFLINE;
 }
 
@@ -95,6 +98,15 @@ static struct evhttp *http;
 static struct metrics metrics;
 static struct stream *stream;
 static struct routes *routes;
+static struct routes_camera cams[2], sub;
+static int feed_dummy; /* a non-NULL feed pointer for the stub */
+
+static unsigned all_clients(void)
+{
+	return stream_client_count(cams[0].stream) +
+	       stream_client_count(cams[1].stream) +
+	       stream_client_count(sub.stream);
+}
 static char sock_path[108];
 
 static void setup(void)
@@ -135,13 +147,32 @@ static void setup(void)
 		abort();
 
 	stream = stream_create(base, &metrics);
+	cams[0].name = "fuzz<&\"'>"; /* the page must escape it */
+	cams[1].name = "cam1";
+	sub.name = "cam1";
+	cams[0].stream = stream;
+	cams[1].stream = stream_create(base, &metrics);
+	sub.stream = stream_create(base, &metrics);
+	cams[1].sub = &sub;
+	for (fd = 0; fd < 2; fd++) {
+		cams[fd].metrics = &metrics;
+		cams[fd].feed = (struct feed *)&feed_dummy;
+		cams[fd].snapshot = snapshot_create(base, &metrics);
+		if (cams[fd].stream == NULL || cams[fd].snapshot == NULL)
+			abort();
+	}
+	sub.metrics = &metrics;
+	sub.feed = (struct feed *)&feed_dummy;
+	sub.snapshot = snapshot_create(base, &metrics);
+	if (sub.stream == NULL || sub.snapshot == NULL)
+		abort();
 	memset(&rc, 0, sizeof(rc));
 	rc.base = base;
-	rc.stream = stream;
 	rc.metrics = &metrics;
-	rc.camera = "fuzz<&\"'>";
+	rc.cameras = cams;
+	rc.ncameras = 2;
 	rc.max_clients = 4;
-	routes = stream ? routes_create(http, &rc) : NULL;
+	routes = routes_create(http, &rc);
 	pool = frame_pool_create(4096);
 	stub_frame = pool ? frame_get(pool) : NULL;
 	if (routes == NULL || stub_frame == NULL)
@@ -227,6 +258,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (publish > 0 && turn % 2 == 1) {
 			publish--;
 			stream_publish(stream, stub_frame);
+			stream_publish(cams[1].stream, stub_frame);
+			stream_publish(sub.stream, stub_frame);
 		}
 		got = client_drain(fd, first, &nfirst);
 		if (got < 0)
@@ -247,10 +280,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* The server sees the hang-up; everything of that client must go. */
 	for (turn = 0; turn < FUZZ_LOOP_TURNS; turn++) {
 		event_base_loop(base, EVLOOP_NONBLOCK);
-		if (stream_client_count(stream) == 0 && metrics.clients == 0)
+		if (all_clients() == 0 && metrics.clients == 0)
 			break;
 	}
-	if (stream_client_count(stream) != 0 || metrics.clients != 0) {
+	if (all_clients() != 0 || metrics.clients != 0) {
 		fprintf(stderr, "stream client left behind after hang-up\n");
 		abort();
 	}
