@@ -50,7 +50,6 @@
 struct options {
 	const char *camera[ROUTES_CAMERAS_MAX];
 	int ncameras;
-	char *cameras_arg; /* --cameras, split in place */
 	const char *listen[LISTEN_MAX];
 	int nlisten;
 	unsigned max_clients;
