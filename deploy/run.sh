@@ -340,7 +340,9 @@ server_cameras=$(IFS=,; echo "${cameras[*]}")
 recordings=$RUN_DIR/recordings/$CAMERA
 server_rec=()
 if [ "$RECORD" = 1 ]; then
-	mkdir -p "$recordings" || die "cannot create '$recordings'"
+	# 0750, as vigil-record makes it: the servers read, nobody else.
+	mkdir -p "$RUN_DIR/recordings" && { [ -d "$recordings" ] || mkdir -m 0750 "$recordings"; } ||
+		die "cannot create '$recordings'"
 	server_rec=(--recordings "$recordings")
 fi
 
