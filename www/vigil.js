@@ -15,6 +15,7 @@
 //   zoom.js         zoom and pan
 //   actions.js      snapshot, pause, fullscreen, idle bars
 //   motion.js       the motion badge and the motion grid over the picture
+//   events.js       the recorded events: list (#events), played by player.js
 // They import one another without cycles (server/embed.sh rewrites each
 // import to the imported file's versioned URL, and refuses a cycle).
 import { el } from './dom.js';
@@ -25,6 +26,7 @@ import { render, setConn, stateChanged } from './view.js';
 import { initZoom, zoomIn, zoomOut, zoomReset } from './zoom.js';
 import { snapshot, togglePaused, setPaused, toggleFullscreen, setImmersive, fsChanged, wakeLock, poke } from './actions.js';
 import { initMotion, renderMotion, toggleGrid } from './motion.js';
+import { initEvents, eventsView } from './events.js';
 
 var app = el.app;
 
@@ -35,6 +37,7 @@ onState(function (answer) {
 
 initZoom({ activity: poke, doubleClick: toggleFullscreen });
 initMotion();
+initEvents();
 
 el.pause.addEventListener('click', togglePaused);
 el.snap.addEventListener('click', snapshot);
@@ -101,5 +104,6 @@ window.vigil = {
 	get conn() { return st.conn; },
 	get frames() { return st.frames; },
 	get fps() { return fpsNow(); },
-	get lastError() { return st.lastError; }
+	get lastError() { return st.lastError; },
+	events: eventsView
 };
