@@ -8,10 +8,12 @@
 // viewer (player.js).  The URL's hash says what is shown: #events the
 // list, #events/ID that event (notifications link there), none the live
 // picture.  The top bar (with the motion badge) stays visible throughout.
+import { params } from './config.js';
 import { el, setText, clock } from './dom.js';
 import { playEvent, stopPlayback, playingId, play } from './player.js';
 
-var PAGE = 50;
+// Events per page: 50, or ?events=N in the page's URL (1..500).
+var PAGE = Math.min(500, Math.max(1, parseInt(params.get('events'), 10) || 50));
 var POLL_MS = 1000;
 
 var ui = null;

@@ -311,6 +311,27 @@ async function checks(browser, t, h, daemons, tmp) {
 		return { ok: shown, diag: { ms, fresh: fresh.id } };
 	});
 
+	await t.check('events view: paging (index.html?events=2): "More" loads the next page, in order, until none is left', async () => {
+		const p = await h.openViewer(browser, `${base}/index.html?events=2#events`, opts);
+		const ids = async () => (await view(p.page)).days.flatMap((d) => d.items.map((i) => i.id));
+		const first2 = await L.waitFor(async () => (await ids()).length === 2, 5000) ? await ids() : await ids();
+		const moreShown = (await view(p.page)).more;
+		let clicks = 0;
+		while ((await view(p.page)).more && clicks < 20) {
+			const n = (await ids()).length;
+			await p.page.click('#events-more');
+			clicks++;
+			await L.waitFor(async () => (await ids()).length > n || !(await view(p.page)).more, 5000);
+		}
+		const all = await ids();
+		const lastMore = (await view(p.page)).more;
+		const want = recorded(rdir).sort((a, b) => b.start - a.start).map((e) => e.id);
+		await p.ctx.close();
+		return { ok: first2.length === 2 && moreShown && clicks >= 1 && !lastMore &&
+			want.every((id) => all.includes(id)) &&
+			JSON.stringify(all) === JSON.stringify(want.filter((id) => all.includes(id))), diag: { first2, clicks, lastMore, all, want } };
+	});
+
 	await t.check('events view: #events/ID opens that event (a notification\'s link)', async () => {
 		const p = await h.openViewer(browser, `${base}/#events/${second.id}`, opts);
 		const ok = await L.waitFor(async () => {
