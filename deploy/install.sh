@@ -87,6 +87,8 @@ make -s -C "$src" install DESTDIR="$D" "${layout[@]}" >/dev/null || die "make in
 rm -f "$D/usr/local/bin/vigil-capture" "$D/usr/local/bin/vigil-server"
 if [ $new_default -eq 1 ]; then
 	[ "$camera" = cam0 ] || sed -i "s/^VIGIL_CAMERA=.*/VIGIL_CAMERA=$camera/" "$D/etc/default/vigil"
+	sed -i "s|recordings/cam0\"|recordings/$camera\"|" "$D/etc/default/vigil"
+	[ $record -eq 1 ] || sed -i 's|^VIGIL_SERVER_RECORDINGS=.*|VIGIL_SERVER_RECORDINGS=|' "$D/etc/default/vigil"
 	say "options: /etc/default/vigil"
 fi
 install -d "$D/etc/nginx/sites-enabled"

@@ -16,6 +16,7 @@
 //   actions.js      snapshot, pause, fullscreen, idle bars
 //   motion.js       the motion badge and the motion grid over the picture
 //   grid.js         the grid of every camera (a server with several)
+//   events.js       the recorded events: list (#events), played by player.js
 // They import one another without cycles (server/embed.sh rewrites each
 // import to the imported file's versioned URL, and refuses a cycle).
 import { el } from './dom.js';
@@ -28,6 +29,7 @@ import { snapshot, togglePaused, setPaused, toggleFullscreen, setImmersive, fsCh
 import { initMotion, renderMotion, toggleGrid } from './motion.js';
 import { cameras, inCamera, wantGrid, showGrid, quality, setQuality, wantsSub } from './grid.js';
 import { source } from './config.js';
+import { initEvents, eventsView } from './events.js';
 
 var app = el.app;
 
@@ -38,6 +40,7 @@ onState(function (answer) {
 
 initZoom({ activity: poke, doubleClick: toggleFullscreen });
 initMotion();
+initEvents();
 
 el.pause.addEventListener('click', togglePaused);
 el.snap.addEventListener('click', snapshot);
@@ -147,5 +150,6 @@ window.vigil = {
 	get fps() { return fpsNow(); },
 	get lastError() { return st.lastError; },
 	get grid() { return wantGrid; },
-	get source() { return source.path; }
+	get source() { return source.path; },
+	events: eventsView
 };

@@ -635,6 +635,7 @@ async function parserChecks() {
 		await require('./motion').run(browser, t, { openViewer, info, screenshot });
 		await require('./grid').run(browser, t, { openViewer, info });
 		await require('./nginx').run(browser, t, { openViewer, info, sample, framesAdvance, screenshot, download });
+		await require('./events').run(browser, t, { openViewer, info, screenshot });
 		// Firefox and WebKit (a failure if missing; VIGIL_BROWSERS may leave them out).
 		await require('./compat').run(t);
 	} catch (e) {

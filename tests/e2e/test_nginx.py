@@ -740,7 +740,7 @@ def check_units():
                         os.path.join(d, "man", "man" + page[-1], page))
         man_env = dict(os.environ, MANPATH=os.path.join(d, "man"))
         for inst in ("vigil-capture@cam0.service", "vigil-capture-rpicam@cam0.service",
-                     "vigil-server@1.service"):
+                     "vigil-server@1.service", "vigil-record@cam0.service"):
             r = subprocess.run([sa, "verify", os.path.join(d, inst)], capture_output=True,
                                text=True, timeout=60, env=man_env)
             t.ok(r.returncode == 0 and not r.stderr.strip(),
