@@ -38,13 +38,10 @@
 #include "ring.h"
 #include "ringtap.h"
 #include "status.h"
+#include "usage.h"
 #include "store.h"
 
 #define PROG "vigil-record"
-#ifndef VIGIL_VERSION
-#define VIGIL_VERSION "0.1.0"
-#endif
-#define EXIT_USAGE 2
 
 #define REC_PRE_DEFAULT 5
 #define REC_PRE_MAX 60
@@ -149,17 +146,17 @@ static void usage(FILE *f)
 	notify_usage(f);
 }
 
-static void __attribute__((noreturn, format(printf, 1, 2)))
-usage_error(const char *fmt, ...)
+static void usage_error(const char *fmt, ...)
+	__attribute__((noreturn, format(printf, 1, 2)));
+
+static void usage_error(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, PROG ": ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	usage_vprint_error(stderr, PROG, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, " (see " PROG " --help)\n");
-	exit(EXIT_USAGE);
+	exit(USAGE_EXIT);
 }
 
 static long flag_long(const char *opt, const char *s, long min, long max)
@@ -272,7 +269,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 			usage(stdout);
 			exit(0);
 		case OPT_VERSION:
-			printf(PROG " " VIGIL_VERSION "\n");
+			usage_print_version(stdout, PROG);
 			exit(0);
 		case ':':
 			usage_error("option '%s' needs a value",

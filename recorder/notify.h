@@ -58,6 +58,7 @@ struct notify_event {
 /* Options, for the daemon's getopt_long table: option values from
  * NOTIFY_OPT_BASE up, handled by notify_parse_option. */
 #define NOTIFY_OPT_BASE 0x4e00
+/* clang-format off: a table, one option a line */
 #define NOTIFY_LONGOPTS                                                        \
 	{"mqtt", required_argument, NULL, NOTIFY_OPT_BASE + 0},                \
 		{"mqtt-user", required_argument, NULL, NOTIFY_OPT_BASE + 1},   \
@@ -80,6 +81,7 @@ struct notify_event {
 	{                                                                      \
 		"public-url", required_argument, NULL, NOTIFY_OPT_BASE + 12    \
 	}
+/* clang-format on */
 #define NOTIFY_OPT_END (NOTIFY_OPT_BASE + 13)
 
 /* Sets the defaults (camera and dir are the caller's). */

@@ -108,7 +108,7 @@ static void test_plane_average(void **state)
 
 static void test_plane_bad(void **state)
 {
-	uint8_t y[64] = {0};
+	const uint8_t y[64] = {0};
 	struct luma l;
 
 	(void)state;

@@ -397,8 +397,10 @@ static void test_mask(void **state)
 		for (int i = 0; i < 100; i++) {
 			/* Branches swaying inside 60..90% x 10..60%. */
 			int dx = (i % 10 < 5 ? i % 5 : 5 - i % 5) * 6;
-			struct rect t[2] = {{400 + dx, 50, 100, 60, 30},
-					    {420 - dx, 120, 80, 80, 200}};
+			const struct rect t[2] = {
+				{400 + dx, 50, 100, 60, 30},
+				{420 - dx, 120, 80, 80, 200},
+			};
 			step(&s, t, 2);
 		}
 		if (masked)

@@ -277,6 +277,7 @@ static void test_queue(void **state)
 	freed = 0;
 	for (i = 0; i < 5; i++) {
 		p = malloc(sizeof(*p));
+		assert_non_null(p);
 		*p = i;
 		notify_queue_push(q, p);
 	}
