@@ -93,7 +93,23 @@ static inline uint32_t sum8(const uint8_t *p)
 	return (uint32_t)(v & 0xffff);
 }
 
+/* Sums of absolute differences against zero of 16 or 32 bytes at row k of
+ * a block (p, st and zero are the caller's).  The two clang-format versions
+ * the project meets lay a macro's arguments out differently: kept as
+ * written. */
+/* clang-format off */
+#define LUMA_SAD256(k) \
+	_mm256_sad_epu8( \
+		_mm256_loadu_si256((const __m256i *)(const void *)(p + (k) * st)), \
+		zero)
+#define LUMA_SAD(k) \
+	_mm_sad_epu8( \
+		_mm_loadu_si128((const __m128i *)(const void *)(p + (k) * st)), \
+		zero)
+/* clang-format on */
+
 /* Adds one source row, block by block (b < 8), into acc[0..w). */
+
 static void add_row(uint32_t *acc, const uint8_t *row, int width, int b)
 {
 	int full = width / b, x;
@@ -127,13 +143,6 @@ __attribute__((target("avx2"))) static int group_sums8_avx2(uint32_t *g,
 
 	for (; j + 4 <= groups; j += 4) {
 		const uint8_t *p = src + 8 * j;
-/* clang-format off: the two clang-format versions the project meets lay a
- * macro's arguments out differently. */
-#define LUMA_SAD256(k)                                                        \
-	_mm256_sad_epu8(_mm256_loadu_si256(                                   \
-				(const __m256i *)(const void *)(p + (k)*st)), \
-			zero)
-		/* clang-format on */
 		__m256i a = _mm256_add_epi64(
 			_mm256_add_epi64(_mm256_add_epi64(LUMA_SAD256(0),
 							  LUMA_SAD256(1)),
@@ -188,12 +197,6 @@ static void group_sums(uint32_t *g, const uint8_t *src, int stride, int rows,
 		const size_t st = (size_t)stride;
 		for (; j + 2 <= groups; j += 2) {
 			const uint8_t *p = src + 8 * j;
-/* clang-format off (as LUMA_SAD256) */
-#define LUMA_SAD(k)                                                           \
-	_mm_sad_epu8(                                                         \
-		_mm_loadu_si128((const __m128i *)(const void *)(p + (k)*st)), \
-		zero)
-			/* clang-format on */
 			__m128i a = _mm_add_epi64(
 				_mm_add_epi64(
 					_mm_add_epi64(LUMA_SAD(0), LUMA_SAD(1)),

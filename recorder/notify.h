@@ -58,29 +58,22 @@ struct notify_event {
 /* Options, for the daemon's getopt_long table: option values from
  * NOTIFY_OPT_BASE up, handled by notify_parse_option. */
 #define NOTIFY_OPT_BASE 0x4e00
-/* clang-format off: a table, one option a line */
-#define NOTIFY_LONGOPTS                                                        \
-	{"mqtt", required_argument, NULL, NOTIFY_OPT_BASE + 0},                \
-		{"mqtt-user", required_argument, NULL, NOTIFY_OPT_BASE + 1},   \
-		{"mqtt-password-file", required_argument, NULL,                \
-		 NOTIFY_OPT_BASE + 2},                                         \
-		{"mqtt-ca", required_argument, NULL, NOTIFY_OPT_BASE + 3},     \
-		{"mqtt-prefix", required_argument, NULL, NOTIFY_OPT_BASE + 4}, \
-		{"mqtt-discovery-prefix", required_argument, NULL,             \
-		 NOTIFY_OPT_BASE + 5},                                         \
-		{"webhook", required_argument, NULL, NOTIFY_OPT_BASE + 6},     \
-		{"webhook-secret-file", required_argument, NULL,               \
-		 NOTIFY_OPT_BASE + 7},                                         \
-		{"webhook-ca", required_argument, NULL, NOTIFY_OPT_BASE + 8},  \
-		{"on-event-start", required_argument, NULL,                    \
-		 NOTIFY_OPT_BASE + 9},                                         \
-		{"on-event-end", required_argument, NULL,                      \
-		 NOTIFY_OPT_BASE + 10},                                        \
-		{"hook-timeout", required_argument, NULL,                      \
-		 NOTIFY_OPT_BASE + 11},                                        \
-	{                                                                      \
-		"public-url", required_argument, NULL, NOTIFY_OPT_BASE + 12    \
-	}
+/* A table, one option a line (both clang-format versions leave it). */
+/* clang-format off */
+#define NOTIFY_LONGOPTS \
+	{"mqtt", required_argument, NULL, NOTIFY_OPT_BASE + 0}, \
+	{"mqtt-user", required_argument, NULL, NOTIFY_OPT_BASE + 1}, \
+	{"mqtt-password-file", required_argument, NULL, NOTIFY_OPT_BASE + 2}, \
+	{"mqtt-ca", required_argument, NULL, NOTIFY_OPT_BASE + 3}, \
+	{"mqtt-prefix", required_argument, NULL, NOTIFY_OPT_BASE + 4}, \
+	{"mqtt-discovery-prefix", required_argument, NULL, NOTIFY_OPT_BASE + 5}, \
+	{"webhook", required_argument, NULL, NOTIFY_OPT_BASE + 6}, \
+	{"webhook-secret-file", required_argument, NULL, NOTIFY_OPT_BASE + 7}, \
+	{"webhook-ca", required_argument, NULL, NOTIFY_OPT_BASE + 8}, \
+	{"on-event-start", required_argument, NULL, NOTIFY_OPT_BASE + 9}, \
+	{"on-event-end", required_argument, NULL, NOTIFY_OPT_BASE + 10}, \
+	{"hook-timeout", required_argument, NULL, NOTIFY_OPT_BASE + 11}, \
+	{"public-url", required_argument, NULL, NOTIFY_OPT_BASE + 12}
 /* clang-format on */
 #define NOTIFY_OPT_END (NOTIFY_OPT_BASE + 13)
 
