@@ -84,6 +84,23 @@ static int parse(struct json_object *o, struct recstate *rs)
 	rs->frames_missed = get_u64(o, "frames_missed");
 	v = get(o, "camera_online", json_type_boolean);
 	rs->camera_online = v ? json_object_get_boolean(v) : 0;
+	v = get(o, "notify", json_type_object);
+	if (v != NULL) {
+		struct json_object *m = get(v, "mqtt", json_type_string);
+
+		rs->notify_present = 1;
+		copy_clean(rs->mqtt, sizeof(rs->mqtt),
+			   m ? json_object_get_string(m) : "off");
+		rs->mqtt_sent = get_u64(v, "mqtt_sent");
+		rs->mqtt_dropped = get_u64(v, "mqtt_dropped");
+		rs->webhook_sent = get_u64(v, "webhook_sent");
+		rs->webhook_failed = get_u64(v, "webhook_failed");
+		rs->webhook_dropped = get_u64(v, "webhook_dropped");
+		rs->hooks_run = get_u64(v, "hooks_run");
+		rs->hooks_failed = get_u64(v, "hooks_failed");
+		rs->hooks_killed = get_u64(v, "hooks_killed");
+		rs->hooks_skipped = get_u64(v, "hooks_skipped");
+	}
 	v = get(o, "last_error", json_type_string);
 	if (v != NULL) {
 		copy_clean(rs->last_error, sizeof(rs->last_error),
@@ -192,6 +209,21 @@ int recstate_render_json(struct evbuffer *b, const struct recstate *rs)
 		rs->last_error[0] ? "\"" : "");
 	put_ms(b, "last_error_time", rs->last_error_ms, rs->last_error_ms > 0);
 	put_ms(b, "updated", rs->updated_ms, 1);
+	if (rs->notify_present)
+		evbuffer_add_printf(
+			b,
+			",\"notify\":{\"mqtt\":\"%s\",\"mqtt_sent\":%" PRIu64
+			",\"mqtt_dropped\":%" PRIu64
+			",\"webhook_sent\":%" PRIu64
+			",\"webhook_failed\":%" PRIu64
+			",\"webhook_dropped\":%" PRIu64
+			",\"hooks_run\":%" PRIu64 ",\"hooks_failed\":%" PRIu64
+			",\"hooks_killed\":%" PRIu64
+			",\"hooks_skipped\":%" PRIu64 "}",
+			rs->mqtt, rs->mqtt_sent, rs->mqtt_dropped,
+			rs->webhook_sent, rs->webhook_failed,
+			rs->webhook_dropped, rs->hooks_run, rs->hooks_failed,
+			rs->hooks_killed, rs->hooks_skipped);
 	return evbuffer_add_printf(b, ",\"age_ms\":%" PRId64 "}", rs->age_ms) <
 			       0
 		       ? -1
@@ -214,6 +246,51 @@ static int gauge_u(struct evbuffer *b, const char *name, const char *help,
 
 	snprintf(s, sizeof(s), "%" PRIu64, v);
 	return gauge(b, name, help, s);
+}
+
+static int counter(struct evbuffer *b, const char *name, const char *help,
+		   uint64_t v)
+{
+	return evbuffer_add_printf(
+		       b, "# HELP %s %s\n# TYPE %s counter\n%s %" PRIu64 "\n",
+		       name, help, name, name, v) < 0
+		       ? -1
+		       : 0;
+}
+
+/* The notifications' gauges and counters (the recorder's own counts since
+ * it started). */
+static int render_notify(struct evbuffer *b, const struct recstate *rs)
+{
+	int rc = 0;
+
+	rc |= gauge_u(b, "vigil_notify_mqtt_connected",
+		      "1 while the recorder is connected to the MQTT broker.",
+		      strcmp(rs->mqtt, "connected") == 0);
+	rc |= counter(b, "vigil_notify_mqtt_sent_total",
+		      "MQTT messages the broker took.", rs->mqtt_sent);
+	rc |= counter(b, "vigil_notify_mqtt_dropped_total",
+		      "MQTT messages dropped (queue full).", rs->mqtt_dropped);
+	rc |= counter(b, "vigil_notify_webhook_sent_total",
+		      "Webhook calls a receiver accepted.", rs->webhook_sent);
+	rc |= counter(b, "vigil_notify_webhook_failed_total",
+		      "Webhook calls that failed after their retries.",
+		      rs->webhook_failed);
+	rc |= counter(b, "vigil_notify_webhook_dropped_total",
+		      "Webhook calls dropped (queue full).",
+		      rs->webhook_dropped);
+	rc |= counter(b, "vigil_notify_hooks_run_total", "Event hooks run.",
+		      rs->hooks_run);
+	rc |= counter(b, "vigil_notify_hooks_failed_total",
+		      "Event hooks that exited with an error.",
+		      rs->hooks_failed);
+	rc |= counter(b, "vigil_notify_hooks_killed_total",
+		      "Event hooks killed at their time limit.",
+		      rs->hooks_killed);
+	rc |= counter(b, "vigil_notify_hooks_skipped_total",
+		      "Event hooks skipped while the previous one ran.",
+		      rs->hooks_skipped);
+	return rc;
 }
 
 int recstate_render_metrics(struct evbuffer *b, const struct recstate *rs)
@@ -257,5 +334,7 @@ int recstate_render_metrics(struct evbuffer *b, const struct recstate *rs)
 		      "# TYPE vigil_recorder_last_error gauge\n"
 		      "vigil_recorder_last_error{error=\"%s\"} %d\n",
 		      rs->last_error, rs->last_error[0] ? 1 : 0) < 0;
+	if (rs->notify_present)
+		rc |= render_notify(b, rs);
 	return rc ? -1 : 0;
 }

@@ -32,6 +32,13 @@ struct recstate {
 	int64_t last_error_ms; /* 0 when none */
 	int64_t updated_ms;
 	int64_t age_ms; /* now - updated */
+	/* The recorder's notifications (its "notify" object), when it has
+	 * any configured: the broker connection and the counters. */
+	int notify_present;
+	char mqtt[16]; /* "connected", "disconnected" or "off" */
+	uint64_t mqtt_sent, mqtt_dropped;
+	uint64_t webhook_sent, webhook_failed, webhook_dropped;
+	uint64_t hooks_run, hooks_failed, hooks_killed, hooks_skipped;
 };
 
 /* Reads state.json from dirfd into *rs (now_ms: CLOCK_REALTIME in ms).

@@ -529,8 +529,33 @@ def check_state(addr, d, feed_cam):
                 last_error_time=now - 120, updated=now)
     t.ok(vt.wait_health(addr, 200, 3), "an old write error: healthy again",
          vt.health(addr))
-    json.dumps(vt.state(addr))  # a hostile last_error keeps /state valid JSON
-    t.ok(True, "/state stays valid JSON with a hostile last_error")
+    # vt.state parses the answer: a hostile last_error must keep it JSON.
+    r = vt.state(addr).get("recorder", {})
+    t.ok(isinstance(r.get("last_error"), str) and '"' not in r["last_error"]
+         and "\\" not in r["last_error"],
+         "/state stays valid JSON with a hostile last_error", r)
+    write_state(d, notify={"mqtt": "connected", "mqtt_sent": 7,
+                           "mqtt_dropped": 1, "webhook_sent": 3,
+                           "webhook_failed": 2, "webhook_dropped": 0,
+                           "hooks_run": 4, "hooks_failed": 1,
+                           "hooks_killed": 1, "hooks_skipped": 5})
+    n = vt.state(addr).get("recorder", {}).get("notify", {})
+    t.ok(n.get("mqtt") == "connected" and n.get("mqtt_sent") == 7 and
+         n.get("webhook_sent") == 3 and n.get("webhook_failed") == 2 and
+         n.get("hooks_killed") == 1 and n.get("hooks_skipped") == 5,
+         "/state: the recorder's notifications (broker, messages, webhooks)", n)
+    m = vt.metrics(addr)
+    t.ok(m.get("vigil_notify_mqtt_connected") == 1 and
+         m.get("vigil_notify_mqtt_sent_total") == 7 and
+         m.get("vigil_notify_webhook_sent_total") == 3 and
+         m.get("vigil_notify_webhook_failed_total") == 2 and
+         m.get("vigil_notify_hooks_run_total") == 4,
+         "/metrics: vigil_notify_* from the recorder's state",
+         {k: v for k, v in m.items() if "notify" in k})
+    write_state(d)
+    t.ok("notify" not in vt.state(addr).get("recorder", {}) and
+         "vigil_notify_mqtt_connected" not in vt.metrics(addr),
+         "no notifications configured: no notify object, no vigil_notify_*")
 
 
 def tree(d):
