@@ -18,7 +18,8 @@ $(BUILD)/obj/capture/libcamera.o: OBJ_FLAGS := $(call pkg_cflags,libcamera)
 endif
 CAPTURE_OBJ := $(CAPTURE_SRC:%.c=$(BUILD)/obj/%.o) \
 	$(CAPTURE_CXX_SRC:%.cpp=$(BUILD)/obj/%.o)
-$(BUILD)/obj/capture/encode.o $(BUILD)/obj/capture/luma.o: \
+$(BUILD)/obj/capture/encode.o $(BUILD)/obj/capture/luma.o \
+	$(BUILD)/obj/capture/substream.o: \
 	OBJ_FLAGS := $(TJ_CFLAGS)
 
 BINS += $(BUILD)/vigil-capture

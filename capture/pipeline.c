@@ -201,6 +201,19 @@ static const struct ring_motion *detect_jpeg(struct pipeline *p,
 	return r;
 }
 
+/* The sub-stream's frame made from this one, when one is due. */
+static void publish_sub(struct pipeline *p, const struct picture *pic,
+			uint32_t flags, const struct ring_motion *motion)
+{
+	int64_t mono = pic->monotonic_ns ? pic->monotonic_ns : clock_mono_ns();
+
+	if (p->sub == NULL || p->sub_ring == NULL ||
+	    !substream_due(p->sub, mono))
+		return;
+	if (substream_publish(p->sub, pic, flags, motion, p->sub_ring) < 0)
+		log_debug("sub-stream skipped a frame: %s", strerror(errno));
+}
+
 static int publish_raw(struct pipeline *p, struct picture *pic,
 		       struct ring_writer *w)
 {
@@ -256,9 +269,11 @@ static int publish_raw(struct pipeline *p, struct picture *pic,
 	}
 	/* Detection is counted apart (motion_ns). */
 	p->encode_ns += clock_mono_ns() - t0 - (p->motion_ns - m0);
-	return ring_writer_commit(w, (size_t)n, flags, (uint32_t)out.width,
-				  (uint32_t)out.height, pic->realtime_ns,
-				  pic->monotonic_ns, motion);
+	n = ring_writer_commit(w, (size_t)n, flags, (uint32_t)out.width,
+			       (uint32_t)out.height, pic->realtime_ns,
+			       pic->monotonic_ns, motion);
+	publish_sub(p, &out, flags, motion);
+	return (int)n;
 }
 
 int pipeline_publish(struct pipeline *p, struct picture *pic,
@@ -289,6 +304,8 @@ int pipeline_publish(struct pipeline *p, struct picture *pic,
 		if (r < 0)
 			log_debug("skipped a JPEG of %zu bytes: %s", pic->len,
 				  strerror(errno));
+		else
+			publish_sub(p, pic, flags, motion);
 	} else {
 		r = publish_raw(p, pic, w);
 	}

@@ -13,6 +13,11 @@
  * ignored), JPEG pictures on a 1/8 scale grey decode of the JPEG being
  * published.  The result goes into the ring with the frame; a JPEG that
  * does not decode is published without one and counted.
+ *
+ * With a sub-stream (p->sub), the frames substream_due() picks are also
+ * scaled, encoded and published into the sub ring with the main frame's
+ * flags and motion result: raw pictures from the planes just encoded, JPEG
+ * pictures from the JPEG just published.
  */
 #ifndef VIGIL_PIPELINE_H
 #define VIGIL_PIPELINE_H
@@ -26,6 +31,7 @@
 #include "overlay.h"
 #include "ring.h"
 #include "source.h"
+#include "substream.h"
 
 struct pipeline_config {
 	int rotate; /* 0, 90, 180, 270 (clockwise) */
@@ -58,6 +64,10 @@ struct pipeline {
 	uint64_t undecodable_logged; /* the count at the last warning */
 	int64_t undecodable_log_ns; /* monotonic time of that warning */
 	int64_t motion_ns; /* time spent in detection (luma and motion) */
+	/* The sub-stream (substream.h): NULL when off.  Borrowed: the caller
+	 * sets both after pipeline_init and frees them after pipeline_free. */
+	struct substream *sub;
+	struct ring_writer *sub_ring;
 };
 
 /* -1 with errno (EINVAL: bad quality, overlay format or motion config;

@@ -98,6 +98,13 @@ enum ring_status ring_reader_attach(struct ring_reader **out, const void *mem,
 enum ring_status ring_reader_open(struct ring_reader **out, const char *camera,
 				  uint32_t *found_version)
 {
+	return ring_reader_open_suffix(out, camera, NULL, found_version);
+}
+
+enum ring_status ring_reader_open_suffix(struct ring_reader **out,
+					 const char *camera, const char *suffix,
+					 uint32_t *found_version)
+{
 	struct ring_reader *r = NULL;
 	enum ring_status st;
 	struct stat sb;
@@ -106,7 +113,11 @@ enum ring_status ring_reader_open(struct ring_reader **out, const char *camera,
 	char name[RING_NAME_MAX];
 
 	*out = NULL;
-	if (ring_name(name, sizeof(name), camera, NULL) < 0)
+	if (!ring_suffix_valid(suffix)) {
+		errno = EINVAL;
+		return RING_ERROR;
+	}
+	if (ring_name(name, sizeof(name), camera, suffix) < 0)
 		return RING_ERROR;
 	fd = shm_open(name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
 	if (fd < 0)
