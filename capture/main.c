@@ -804,7 +804,7 @@ int main(int argc, char **argv)
 		 (unsigned long long)pipe.published,
 		 (unsigned long long)pipe.dropped);
 	if (sub_on)
-		log_info("camera '%s': sub-stream %llu frames published, %llu "
+		log_info("camera '%s': sub-stream: %llu frames made, %llu "
 			 "dropped",
 			 o.camera, (unsigned long long)sub.published,
 			 (unsigned long long)sub.dropped);
