@@ -19,10 +19,13 @@ int substream_size(int main_w, int main_h, int req_w, int req_h, int *w, int *h)
 		errno = EINVAL;
 		return -1;
 	}
-	if (rh == 0) {
+	if (rh == 0 && main_w >= main_h) {
 		if (rw > mw)
 			rw = mw;
 		rh = (rw * main_h + main_w / 2) / main_w;
+	} else if (rh == 0) { /* portrait: req_w is the height */
+		rh = rw > mh ? mh : rw;
+		rw = (rh * main_w + main_h / 2) / main_h;
 	}
 	if (rw > mw)
 		rw = mw;

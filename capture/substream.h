@@ -58,7 +58,8 @@ struct substream {
 
 /*
  * The sub picture's size for a main picture of main_w x main_h.  req_h 0:
- * req_w wide, the height from the main picture's aspect.  Both rounded down
+ * the longer side req_w, the other from the main picture's aspect (640 gives
+ * 640x360 for 16:9, 360x640 for a picture turned to 9:16).  Both rounded down
  * to even, at least SUBSTREAM_DIM_MIN, at most the main size (rounded down
  * to even).  -1 with EINVAL when the main size is under SUBSTREAM_DIM_MIN.
  */
