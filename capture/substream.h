@@ -80,8 +80,9 @@ int substream_due(struct substream *s, int64_t monotonic_ns);
 /*
  * Scales pic (I420) or decodes and scales it (PICTURE_JPEG), encodes it and
  * publishes it into w with flags and motion (as ring_writer_commit; motion
- * may be NULL) and pic's times.  0, or -1 with errno (EMSGSIZE, EIO, EINVAL,
- * EBADMSG: the JPEG does not decode); a failed frame is counted as dropped
+ * may be NULL) and pic's times.  0, or -1 with errno (EMSGSIZE: the JPEG
+ * does not fit, or for a JPEG source the slot is under encoder_bound() of
+ * the sub size; EIO, EINVAL, EBADMSG: the JPEG does not decode); a failed frame is counted as dropped
  * in w and s.
  */
 int substream_publish(struct substream *s, const struct picture *pic,
