@@ -806,9 +806,15 @@ int main(int argc, char **argv)
 		 (unsigned long long)pipe.dropped);
 	if (sub_on)
 		log_info("camera '%s': sub-stream: %llu frames made, %llu "
-			 "dropped",
+			 "dropped, %.2f ms a frame (main encode %.2f ms)",
 			 o.camera, (unsigned long long)sub.published,
-			 (unsigned long long)sub.dropped);
+			 (unsigned long long)sub.dropped,
+			 sub.published ? (double)sub.encode_ns / 1e6 /
+						 (double)sub.published
+				       : 0,
+			 pipe.published ? (double)pipe.encode_ns / 1e6 /
+						  (double)pipe.published
+					: 0);
 	ring_writer_close(sub_ring);
 	ring_writer_close(ring);
 	pipeline_free(&pipe);

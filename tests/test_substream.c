@@ -79,6 +79,36 @@ static void test_scale_enlarge_and_flat(void **state)
 			fail_msg("pixel %zu is %d", i, small[i]);
 }
 
+/* The whole-factor paths (2, 3, 4) against the means computed here. */
+static void test_scale_whole_factors(void **state)
+{
+	static uint8_t src[48 * 24], dst[24 * 12];
+	uint32_t seed = 1;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(src); i++) {
+		seed = seed * 1103515245u + 12345u;
+		src[i] = (uint8_t)(seed >> 16);
+	}
+	for (int k = 2; k <= 4; k++) {
+		int dw = 48 / k, dh = 24 / k;
+
+		substream_scale_plane(src, 48, 24, 48, dst, dw, dh, 24, 1);
+		for (int y = 0; y < dh; y++)
+			for (int x = 0; x < dw; x++) {
+				uint32_t sum = 0, n = (uint32_t)(k * k);
+				for (int j = 0; j < k; j++)
+					for (int i = 0; i < k; i++)
+						sum += src[(y * k + j) * 48 +
+							   x * k + i];
+				if (dst[y * 24 + x] != (sum + n / 2) / n)
+					fail_msg("k %d (%d,%d): %d, want %u", k,
+						 x, y, dst[y * 24 + x],
+						 (sum + n / 2) / n);
+			}
+	}
+}
+
 static void test_size(void **state)
 {
 	int w, h;
@@ -277,6 +307,7 @@ int main(void)
 		cmocka_unit_test(test_scale_exact),
 		cmocka_unit_test(test_scale_uneven_and_rgb),
 		cmocka_unit_test(test_scale_enlarge_and_flat),
+		cmocka_unit_test(test_scale_whole_factors),
 		cmocka_unit_test(test_size),
 		cmocka_unit_test(test_due),
 		cmocka_unit_test(test_publish_raw_and_jpeg),
