@@ -56,6 +56,9 @@ $(BUILD)/tests/test_substream: $(BUILD)/obj/capture/substream.o \
 	$(BUILD)/obj/capture/encode.o $(BUILD)/obj/common/ring.o \
 	$(BUILD)/obj/common/ring_reader.o $(BUILD)/obj/common/ring_writer.o
 TEST_LIBS_test_substream := $(TJ_LIBS)
+UNIT_TESTS += $(BUILD)/tests/test_encpool
+$(BUILD)/tests/test_encpool: $(BUILD)/obj/capture/encpool.o
+TEST_LIBS_test_encpool := -lpthread
 # The V4L2 source against a fake camera (tests/test_v4l2.c).
 UNIT_TESTS += $(BUILD)/tests/test_v4l2
 $(BUILD)/tests/test_v4l2: $(BUILD)/obj/capture/v4l2.o \
