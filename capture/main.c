@@ -50,6 +50,8 @@
  * 46.17 dB) and, with AVX2 on x86-64, is about as fast as the fast one
  * (which is TurboJPEG's default), so capture asks for the accurate one. */
 #define CAPTURE_FASTDCT 0
+/* --encode-threads' default: the cores, at most this many. */
+#define CAPTURE_THREADS_DEFAULT_MAX 4
 
 struct options {
 	const char *camera;
@@ -67,6 +69,7 @@ struct options {
 	int sub_off; /* --sub-size off */
 	int sub_width, sub_height; /* --sub-size; height 0: from the aspect */
 	int sub_fps, sub_quality;
+	int encode_threads;
 };
 
 static void usage(FILE *f)
@@ -112,6 +115,9 @@ static void usage(FILE *f)
 		"  --sub-fps N        its frames per second, 1..%d (default %d; at most\n"
 		"                     --fps)\n"
 		"  --sub-quality Q    its JPEG quality, 1..100 (default %d)\n"
+		"  --encode-threads N raw pictures: frames encoded at once, 1..%d\n"
+		"                     (default: the number of cores, at most %d;\n"
+		"                     published in capture order)\n"
 		"\n"
 		"Motion detection (every frame carries the result in the ring):\n"
 		"  --motion on|off         detect motion (default on)\n"
@@ -142,7 +148,8 @@ static void usage(FILE *f)
 		RING_SLOTS_DEFAULT, RING_SLOT_SIZE_MIN, RING_SLOT_SIZE_MAX,
 		SUBSTREAM_WIDTH_DEFAULT, SUBSTREAM_WIDTH_DEFAULT,
 		SUBSTREAM_HEIGHT_DEFAULT, CAPTURE_FPS_MAX,
-		SUBSTREAM_FPS_DEFAULT, SUBSTREAM_QUALITY_DEFAULT);
+		SUBSTREAM_FPS_DEFAULT, SUBSTREAM_QUALITY_DEFAULT,
+		ENCPOOL_THREADS_MAX, CAPTURE_THREADS_DEFAULT_MAX);
 	fputc('\n', f);
 	camctl_print_help(f);
 }
@@ -277,6 +284,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		OPT_SUB_SIZE,
 		OPT_SUB_FPS,
 		OPT_SUB_QUALITY,
+		OPT_ENCODE_THREADS,
 		OPT_CAMCTL, /* OPT_CAMCTL + i: camctl's enum camctl_id i */
 	};
 	static const struct option baseopts[] = {
@@ -310,6 +318,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{"sub-size", required_argument, NULL, OPT_SUB_SIZE},
 		{"sub-fps", required_argument, NULL, OPT_SUB_FPS},
 		{"sub-quality", required_argument, NULL, OPT_SUB_QUALITY},
+		{"encode-threads", required_argument, NULL, OPT_ENCODE_THREADS},
 	};
 #define BASEOPTS_COUNT (sizeof(baseopts) / sizeof(baseopts[0]))
 	/* baseopts, then the camera controls from camctl's table. */
@@ -330,6 +339,13 @@ static void parse_options(int argc, char **argv, struct options *o)
 	o->sub_width = SUBSTREAM_WIDTH_DEFAULT;
 	o->sub_fps = SUBSTREAM_FPS_DEFAULT;
 	o->sub_quality = SUBSTREAM_QUALITY_DEFAULT;
+	{
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		o->encode_threads = n < 1 ? 1
+				    : n > CAPTURE_THREADS_DEFAULT_MAX
+					    ? CAPTURE_THREADS_DEFAULT_MAX
+					    : (int)n;
+	}
 	camctl_init(&o->controls);
 	motion_config_defaults(&o->motion);
 	memcpy(longopts, baseopts, sizeof(baseopts));
@@ -409,6 +425,11 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case OPT_SUB_FPS:
 			o->sub_fps = (int)flag_long("--sub-fps", optarg, 1,
 						    CAPTURE_FPS_MAX);
+			break;
+		case OPT_ENCODE_THREADS:
+			o->encode_threads = (int)flag_long("--encode-threads",
+							   optarg, 1,
+							   ENCPOOL_THREADS_MAX);
 			break;
 		case OPT_SUB_QUALITY:
 			o->sub_quality = (int)flag_long("--sub-quality", optarg,
@@ -533,12 +554,15 @@ static void stats_log(const char *camera, struct stats *st,
 {
 	uint32_t now = ring_now_ms();
 	uint32_t ms = now - st->since_ms;
-	uint64_t frames = p->published - st->frames;
+	uint64_t published, dropped, frames;
+	int64_t encode_ns;
 	uint64_t analysed = p->analysed - st->analysed;
 	char motion[160];
 
 	if (ms < CAPTURE_STATS_MS)
 		return;
+	pipeline_counters(p, &published, &dropped, &encode_ns);
+	frames = published - st->frames;
 	if (p->motion == NULL)
 		snprintf(motion, sizeof(motion), "motion off");
 	else
@@ -556,12 +580,11 @@ static void stats_log(const char *camera, struct stats *st,
 		 camera, (unsigned long long)frames, ms / 1000,
 		 frames * 1000.0 / ms,
 		 (unsigned long long)(skipped - st->skipped),
-		 (unsigned long long)(p->dropped - st->dropped),
-		 p->published ? p->encode_ns / 1e6 / (double)p->published : 0,
-		 motion);
+		 (unsigned long long)(dropped - st->dropped),
+		 published ? encode_ns / 1e6 / (double)published : 0, motion);
 	st->since_ms = now;
-	st->frames = p->published;
-	st->dropped = p->dropped;
+	st->frames = published;
+	st->dropped = dropped;
 	st->skipped = skipped;
 	st->analysed = p->analysed;
 	st->undecodable = p->undecodable;
@@ -710,6 +733,7 @@ int main(int argc, char **argv)
 	pcfg.overlay = o.overlay;
 	pcfg.overlay_set = o.overlay_set;
 	pcfg.motion = o.motion;
+	pcfg.threads = o.encode_threads;
 	if (pipeline_init(&pipe, &pcfg) < 0)
 		fatal("cannot set up the encoder and motion detection");
 	memset(&sub, 0, sizeof(sub));
@@ -721,9 +745,11 @@ int main(int argc, char **argv)
 	}
 
 	log_info("camera '%s': capturing from '%s' at %dx%d, %d fps, quality "
-		 "%d, into ring '%s' generation %u (%u slots of %u bytes)",
+		 "%d, into ring '%s' generation %u (%u slots of %u bytes), %d "
+		 "encode thread%s",
 		 o.camera, o.source, out_w, out_h, o.fps, o.quality, ringname,
-		 ring_writer_generation(ring), o.slots, slot_size);
+		 ring_writer_generation(ring), o.slots, slot_size,
+		 o.encode_threads, o.encode_threads == 1 ? "" : "s");
 	if (o.motion.enabled)
 		log_info("camera '%s': motion detection on (threshold %s, "
 			 "area %d.%02d %%, %d frames, hold %d ms, %d masks)",
@@ -801,6 +827,7 @@ int main(int argc, char **argv)
 		}
 	}
 
+	pipeline_flush(&pipe); /* frames still in the encode threads */
 	log_info("camera '%s': %llu frames published, %llu dropped", o.camera,
 		 (unsigned long long)pipe.published,
 		 (unsigned long long)pipe.dropped);
