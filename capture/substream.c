@@ -93,7 +93,9 @@ void substream_free(struct substream *s)
 
 int substream_due(struct substream *s, int64_t monotonic_ns)
 {
-	if (s->next_ns != 0 && monotonic_ns < s->next_ns)
+	/* A quarter interval early still counts: capture times jitter, and a
+	 * frame a little early must not wait a whole main interval more. */
+	if (s->next_ns != 0 && monotonic_ns < s->next_ns - s->interval_ns / 4)
 		return 0;
 	/* The first frame, or a gap of more than one interval (a stall, a
 	 * clock step): restart the schedule from this frame. */
