@@ -292,6 +292,56 @@ def test_jpeg_looks_alike():
          f"(largest mean luma difference {max(diffs):.1f})")
 
 
+# ------------------------------------------------------------------ threads
+
+def test_encode_threads():
+    for bad in ("0", "17", "x"):
+        p = subprocess.run([vt.CAPTURE, "--encode-threads", bad],
+                           capture_output=True, timeout=10)
+        err = p.stderr.decode()
+        t.ok(p.returncode == 2 and err.startswith("vigil-capture: invalid ")
+             and err.count("\n") == 1,
+             f"--encode-threads {bad}: exit 2, one-line error", err)
+    for n in ("1", "2", "4"):
+        cam = vt.camera_name("th")
+        d = capture(cam, "--size", "1280x720", "--fps", "60",
+                    "--testsrc-motion", "always", "--encode-threads", n)
+        dd = tempfile.mkdtemp(dir=tmp)
+        r = Reader(cam, "-n", "90", "-t", "10000", "-d", dd, sub=False)
+        frames = r.frames()
+        sub_rc, sub_frames, _, err = ringcat(cam, "-n", "5")
+        t.ok(len(frames) == 90 and all(
+            b["seq"] > a["seq"] and b["mono_ns"] > a["mono_ns"]
+            for a, b in zip(frames, frames[1:])),
+            f"--encode-threads {n}: 90 frames, published in capture order",
+            len(frames))
+        gaps = sum(1 for a, b in zip(frames, frames[1:])
+                   if b["seq"] != a["seq"] + 1)
+        t.ok(gaps <= 3, f"--encode-threads {n}: the reader kept up "
+             f"({gaps} gaps)")
+        bad = []
+        for f in frames[::15]:
+            data = open(os.path.join(dd, f"{f['seq']}.jpg"), "rb").read()
+            try:
+                w, h, _ = vt.jpeg_decode(data)
+                if (w, h) != (1280, 720) or len(data) != f["len"]:
+                    bad.append((f["seq"], w, h))
+            except ValueError as e:
+                bad.append((f["seq"], str(e)))
+        t.eq(bad, [], f"--encode-threads {n}: frames decode to 1280x720")
+        t.ok(sub_rc == 0 and len(sub_frames) == 5,
+             f"--encode-threads {n}: the sub-stream runs", err)
+        last = frames[-1]["seq"] if frames else 0
+        t.eq(d.stop(), 0, f"--encode-threads {n}: SIGTERM, exit 0")
+        log = d.output()
+        pub = [ln for ln in log.splitlines() if "frames published" in ln]
+        want = f"{n} encode thread" + ("" if n == "1" else "s")
+        t.ok(want in log and pub and
+             int(pub[-1].split("': ")[1].split()[0]) >= last,
+             f"--encode-threads {n}: logged; every frame in flight "
+             "published before the ring closed", log)
+
+
 # ------------------------------------------------------------------ restart
 
 def test_restart():
@@ -325,6 +375,7 @@ def test_restart():
 
 
 for fn in (test_usage, test_sizes, test_off, test_rate, test_motion_flags,
-           test_jpeg_source, test_jpeg_looks_alike, test_restart):
+           test_jpeg_source, test_jpeg_looks_alike, test_encode_threads,
+           test_restart):
     t.run(fn)
 t.done()
