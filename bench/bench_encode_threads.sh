@@ -65,6 +65,11 @@ def run(fps, count, timeout):
     finally:
         cap.terminate()
         cap.wait()
+        for sfx in ("", ".lock"):
+            try:
+                os.unlink(f"/dev/shm/vigil.{cam}{sfx}")
+            except FileNotFoundError:
+                pass
 
 
 f = run(120, int(120 * secs), secs + 5)
