@@ -18,7 +18,8 @@ $(BUILD)/obj/capture/libcamera.o: OBJ_FLAGS := $(call pkg_cflags,libcamera)
 endif
 CAPTURE_OBJ := $(CAPTURE_SRC:%.c=$(BUILD)/obj/%.o) \
 	$(CAPTURE_CXX_SRC:%.cpp=$(BUILD)/obj/%.o)
-$(BUILD)/obj/capture/encode.o $(BUILD)/obj/capture/luma.o: \
+$(BUILD)/obj/capture/encode.o $(BUILD)/obj/capture/luma.o \
+	$(BUILD)/obj/capture/substream.o: \
 	OBJ_FLAGS := $(TJ_CFLAGS)
 
 BINS += $(BUILD)/vigil-capture
@@ -50,6 +51,14 @@ TEST_LIBS_test_convert := $(TJ_LIBS)
 $(BUILD)/tests/test_jpegfix: $(BUILD)/obj/capture/jpegfix.o \
 	$(BUILD)/obj/capture/jpegmark.o
 TEST_LIBS_test_jpegfix := $(TJ_LIBS)
+UNIT_TESTS += $(BUILD)/tests/test_substream
+$(BUILD)/tests/test_substream: $(BUILD)/obj/capture/substream.o \
+	$(BUILD)/obj/capture/encode.o $(BUILD)/obj/common/ring.o \
+	$(BUILD)/obj/common/ring_reader.o $(BUILD)/obj/common/ring_writer.o
+TEST_LIBS_test_substream := $(TJ_LIBS)
+UNIT_TESTS += $(BUILD)/tests/test_encpool
+$(BUILD)/tests/test_encpool: $(BUILD)/obj/capture/encpool.o
+TEST_LIBS_test_encpool := -lpthread
 # The V4L2 source against a fake camera (tests/test_v4l2.c).
 UNIT_TESTS += $(BUILD)/tests/test_v4l2
 $(BUILD)/tests/test_v4l2: $(BUILD)/obj/capture/v4l2.o \

@@ -29,6 +29,7 @@
 #include "autosrc.h"
 #include "ring.h"
 #include "source.h"
+#include "substream.h"
 #include "usage.h"
 
 #define PROG "vigil-capture"
@@ -49,6 +50,8 @@
  * 46.17 dB) and, with AVX2 on x86-64, is about as fast as the fast one
  * (which is TurboJPEG's default), so capture asks for the accurate one. */
 #define CAPTURE_FASTDCT 0
+/* --encode-threads' default: the cores, at most this many. */
+#define CAPTURE_THREADS_DEFAULT_MAX 4
 
 struct options {
 	const char *camera;
@@ -63,6 +66,10 @@ struct options {
 	struct camera_controls controls; /* camctl.h: --exposure ... */
 	struct motion_config motion; /* motion.h: --motion ... */
 	struct testsrc_motion testsrc_motion; /* --testsrc-motion */
+	int sub_off; /* --sub-size off */
+	int sub_width, sub_height; /* --sub-size; height 0: from the aspect */
+	int sub_fps, sub_quality;
+	int encode_threads;
 };
 
 static void usage(FILE *f)
@@ -101,6 +108,17 @@ static void usage(FILE *f)
 		"                     (default 30/5); off (still), always (changes every\n"
 		"                     frame: moving bars, box and frame counter)\n"
 		"\n"
+		"Sub-stream (a small picture in the ring /vigil.<camera>.sub):\n"
+		"  --sub-size WxH|off  its size (default: %d on the longer side, the\n"
+		"                     other from the picture's aspect: %dx%d for\n"
+		"                     16:9); off: none\n"
+		"  --sub-fps N        its frames per second, 1..%d (default %d; at most\n"
+		"                     --fps)\n"
+		"  --sub-quality Q    its JPEG quality, 1..100 (default %d)\n"
+		"  --encode-threads N raw pictures: frames encoded at once, 1..%d\n"
+		"                     (default: the number of cores, at most %d;\n"
+		"                     published in capture order)\n"
+		"\n"
 		"Motion detection (every frame carries the result in the ring):\n"
 		"  --motion on|off         detect motion (default on)\n"
 		"  --motion-threshold N|auto  luma levels a pixel must change, 1..255,\n"
@@ -127,7 +145,11 @@ static void usage(FILE *f)
 		source_default(), CAPTURE_WIDTH_DEFAULT, CAPTURE_HEIGHT_DEFAULT,
 		CAPTURE_FPS_MAX, CAPTURE_FPS_DEFAULT, ENCODE_QUALITY_DEFAULT,
 		CAPTURE_OVERLAY_DEFAULT, RING_SLOTS_MIN, RING_SLOTS_MAX,
-		RING_SLOTS_DEFAULT, RING_SLOT_SIZE_MIN, RING_SLOT_SIZE_MAX);
+		RING_SLOTS_DEFAULT, RING_SLOT_SIZE_MIN, RING_SLOT_SIZE_MAX,
+		SUBSTREAM_WIDTH_DEFAULT, SUBSTREAM_WIDTH_DEFAULT,
+		SUBSTREAM_HEIGHT_DEFAULT, CAPTURE_FPS_MAX,
+		SUBSTREAM_FPS_DEFAULT, SUBSTREAM_QUALITY_DEFAULT,
+		ENCPOOL_THREADS_MAX, CAPTURE_THREADS_DEFAULT_MAX);
 	fputc('\n', f);
 	camctl_print_help(f);
 }
@@ -156,7 +178,7 @@ static long flag_long(const char *opt, const char *s, long min, long max)
 	return v;
 }
 
-static void parse_size(const char *s, int *w, int *h)
+static void parse_size(const char *flag, const char *s, int *w, int *h)
 {
 	const char *end;
 	long lw, lh;
@@ -164,12 +186,12 @@ static void parse_size(const char *s, int *w, int *h)
 	if (parse_long(s, 0, LONG_MAX, &lw, &end) < 0 ||
 	    (*end != 'x' && *end != 'X') ||
 	    parse_long(end + 1, 0, LONG_MAX, &lh, NULL) < 0)
-		usage_error("invalid --size '%s': expected WIDTHxHEIGHT, e.g. "
+		usage_error("invalid %s '%s': expected WIDTHxHEIGHT, e.g. "
 			    "1280x720",
-			    s);
+			    flag, s);
 	if (lw < CAPTURE_DIM_MIN || lw > CAPTURE_WIDTH_MAX ||
 	    lh < CAPTURE_DIM_MIN || lh > CAPTURE_HEIGHT_MAX)
-		usage_error("invalid --size '%s': from %dx%d to %dx%d", s,
+		usage_error("invalid %s '%s': from %dx%d to %dx%d", flag, s,
 			    CAPTURE_DIM_MIN, CAPTURE_DIM_MIN, CAPTURE_WIDTH_MAX,
 			    CAPTURE_HEIGHT_MAX);
 	*w = (int)lw;
@@ -259,6 +281,10 @@ static void parse_options(int argc, char **argv, struct options *o)
 		OPT_MOTION_HOLD,
 		OPT_MOTION_MASK,
 		OPT_MOTION_LIGHTSWITCH,
+		OPT_SUB_SIZE,
+		OPT_SUB_FPS,
+		OPT_SUB_QUALITY,
+		OPT_ENCODE_THREADS,
 		OPT_CAMCTL, /* OPT_CAMCTL + i: camctl's enum camctl_id i */
 	};
 	static const struct option baseopts[] = {
@@ -289,6 +315,10 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{"motion-mask", required_argument, NULL, OPT_MOTION_MASK},
 		{"motion-lightswitch", required_argument, NULL,
 		 OPT_MOTION_LIGHTSWITCH},
+		{"sub-size", required_argument, NULL, OPT_SUB_SIZE},
+		{"sub-fps", required_argument, NULL, OPT_SUB_FPS},
+		{"sub-quality", required_argument, NULL, OPT_SUB_QUALITY},
+		{"encode-threads", required_argument, NULL, OPT_ENCODE_THREADS},
 	};
 #define BASEOPTS_COUNT (sizeof(baseopts) / sizeof(baseopts[0]))
 	/* baseopts, then the camera controls from camctl's table. */
@@ -306,6 +336,16 @@ static void parse_options(int argc, char **argv, struct options *o)
 	o->overlay = CAPTURE_OVERLAY_DEFAULT;
 	o->slots = RING_SLOTS_DEFAULT;
 	o->gid = (gid_t)-1;
+	o->sub_width = SUBSTREAM_WIDTH_DEFAULT;
+	o->sub_fps = SUBSTREAM_FPS_DEFAULT;
+	o->sub_quality = SUBSTREAM_QUALITY_DEFAULT;
+	{
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		o->encode_threads = n < 1 ? 1
+				    : n > CAPTURE_THREADS_DEFAULT_MAX
+					    ? CAPTURE_THREADS_DEFAULT_MAX
+					    : (int)n;
+	}
 	camctl_init(&o->controls);
 	motion_config_defaults(&o->motion);
 	memcpy(longopts, baseopts, sizeof(baseopts));
@@ -330,7 +370,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 			o->source = optarg;
 			break;
 		case OPT_SIZE:
-			parse_size(optarg, &o->width, &o->height);
+			parse_size("--size", optarg, &o->width, &o->height);
 			break;
 		case OPT_FPS:
 			o->fps = (int)flag_long("--fps", optarg, 1,
@@ -375,6 +415,25 @@ static void parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_FOLLOW:
 			o->follow = 1;
+			break;
+		case OPT_SUB_SIZE:
+			o->sub_off = strcmp(optarg, "off") == 0;
+			if (!o->sub_off)
+				parse_size("--sub-size", optarg, &o->sub_width,
+					   &o->sub_height);
+			break;
+		case OPT_SUB_FPS:
+			o->sub_fps = (int)flag_long("--sub-fps", optarg, 1,
+						    CAPTURE_FPS_MAX);
+			break;
+		case OPT_ENCODE_THREADS:
+			o->encode_threads = (int)flag_long("--encode-threads",
+							   optarg, 1,
+							   ENCPOOL_THREADS_MAX);
+			break;
+		case OPT_SUB_QUALITY:
+			o->sub_quality = (int)flag_long("--sub-quality", optarg,
+							1, 100);
 			break;
 		case 'v':
 			o->verbose = 1;
@@ -495,12 +554,15 @@ static void stats_log(const char *camera, struct stats *st,
 {
 	uint32_t now = ring_now_ms();
 	uint32_t ms = now - st->since_ms;
-	uint64_t frames = p->published - st->frames;
+	uint64_t published, dropped, frames;
+	int64_t encode_ns;
 	uint64_t analysed = p->analysed - st->analysed;
 	char motion[160];
 
 	if (ms < CAPTURE_STATS_MS)
 		return;
+	pipeline_counters(p, &published, &dropped, &encode_ns);
+	frames = published - st->frames;
 	if (p->motion == NULL)
 		snprintf(motion, sizeof(motion), "motion off");
 	else
@@ -518,16 +580,69 @@ static void stats_log(const char *camera, struct stats *st,
 		 camera, (unsigned long long)frames, ms / 1000,
 		 frames * 1000.0 / ms,
 		 (unsigned long long)(skipped - st->skipped),
-		 (unsigned long long)(p->dropped - st->dropped),
-		 p->published ? p->encode_ns / 1e6 / (double)p->published : 0,
-		 motion);
+		 (unsigned long long)(dropped - st->dropped),
+		 published ? encode_ns / 1e6 / (double)published : 0, motion);
 	st->since_ms = now;
-	st->frames = p->published;
-	st->dropped = p->dropped;
+	st->frames = published;
+	st->dropped = dropped;
 	st->skipped = skipped;
 	st->analysed = p->analysed;
 	st->undecodable = p->undecodable;
 	st->motion_ns = p->motion_ns;
+}
+
+/* The sub-stream's ring and state, for a main picture of out_w x out_h;
+ * exits on failure like the main ring. */
+static struct ring_writer *sub_open(const struct options *o, int out_w,
+				    int out_h, struct substream *sub)
+{
+	struct substream_config c;
+	struct ring_writer_config rc;
+	struct ring_writer *w = NULL;
+	char name[RING_NAME_MAX];
+	uint64_t slot;
+
+	ring_name(name, sizeof(name), o->camera, RING_SUB_SUFFIX);
+	memset(&c, 0, sizeof(c));
+	if (substream_size(out_w, out_h, o->sub_width, o->sub_height, &c.width,
+			   &c.height) < 0)
+		fatalx("the picture %dx%d is too small for a sub-stream: use "
+		       "--sub-size off",
+		       out_w, out_h);
+	c.fps = o->sub_fps < o->fps ? o->sub_fps : o->fps;
+	c.quality = o->sub_quality;
+	c.fastdct = CAPTURE_FASTDCT;
+	if (substream_init(sub, &c) < 0)
+		fatal("cannot set up the sub-stream");
+	/* TurboJPEG's worst case: encoded straight into the slot. */
+	slot = (uint64_t)encoder_bound(c.width, c.height) +
+	       RING_SLOT_HEADER_SIZE;
+	slot = (slot + RING_SLOT_ALIGN - 1) & ~(uint64_t)(RING_SLOT_ALIGN - 1);
+	if (slot < RING_SLOT_SIZE_MIN)
+		slot = RING_SLOT_SIZE_MIN;
+	if (slot > RING_SLOT_SIZE_MAX)
+		fatalx("--sub-size %dx%d is too large", c.width, c.height);
+	memset(&rc, 0, sizeof(rc));
+	rc.camera = o->camera;
+	rc.suffix = RING_SUB_SUFFIX;
+	rc.slot_count = o->slots;
+	rc.slot_size = (uint32_t)slot;
+	rc.gid = o->gid;
+	rc.width = (uint32_t)c.width;
+	rc.height = (uint32_t)c.height;
+	rc.fps_num = (uint32_t)c.fps;
+	rc.fps_den = 1;
+	if (ring_writer_create(&w, &rc, NULL) < 0) {
+		if (errno == EBUSY)
+			fatalx("camera '%s''s sub-stream is already captured",
+			       o->camera);
+		fatal("cannot create ring '%s'", name);
+	}
+	log_info("camera '%s': sub-stream %dx%d, %d fps, quality %d, into "
+		 "ring '%s' generation %u",
+		 o->camera, c.width, c.height, c.fps, c.quality, name,
+		 ring_writer_generation(w));
+	return w;
 }
 
 int main(int argc, char **argv)
@@ -537,7 +652,9 @@ int main(int argc, char **argv)
 	struct source *src = NULL;
 	struct source_config scfg;
 	struct ring_writer_config rcfg;
-	struct ring_writer *ring = NULL;
+	struct ring_writer *ring = NULL, *sub_ring = NULL;
+	struct substream sub;
+	int sub_on = 0;
 	struct pipeline_config pcfg;
 	struct pipeline pipe;
 	struct stats st;
@@ -616,13 +733,23 @@ int main(int argc, char **argv)
 	pcfg.overlay = o.overlay;
 	pcfg.overlay_set = o.overlay_set;
 	pcfg.motion = o.motion;
+	pcfg.threads = o.encode_threads;
 	if (pipeline_init(&pipe, &pcfg) < 0)
 		fatal("cannot set up the encoder and motion detection");
+	memset(&sub, 0, sizeof(sub));
+	if (!o.sub_off) {
+		sub_on = 1;
+		sub_ring = sub_open(&o, out_w, out_h, &sub);
+		pipe.sub = &sub;
+		pipe.sub_ring = sub_ring;
+	}
 
 	log_info("camera '%s': capturing from '%s' at %dx%d, %d fps, quality "
-		 "%d, into ring '%s' generation %u (%u slots of %u bytes)",
+		 "%d, into ring '%s' generation %u (%u slots of %u bytes), %d "
+		 "encode thread%s",
 		 o.camera, o.source, out_w, out_h, o.fps, o.quality, ringname,
-		 ring_writer_generation(ring), o.slots, slot_size);
+		 ring_writer_generation(ring), o.slots, slot_size,
+		 o.encode_threads, o.encode_threads == 1 ? "" : "s");
 	if (o.motion.enabled)
 		log_info("camera '%s': motion detection on (threshold %s, "
 			 "area %d.%02d %%, %d frames, hold %d ms, %d masks)",
@@ -664,8 +791,11 @@ int main(int argc, char **argv)
 		}
 		if (pfd[1].revents) {
 			uint64_t ticks;
-			if (read(hbfd, &ticks, sizeof(ticks)) > 0)
+			if (read(hbfd, &ticks, sizeof(ticks)) > 0) {
 				ring_writer_heartbeat(ring);
+				if (sub_ring != NULL)
+					ring_writer_heartbeat(sub_ring);
+			}
 			stats_log(o.camera, &st, &pipe,
 				  ops->skipped ? ops->skipped(src) : 0);
 		}
@@ -697,11 +827,25 @@ int main(int argc, char **argv)
 		}
 	}
 
+	pipeline_flush(&pipe); /* frames still in the encode threads */
 	log_info("camera '%s': %llu frames published, %llu dropped", o.camera,
 		 (unsigned long long)pipe.published,
 		 (unsigned long long)pipe.dropped);
+	if (sub_on)
+		log_info("camera '%s': sub-stream: %llu frames made, %llu "
+			 "dropped, %.2f ms a frame (main encode %.2f ms)",
+			 o.camera, (unsigned long long)sub.published,
+			 (unsigned long long)sub.dropped,
+			 sub.published ? (double)sub.encode_ns / 1e6 /
+						 (double)sub.published
+				       : 0,
+			 pipe.published ? (double)pipe.encode_ns / 1e6 /
+						  (double)pipe.published
+					: 0);
+	ring_writer_close(sub_ring);
 	ring_writer_close(ring);
 	pipeline_free(&pipe);
+	substream_free(&sub);
 	ops->close(src);
 	close(hbfd);
 	close(sigfd);

@@ -23,9 +23,44 @@ _Static_assert(MOTION_COLS == RING_MOTION_COLS &&
 _Static_assert(MOTION_SCORE_MAX == RING_MOTION_SCORE_MAX,
 	       "motion.h's score is the ring's score");
 
+static void job_work(void *arg, int j, int worker);
+static void job_publish(void *arg, int j, int worker);
+
+static void count_add(uint64_t *c, uint64_t n)
+{
+	__atomic_fetch_add(c, n, __ATOMIC_RELAXED);
+}
+
+void pipeline_counters(const struct pipeline *p, uint64_t *published,
+		       uint64_t *dropped, int64_t *encode_ns)
+{
+	*published = __atomic_load_n(&p->published, __ATOMIC_RELAXED);
+	*dropped = __atomic_load_n(&p->dropped, __ATOMIC_RELAXED);
+	*encode_ns = __atomic_load_n(&p->encode_ns, __ATOMIC_RELAXED);
+}
+
+static int pool_init(struct pipeline *p, int threads)
+{
+	p->jobs = calloc((size_t)threads, sizeof(*p->jobs));
+	if (p->jobs == NULL)
+		return -1;
+	for (int i = 0; i < threads; i++)
+		if (encoder_create(&p->wenc[i], p->cfg.quality,
+				   p->cfg.fastdct) < 0)
+			return -1;
+	/* As many jobs as threads: the next frame waits for a free one, so a
+	 * frame is never queued behind more than threads - 1 others. */
+	return encpool_create(&p->pool, threads, threads, job_work, job_publish,
+			      p);
+}
+
 int pipeline_init(struct pipeline *p, const struct pipeline_config *cfg)
 {
 	memset(p, 0, sizeof(*p));
+	if (cfg->threads < 0 || cfg->threads > ENCPOOL_THREADS_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
 	p->cfg = *cfg;
 	if (overlay_init(&p->overlay, cfg->overlay) < 0)
 		return -1;
@@ -36,11 +71,34 @@ int pipeline_init(struct pipeline *p, const struct pipeline_config *cfg)
 		if (p->motion == NULL)
 			return -1;
 	}
-	return encoder_create(&p->enc, cfg->quality, cfg->fastdct);
+	if (encoder_create(&p->enc, cfg->quality, cfg->fastdct) < 0)
+		return -1;
+	if (cfg->threads > 1)
+		return pool_init(p, cfg->threads);
+	return 0;
+}
+
+void pipeline_flush(struct pipeline *p)
+{
+	if (p->pool != NULL)
+		encpool_drain(p->pool);
 }
 
 void pipeline_free(struct pipeline *p)
 {
+	encpool_destroy(p->pool);
+	p->pool = NULL;
+	if (p->jobs != NULL)
+		for (int i = 0; i < p->cfg.threads; i++) {
+			free(p->jobs[i].buf);
+			free(p->jobs[i].jpeg);
+		}
+	free(p->jobs);
+	p->jobs = NULL;
+	for (int i = 0; i < ENCPOOL_THREADS_MAX; i++) {
+		encoder_destroy(p->wenc[i]);
+		p->wenc[i] = NULL;
+	}
 	encoder_destroy(p->enc);
 	p->enc = NULL;
 	motion_destroy(p->motion);
@@ -201,6 +259,133 @@ static const struct ring_motion *detect_jpeg(struct pipeline *p,
 	return r;
 }
 
+/* The sub-stream's frame made from this one, when one is due. */
+static void publish_sub(struct pipeline *p, const struct picture *pic,
+			uint32_t flags, const struct ring_motion *motion)
+{
+	int64_t mono = pic->monotonic_ns ? pic->monotonic_ns : clock_mono_ns();
+
+	if (p->sub == NULL || p->sub_ring == NULL ||
+	    !substream_due(p->sub, mono))
+		return;
+	if (substream_publish(p->sub, pic, flags, motion, p->sub_ring) < 0)
+		log_debug("sub-stream skipped a frame: %s", strerror(errno));
+}
+
+/* Copies pic's planes into the job, laid out as transform_target does
+ * (the Y plane to the even size). */
+static int job_copy(struct pipeline_job *job, const struct picture *pic)
+{
+	int pw = (pic->width + 1) & ~1, ph = (pic->height + 1) & ~1;
+	size_t ysize = (size_t)pw * (size_t)ph;
+	size_t csize = (size_t)(pw / 2) * (size_t)(ph / 2);
+	size_t bound = encoder_bound(pic->width, pic->height);
+
+	if (ysize + 2 * csize > job->buf_cap) {
+		uint8_t *b = realloc(job->buf, ysize + 2 * csize);
+		if (b == NULL)
+			return -1;
+		job->buf = b;
+		job->buf_cap = ysize + 2 * csize;
+	}
+	if (bound > job->jpeg_cap) {
+		uint8_t *b = realloc(job->jpeg, bound);
+		if (b == NULL)
+			return -1;
+		job->jpeg = b;
+		job->jpeg_cap = bound;
+	}
+	memset(&job->pic, 0, sizeof(job->pic));
+	job->pic.kind = PICTURE_I420;
+	job->pic.width = pic->width;
+	job->pic.height = pic->height;
+	job->pic.planes[0] = job->buf;
+	job->pic.planes[1] = job->buf + ysize;
+	job->pic.planes[2] = job->buf + ysize + csize;
+	job->pic.strides[0] = pw;
+	job->pic.strides[1] = pw / 2;
+	job->pic.strides[2] = pw / 2;
+	for (int i = 0; i < 3; i++) {
+		int rows = i ? ph / 2 : ph, bytes = i ? pw / 2 : pw;
+		for (int r = 0; r < rows; r++)
+			memcpy(job->pic.planes[i] +
+				       (size_t)r * (size_t)job->pic.strides[i],
+			       pic->planes[i] +
+				       (size_t)r * (size_t)pic->strides[i],
+			       (size_t)bytes);
+	}
+	return 0;
+}
+
+/* Hands the picture about to be encoded to the encode threads. */
+static int submit_raw(struct pipeline *p, const struct picture *out,
+		      const struct picture *pic, uint32_t flags,
+		      const struct ring_motion *motion, struct ring_writer *w,
+		      int64_t spent_ns)
+{
+	int j = encpool_acquire(p->pool);
+	struct pipeline_job *job = &p->jobs[j];
+	int64_t t0 = clock_mono_ns();
+
+	if (job_copy(job, out) < 0) {
+		/* The job stays free: the next acquire returns it again. */
+		ring_writer_count_drop(w);
+		return -1;
+	}
+	job->flags = flags;
+	job->has_motion = motion != NULL;
+	if (motion != NULL)
+		job->motion = *motion;
+	job->realtime_ns = pic->realtime_ns;
+	job->monotonic_ns = pic->monotonic_ns;
+	job->ring = w;
+	job->encode_ns = spent_ns + clock_mono_ns() - t0;
+	encpool_submit(p->pool, j);
+	return 0;
+}
+
+static void job_work(void *arg, int j, int worker)
+{
+	struct pipeline *p = arg;
+	struct pipeline_job *job = &p->jobs[j];
+	int64_t t0 = clock_mono_ns();
+
+	job->len = encoder_encode(p->wenc[worker], &job->pic, job->jpeg,
+				  job->jpeg_cap);
+	job->err = job->len < 0 ? errno : 0;
+	if (job->len < 0 && job->err == EIO)
+		log_warnx("cannot encode a %dx%d picture: %s", job->pic.width,
+			  job->pic.height, encoder_error(p->wenc[worker]));
+	job->encode_ns += clock_mono_ns() - t0;
+}
+
+/* In capture order, one at a time (encpool). */
+static void job_publish(void *arg, int j, int worker)
+{
+	struct pipeline *p = arg;
+	struct pipeline_job *job = &p->jobs[j];
+	const struct ring_motion *m = job->has_motion ? &job->motion : NULL;
+	int r = -1;
+
+	(void)worker;
+	if (job->len < 0)
+		ring_writer_count_drop(job->ring);
+	else
+		r = ring_writer_publish(job->ring, job->jpeg, (size_t)job->len,
+					job->flags, (uint32_t)job->pic.width,
+					(uint32_t)job->pic.height,
+					job->realtime_ns, job->monotonic_ns, m);
+	__atomic_fetch_add(&p->encode_ns, job->encode_ns, __ATOMIC_RELAXED);
+	if (r < 0) {
+		count_add(&p->dropped, 1);
+		return;
+	}
+	count_add(&p->published, 1);
+	job->pic.realtime_ns = job->realtime_ns;
+	job->pic.monotonic_ns = job->monotonic_ns;
+	publish_sub(p, &job->pic, job->flags, m);
+}
+
 static int publish_raw(struct pipeline *p, struct picture *pic,
 		       struct ring_writer *w)
 {
@@ -238,6 +423,9 @@ static int publish_raw(struct pipeline *p, struct picture *pic,
 	out.monotonic_ns = pic->monotonic_ns;
 	m0 = p->motion_ns;
 	motion = detect_raw(p, &out, &rm, &flags);
+	if (p->pool != NULL)
+		return submit_raw(p, &out, pic, flags, motion, w,
+				  clock_mono_ns() - t0 - (p->motion_ns - m0));
 
 	slot = ring_writer_begin(w);
 	n = encoder_encode(p->enc, &out, slot, ring_writer_capacity(w));
@@ -256,9 +444,11 @@ static int publish_raw(struct pipeline *p, struct picture *pic,
 	}
 	/* Detection is counted apart (motion_ns). */
 	p->encode_ns += clock_mono_ns() - t0 - (p->motion_ns - m0);
-	return ring_writer_commit(w, (size_t)n, flags, (uint32_t)out.width,
-				  (uint32_t)out.height, pic->realtime_ns,
-				  pic->monotonic_ns, motion);
+	n = ring_writer_commit(w, (size_t)n, flags, (uint32_t)out.width,
+			       (uint32_t)out.height, pic->realtime_ns,
+			       pic->monotonic_ns, motion);
+	publish_sub(p, &out, flags, motion);
+	return (int)n;
 }
 
 int pipeline_publish(struct pipeline *p, struct picture *pic,
@@ -268,6 +458,8 @@ int pipeline_publish(struct pipeline *p, struct picture *pic,
 
 	if (pic->kind == PICTURE_JPEG) {
 		const struct pipeline_config *c = &p->cfg;
+
+		pipeline_flush(p); /* raw frames before, if any, go first */
 		struct ring_motion rm;
 		const struct ring_motion *motion;
 		uint32_t flags = RING_FRAME_KEY;
@@ -289,8 +481,15 @@ int pipeline_publish(struct pipeline *p, struct picture *pic,
 		if (r < 0)
 			log_debug("skipped a JPEG of %zu bytes: %s", pic->len,
 				  strerror(errno));
+		else
+			publish_sub(p, pic, flags, motion);
 	} else {
 		r = publish_raw(p, pic, w);
+		if (p->pool != NULL) { /* counted when published */
+			if (r < 0)
+				count_add(&p->dropped, 1);
+			return r;
+		}
 	}
 	if (r < 0)
 		p->dropped++;

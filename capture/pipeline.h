@@ -13,6 +13,11 @@
  * ignored), JPEG pictures on a 1/8 scale grey decode of the JPEG being
  * published.  The result goes into the ring with the frame; a JPEG that
  * does not decode is published without one and counted.
+ *
+ * With a sub-stream (p->sub), the frames substream_due() picks are also
+ * scaled, encoded and published into the sub ring with the main frame's
+ * flags and motion result: raw pictures from the planes just encoded, JPEG
+ * pictures from the JPEG just published.
  */
 #ifndef VIGIL_PIPELINE_H
 #define VIGIL_PIPELINE_H
@@ -20,12 +25,14 @@
 #include <stdint.h>
 
 #include "convert.h"
+#include "encpool.h"
 #include "encode.h"
 #include "luma.h"
 #include "motion.h"
 #include "overlay.h"
 #include "ring.h"
 #include "source.h"
+#include "substream.h"
 
 struct pipeline_config {
 	int rotate; /* 0, 90, 180, 270 (clockwise) */
@@ -36,6 +43,26 @@ struct pipeline_config {
 	int overlay_set; /* the user asked for it (not the default): warn
 			      * when a JPEG source makes it impossible */
 	struct motion_config motion; /* motion.enabled 0: no detection */
+	int threads; /* encode threads for raw pictures, 0 or 1: encode on
+			the calling thread; 2..ENCPOOL_THREADS_MAX: encpool */
+};
+
+/* A raw picture on its way through the encode threads: a copy of the
+ * planes to encode, and what goes into the ring with it. */
+struct pipeline_job {
+	struct picture pic; /* over buf */
+	uint8_t *buf;
+	size_t buf_cap;
+	uint8_t *jpeg; /* the worker's output, encoder_bound() bytes */
+	size_t jpeg_cap;
+	long len; /* -1: the encoder failed, err says why */
+	int err;
+	uint32_t flags;
+	struct ring_motion motion;
+	int has_motion;
+	int64_t realtime_ns, monotonic_ns;
+	int64_t encode_ns; /* the worker's time */
+	struct ring_writer *ring;
 };
 
 struct pipeline {
@@ -58,6 +85,17 @@ struct pipeline {
 	uint64_t undecodable_logged; /* the count at the last warning */
 	int64_t undecodable_log_ns; /* monotonic time of that warning */
 	int64_t motion_ns; /* time spent in detection (luma and motion) */
+	/* The sub-stream (substream.h): NULL when off.  Borrowed: the caller
+	 * sets both after pipeline_init and frees them after pipeline_free. */
+	struct substream *sub;
+	struct ring_writer *sub_ring;
+	/* Encode threads (cfg.threads > 1): jobs published in capture order
+	 * by encpool; published, dropped and encode_ns are then written by
+	 * the publishing worker (atomically: read them with
+	 * pipeline_counters). */
+	struct encpool *pool;
+	struct pipeline_job *jobs;
+	struct encoder *wenc[ENCPOOL_THREADS_MAX];
 };
 
 /* -1 with errno (EINVAL: bad quality, overlay format or motion config;
@@ -67,8 +105,20 @@ int pipeline_init(struct pipeline *p, const struct pipeline_config *cfg);
 /* Accepts a zeroed or half-initialised pipeline. */
 void pipeline_free(struct pipeline *p);
 
+/* Waits until every frame handed to the encode threads is published (or
+ * dropped).  Call before closing the rings.  Nothing to do without
+ * threads. */
+void pipeline_flush(struct pipeline *p);
+
+/* The counters, safe to read while encode threads run. */
+void pipeline_counters(const struct pipeline *p, uint64_t *published,
+		       uint64_t *dropped, int64_t *encode_ns);
+
 /*
- * Publishes pic into the ring as the next frame.  Returns 0, or -1 when the
+ * Publishes pic into the ring as the next frame.  With encode threads, a
+ * raw picture is copied, handed to a worker and published later in capture
+ * order (0 is returned; a frame the encoder then fails is counted as
+ * dropped); the call waits while every thread is busy.  Returns 0, or -1 when the
  * frame was skipped (errno EMSGSIZE: larger than a slot; EIO: the encoder
  * failed; EINVAL: a picture the pipeline cannot take); a skipped frame is
  * counted in the ring's frames_dropped and in p->dropped.  Raw planes may be

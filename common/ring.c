@@ -74,6 +74,21 @@ int ring_name(char *name, size_t size, const char *camera, const char *suffix)
 	return 0;
 }
 
+int ring_suffix_valid(const char *suffix)
+{
+	size_t n;
+
+	if (suffix == NULL)
+		return 1;
+	if (suffix[0] != '.')
+		return 0;
+	for (n = 1; suffix[n] != '\0'; n++)
+		if (n > 8 || suffix[n] < 'a' || suffix[n] > 'z')
+			return 0;
+	return n > 1 && strcmp(suffix, ".lock") != 0 &&
+	       strcmp(suffix, ".new") != 0;
+}
+
 uint32_t ring_now_ms(void)
 {
 	struct timespec ts;

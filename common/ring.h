@@ -211,8 +211,20 @@ uint32_t ring_now_ms(void);
 
 struct ring_writer;
 
+/* The sub-stream's ring: "/vigil.<camera>.sub", a smaller picture of the
+ * same camera, the same layout and rules (its own lock
+ * "/vigil.<camera>.sub.lock", its own generation).  Its header's camera field
+ * holds the camera's name without the suffix. */
+#define RING_SUB_SUFFIX ".sub"
+
+/* A ring suffix: NULL (the main ring) or "." and 1..8 of [a-z] other than
+ * ".lock" and ".new" (names the writer uses itself). */
+int ring_suffix_valid(const char *suffix);
+
 struct ring_writer_config {
 	const char *camera; /* required */
+	const char *suffix; /* NULL: "/vigil.<camera>"; RING_SUB_SUFFIX:
+			       "/vigil.<camera>.sub" (ring_suffix_valid) */
 	uint32_t slot_count; /* 0: RING_SLOTS_DEFAULT */
 	uint32_t slot_size; /* 0: RING_SLOT_SIZE_DEFAULT; rounded up to 64 */
 	gid_t gid; /* group that may read; (gid_t)-1: leave as is */
@@ -287,8 +299,9 @@ struct ring_reader;
 enum ring_status ring_reader_open(struct ring_reader **out, const char *camera,
 				  uint32_t *found_version);
 
-/* The same for "/vigil.<camera><suffix>" (ring_name's suffix, e.g. ".sub"
- * for a camera's sub-stream ring; NULL: ring_reader_open). */
+/* The same for "/vigil.<camera><suffix>" (suffix NULL: the main ring, as
+ * ring_reader_open; RING_SUB_SUFFIX: the sub-stream).  RING_ERROR with
+ * EINVAL when the suffix is not ring_suffix_valid. */
 enum ring_status ring_reader_open_suffix(struct ring_reader **out,
 					 const char *camera, const char *suffix,
 					 uint32_t *found_version);

@@ -113,6 +113,10 @@ enum ring_status ring_reader_open_suffix(struct ring_reader **out,
 	char name[RING_NAME_MAX];
 
 	*out = NULL;
+	if (!ring_suffix_valid(suffix)) {
+		errno = EINVAL;
+		return RING_ERROR;
+	}
 	if (ring_name(name, sizeof(name), camera, suffix) < 0)
 		return RING_ERROR;
 	fd = shm_open(name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);

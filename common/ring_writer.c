@@ -59,14 +59,17 @@ static int ring_check_owner(int fd, mode_t forbidden)
 
 /* Takes the camera's lock; reads the last generation it recorded. */
 static int ring_lock(struct ring_writer *w, const char *camera,
-		     pid_t *holder_pid, uint32_t *last_generation)
+		     const char *suffix, pid_t *holder_pid,
+		     uint32_t *last_generation)
 {
+	char sfx[RING_NAME_MAX];
 	char name[RING_NAME_MAX], text[RING_LOCK_TEXT_MAX];
 	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
 	unsigned long pid = 0, gen = 0;
 	ssize_t n;
 
-	if (ring_name(name, sizeof(name), camera, RING_LOCK_SUFFIX) < 0)
+	snprintf(sfx, sizeof(sfx), "%s" RING_LOCK_SUFFIX, suffix ? suffix : "");
+	if (ring_name(name, sizeof(name), camera, sfx) < 0)
 		return -1;
 	/* 0600: a reader cannot open it, so it cannot hold the lock and keep
 	 * a restarted capture out. */
@@ -176,7 +179,7 @@ int ring_writer_create(struct ring_writer **out,
 		       const struct ring_writer_config *cfg, pid_t *holder_pid)
 {
 	struct ring_writer *w;
-	char tmp[RING_NAME_MAX];
+	char tmp[RING_NAME_MAX], sfx[RING_NAME_MAX];
 	char path[sizeof(RING_SHM_DIR) + RING_NAME_MAX];
 	char tmp_path[sizeof(RING_SHM_DIR) + RING_NAME_MAX];
 	uint32_t slots, slot_size, generation = 0;
@@ -188,7 +191,8 @@ int ring_writer_create(struct ring_writer **out,
 	*out = NULL;
 	slots = cfg->slot_count ? cfg->slot_count : RING_SLOTS_DEFAULT;
 	slot_size = cfg->slot_size ? cfg->slot_size : RING_SLOT_SIZE_DEFAULT;
-	if (!ring_camera_valid(cfg->camera) || slots < RING_SLOTS_MIN ||
+	if (!ring_camera_valid(cfg->camera) ||
+	    !ring_suffix_valid(cfg->suffix) || slots < RING_SLOTS_MIN ||
 	    slots > RING_SLOTS_MAX || slot_size < RING_SLOT_SIZE_MIN ||
 	    slot_size > RING_SLOT_SIZE_MAX) {
 		errno = EINVAL;
@@ -208,12 +212,14 @@ int ring_writer_create(struct ring_writer **out,
 	w->lock_fd = -1;
 	w->capacity = slot_size - RING_SLOT_HEADER_SIZE;
 	w->size = (size_t)size;
-	if (ring_name(w->name, sizeof(w->name), cfg->camera, NULL) < 0 ||
-	    ring_name(tmp, sizeof(tmp), cfg->camera, RING_NEW_SUFFIX) < 0)
+	snprintf(sfx, sizeof(sfx), "%s" RING_NEW_SUFFIX,
+		 cfg->suffix ? cfg->suffix : "");
+	if (ring_name(w->name, sizeof(w->name), cfg->camera, cfg->suffix) < 0 ||
+	    ring_name(tmp, sizeof(tmp), cfg->camera, sfx) < 0)
 		goto fail;
 	snprintf(path, sizeof(path), RING_SHM_DIR "%s", w->name);
 	snprintf(tmp_path, sizeof(tmp_path), RING_SHM_DIR "%s", tmp);
-	if (ring_lock(w, cfg->camera, holder_pid, &generation) < 0)
+	if (ring_lock(w, cfg->camera, cfg->suffix, holder_pid, &generation) < 0)
 		goto fail;
 
 	/* A segment under our name that is not ours (another user made it,

@@ -37,6 +37,10 @@ static void remove_ring(void)
 	shm_unlink(name);
 	ring_name(name, sizeof(name), camera, ".lock");
 	shm_unlink(name);
+	ring_name(name, sizeof(name), camera, RING_SUB_SUFFIX);
+	shm_unlink(name);
+	ring_name(name, sizeof(name), camera, RING_SUB_SUFFIX ".lock");
+	shm_unlink(name);
 }
 
 static int teardown(void **state)
@@ -1095,6 +1099,75 @@ static void test_read_seq_concurrent(void **state)
 	ring_writer_close(sw.w);
 }
 
+/* A suffixed ring ("/vigil.<camera>.sub") beside the main one: its own
+ * lock and generation, opened with ring_reader_open_suffix. */
+static void test_suffix(void **state)
+{
+	struct ring_writer_config cfg = {.camera = camera,
+					 .slot_count = 2,
+					 .slot_size = SMALL_SLOT,
+					 .gid = (gid_t)-1,
+					 .width = 64,
+					 .height = 48,
+					 .fps_num = 10,
+					 .fps_den = 1};
+	struct ring_writer *main_w = NULL, *sub = NULL, *sub2 = NULL;
+	struct ring_reader *r = NULL;
+	struct ring_frame f;
+	uint8_t buf[SMALL_SLOT];
+	pid_t holder = 0;
+
+	(void)state;
+	assert_true(ring_suffix_valid(NULL));
+	assert_true(ring_suffix_valid(".sub"));
+	assert_false(ring_suffix_valid(""));
+	assert_false(ring_suffix_valid("sub"));
+	assert_false(ring_suffix_valid("."));
+	assert_false(ring_suffix_valid(".lock"));
+	assert_false(ring_suffix_valid(".new"));
+	assert_false(ring_suffix_valid(".Sub"));
+	assert_false(ring_suffix_valid(".a/b"));
+	assert_false(ring_suffix_valid(".abcdefghi"));
+
+	assert_int_equal(ring_writer_create(&main_w, &cfg, NULL), 0);
+	cfg.suffix = RING_SUB_SUFFIX;
+	assert_int_equal(ring_writer_create(&sub, &cfg, NULL), 0);
+	assert_int_equal(ring_writer_publish(sub, "abc", 3, RING_FRAME_KEY, 64,
+					     48, 0, 0, NULL),
+			 0);
+	/* A second writer of the sub ring is refused by its own lock. */
+	assert_int_equal(ring_writer_create(&sub2, &cfg, &holder), -1);
+	assert_int_equal(errno, EBUSY);
+	assert_int_equal(holder, getpid());
+
+	assert_int_equal(
+		ring_reader_open_suffix(&r, camera, RING_SUB_SUFFIX, NULL),
+		RING_OK);
+	assert_int_equal(ring_reader_read(r, &f, buf, sizeof(buf)), RING_OK);
+	assert_int_equal(f.length, 3);
+	assert_memory_equal(buf, "abc", 3);
+	ring_reader_close(r);
+	/* The main ring has no frame: the two are apart. */
+	assert_int_equal(ring_reader_open_suffix(&r, camera, NULL, NULL),
+			 RING_OK);
+	assert_int_equal(ring_reader_read(r, &f, buf, sizeof(buf)), RING_NONE);
+	ring_reader_close(r);
+
+	assert_int_equal(ring_reader_open_suffix(&r, camera, ".lock", NULL),
+			 RING_ERROR);
+	assert_int_equal(errno, EINVAL);
+	cfg.suffix = "sub";
+	assert_int_equal(ring_writer_create(&sub2, &cfg, NULL), -1);
+	assert_int_equal(errno, EINVAL);
+
+	ring_writer_close(sub);
+	assert_int_equal(
+		ring_reader_open_suffix(&r, camera, RING_SUB_SUFFIX, NULL),
+		RING_ERROR);
+	assert_int_equal(errno, ENOENT);
+	ring_writer_close(main_w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1133,6 +1206,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_torture_multiprocess,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_suffix, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

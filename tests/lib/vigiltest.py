@@ -165,7 +165,8 @@ def shm_path(camera):
 
 
 def remove_ring(camera):
-    for p in (shm_path(camera), shm_path(camera) + ".lock"):
+    for p in (shm_path(camera), shm_path(camera) + ".lock",
+              shm_path(camera) + ".sub", shm_path(camera) + ".sub.lock"):
         try:
             os.unlink(p)
         except FileNotFoundError:

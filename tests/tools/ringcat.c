@@ -13,6 +13,7 @@
  *     -i          print the ring's header line first
  *     -c          print "attached", then wait until the writer closes the
  *                 ring and print "closed"
+ *     -s SUFFIX   the ring "/vigil.CAMERA<SUFFIX>" (".sub": the sub-stream)
  *     -r          records on stdout instead of frame lines: "VGLF", u32
  *                 length, i64 capture CLOCK_REALTIME ns, u64 sequence (all
  *                 little-endian), then the JPEG (bench/picamera_ref.py reads
@@ -104,7 +105,7 @@ static void print_frame(const struct ring_frame *f)
 int main(int argc, char **argv)
 {
 	long count = 1, timeout = 5000, got = 0;
-	const char *dir = NULL;
+	const char *dir = NULL, *suffix = NULL;
 	int info = 0, until_closed = 0, records = 0, c, status = 0;
 	struct ring_reader *r = NULL;
 	enum ring_status st;
@@ -114,7 +115,7 @@ int main(int argc, char **argv)
 	uint8_t *buf;
 	size_t cap;
 
-	while ((c = getopt(argc, argv, "n:t:d:icr")) != -1) {
+	while ((c = getopt(argc, argv, "n:t:d:icrs:")) != -1) {
 		switch (c) {
 		case 'n':
 			count = atol(optarg);
@@ -134,10 +135,13 @@ int main(int argc, char **argv)
 		case 'r':
 			records = 1;
 			break;
+		case 's':
+			suffix = optarg;
+			break;
 		default:
 			fprintf(stderr,
 				"usage: ringcat [-n N] [-t MS] [-d DIR] "
-				"[-i] [-c] [-r] CAMERA\n");
+				"[-i] [-c] [-r] [-s SUFFIX] CAMERA\n");
 			return 2;
 		}
 	}
@@ -146,7 +150,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	st = ring_reader_open(&r, argv[optind], &ver);
+	st = ring_reader_open_suffix(&r, argv[optind], suffix, &ver);
 	if (st != RING_OK) {
 		/* ring_strerror(RING_ERROR) is strerror(errno) already. */
 		fprintf(stderr, "ringcat: cannot open ring '%s': %s\n",
