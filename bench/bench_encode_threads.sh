@@ -81,6 +81,7 @@ print(f"{fps:.1f} {'ok' if order else 'BAD'} {lat[len(lat) // 2]:.2f} "
       f"{lat[int(len(lat) * 0.95)]:.2f}")
 PY
 )
+		# shellcheck disable=SC2086 # the words of one line of output
 		set -- $out
 		[ -n "$base" ] || base=$1
 		printf '%-10s %7s %11s %7.2fx %9s %14s %14s\n' "$size" "$n" "$1" \
