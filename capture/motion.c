@@ -616,6 +616,9 @@ static void thresholds(struct motion *m, const uint8_t *pix, int toff,
  * previous frame), then the background's update (slow where changed) and
  * the previous frame.  Returns the changed pixels.
  */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("avx2", "default"), optimize("O3")))
+#endif
 static uint32_t classify(struct motion *m, const uint8_t *pix, int toff,
 			 int32_t thr, int32_t tthr, int64_t dt)
 {
@@ -634,23 +637,23 @@ static uint32_t classify(struct motion *m, const uint8_t *pix, int toff,
 
 	fast = fast < 1 ? 1 : fast;
 	slow = slow < 1 ? 1 : slow;
+	/* Branch-free (noise makes the changed test unpredictable), so that
+	 * the compiler may also vectorise it. */
 	for (int i = 0; i < n; i++) {
+		int32_t p = pix[i];
 		int32_t b = bg[i];
-		int32_t d = (int32_t)pix[i] * 256 - b;
+		int32_t d = p * 256 - b;
 		int32_t e = d - off[b >> 8];
-		int32_t a = fast;
-		uint8_t c = 0;
+		int32_t t = p - prev[i] - toff;
+		int32_t ch = ((e < 0 ? -e : e) >= thr) & (ign[i] == 0);
+		int32_t mv = ch & ((t < 0 ? -t : t) >= tthr);
+		int32_t a = ch ? slow : fast;
 
-		if ((e < 0 ? -e : e) >= thr && !ign[i]) {
-			int t = (int)pix[i] - prev[i] - toff;
-			c = (t < 0 ? -t : t) >= tthr ? 2 : 1;
-			a = slow;
-			changed++;
-		}
-		chg[i] = c;
+		chg[i] = (uint8_t)(ch + mv);
+		changed += (uint32_t)ch;
 		/* floor: at most 1/256 level off the division */
 		bg[i] = (uint16_t)(b + ((d * a) >> 12));
-		prev[i] = pix[i];
+		prev[i] = (uint8_t)p;
 	}
 	return changed;
 }
