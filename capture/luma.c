@@ -250,8 +250,14 @@ static void group_sums(uint32_t *g, const uint8_t *src, int stride, int rows,
 static void box(uint8_t *dst, uint32_t *acc, const uint8_t *src, int sw, int sh,
 		int stride, int b)
 {
-	int dw = (sw + b - 1) / b, groups = sw / 8, per = b / 8;
-	uint32_t *g = acc + dw;
+	int dw = (sw + b - 1) / b, groups = sw / 8, per = b / 8, shift = 0,
+	    full;
+	uint32_t *g = acc + dw, half;
+
+	while ((1 << shift) < b)
+		shift++;
+	shift *= 2; /* b x b = 1 << shift */
+	half = shift > 0 ? 1u << (shift - 1) : 0;
 
 	for (int y0 = 0, r = 0; y0 < sh; y0 += b, r++) {
 		int rows = sh - y0 < b ? sh - y0 : b;
@@ -259,14 +265,21 @@ static void box(uint8_t *dst, uint32_t *acc, const uint8_t *src, int sw, int sh,
 
 		if (b >= 8) {
 			group_sums(g, top, stride, rows, groups);
-			for (int x = 0; x < dw; x++) {
-				int end = (x + 1) * per < groups ? (x + 1) * per
-								 : groups;
-				uint32_t s = 0;
-				for (int j = x * per; j < end; j++)
-					s += g[j];
-				acc[x] = s;
-			}
+			if (per == 1) {
+				/* b = 8: one group per small pixel */
+				memcpy(acc, g, sizeof(uint32_t) * groups);
+				if (groups < dw)
+					acc[groups] = 0;
+			} else
+				for (int x = 0; x < dw; x++) {
+					int end = (x + 1) * per < groups
+							  ? (x + 1) * per
+							  : groups;
+					uint32_t s = 0;
+					for (int j = x * per; j < end; j++)
+						s += g[j];
+					acc[x] = s;
+				}
 			if (groups * 8 < sw)
 				for (int y = 0; y < rows; y++)
 					for (int k = groups * 8; k < sw; k++)
@@ -278,7 +291,13 @@ static void box(uint8_t *dst, uint32_t *acc, const uint8_t *src, int sw, int sh,
 			for (int y = 0; y < rows; y++)
 				add_row(acc, top + (size_t)y * stride, sw, b);
 		}
-		for (int x = 0; x < dw; x++) {
+		/* Whole blocks (b x b, a power of two) divide by a shift;
+		 * only the blocks cut by the border divide. */
+		full = rows == b ? sw / b : 0;
+		for (int x = 0; x < full; x++)
+			dst[(size_t)r * dw + x] = (uint8_t)((acc[x] + half) >>
+							    shift);
+		for (int x = full; x < dw; x++) {
 			int cols = sw - x * b < b ? sw - x * b : b;
 			uint32_t n = (uint32_t)(cols * rows);
 			dst[(size_t)r * dw + x] = (uint8_t)((acc[x] + n / 2) /
