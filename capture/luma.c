@@ -336,6 +336,8 @@ int luma_from_jpeg(struct luma *l, const uint8_t *jpeg, size_t len)
 	}
 	if (tjDecompressHeader3(l->tj, jpeg, (unsigned long)len, &w, &h,
 				&subsamp, &cs) < 0) {
+		tjDestroy(l->tj);
+		l->tj = NULL;
 		errno = EBADMSG;
 		return -1;
 	}
@@ -358,6 +360,10 @@ int luma_from_jpeg(struct luma *l, const uint8_t *jpeg, size_t len)
 	}
 	if (tjDecompress2(l->tj, jpeg, (unsigned long)len, dst, sw, sw, sh,
 			  TJPF_GRAY, TJFLAG_FASTDCT) < 0) {
+		/* A decompressor that failed mid-picture starts afresh: some
+		 * libjpeg-turbo versions carry its state into the next call. */
+		tjDestroy(l->tj);
+		l->tj = NULL;
 		l->width = l->height = 0;
 		errno = EBADMSG;
 		return -1;
