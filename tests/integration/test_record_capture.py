@@ -2,7 +2,8 @@
 """End to end: a labelled clip through a real capture into a recording.
 
 The corpus clip enter_stop (tests/motion/corpus.py: one motion, a car
-entering from t=a to t=b) is written at real pace to `vigil-capture
+entering from t=a to t=b), after a 3 s lead-in of its own still first
+frames, is written at real pace to `vigil-capture
 --source stdin` (motion on, --motion-hold 1).  tests/tools/ringcat logs
 every frame the ring publishes (seq, capture time, motion flag);
 vigil-record (--pre 2 --post 2) records from the ring and vigil-server
@@ -34,6 +35,10 @@ RECORD = os.path.join(vt.BUILD, "vigil-record")
 RINGCAT = os.path.join(vt.BUILD, "tools", "ringcat")
 CLIP = "enter_stop"
 PRE, POST, HOLD = 2, 2, 1
+# The clip's motion starts 2 s in, no more than --pre: a lead-in of its
+# first 1.5 s (still: the car enters at 2 s) fed twice before it lets the
+# start check tell --pre 2 from a pre-roll cut short by the clip's start.
+STILL, LOOPS = 15, 2
 t = vt.Tap()
 t.need(vt.CAPTURE, vt.SERVER, RECORD, RINGCAT, "ffprobe", "ffmpeg")
 tmp = tempfile.mkdtemp(prefix="vigil-record-capture-")
@@ -83,6 +88,10 @@ def check():
          lab["motion"])
     jpegs = evaluate.load_frames(lab)
     t.eq(len(jpegs), lab["frames"], "clip split into its frames")
+    t.ok(STILL / lab["fps"] < a, "the lead-in frames are before the motion")
+    lead = STILL * LOOPS / lab["fps"]
+    jpegs = jpegs[:STILL] * LOOPS + jpegs
+    a, b = a + lead, b + lead  # in feed time
     flags = [f for f in lab["flags"]]
     if "--motion-hold" in flags:
         i = flags.index("--motion-hold")
@@ -177,10 +186,11 @@ def check():
     m1, m2 = moving[0][1] / 1e9, moving[-1][1] / 1e9
     # The clip's time 0: its first frame in the ring.
     c0 = frames[0][1][0] / 1e9
-    t.diag(f"labelled motion a={a} s, b={b} s; first motion flag at "
-           f"{m1 - c0:.3f} s, last at {m2 - c0:.3f} s (clip time)")
+    t.diag(f"labelled motion a={a:.3f} s, b={b:.3f} s (feed time: clip "
+           f"time + {lead:.1f} s of lead-in); first motion flag at "
+           f"{m1 - c0:.3f} s, last at {m2 - c0:.3f} s (feed time)")
     t.diag(f"event {e['id']}: start {e['start'] - c0:.3f} s, end "
-           f"{e['end'] - c0:.3f} s (clip time); want "
+           f"{e['end'] - c0:.3f} s (feed time); want "
            f"{m1 - PRE - c0:.3f} / {m2 + POST - c0:.3f}; labelled "
            f"a-pre {a - PRE:.3f}, b+post {b + POST:.3f}")
     t.ok(abs(e["start"] - (m1 - PRE)) <= 0.5,
