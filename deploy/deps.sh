@@ -19,6 +19,16 @@ set_name=${2:-test}
 run_pkgs="build-essential pkg-config libturbojpeg0-dev libevent-dev libavformat-dev libavcodec-dev libavutil-dev libjson-c-dev libmosquitto-dev libcurl4-openssl-dev libssl-dev nginx openssl libcamera-dev iproute2"
 test_pkgs="$run_pkgs libcmocka-dev clang libclang-rt-dev shellcheck cppcheck clang-format libjpeg-turbo-progs ffmpeg curl python3 chromium firefox-esr webkit2gtk-driver xvfb valgrind psmisc procps iproute2 man-db groff-base fonts-dejavu-core mosquitto mosquitto-clients python3-paho-mqtt"
 
+# Engines a run leaves out (VIGIL_BROWSERS, see tests/browser/compat.js).
+case ${VIGIL_BROWSERS:-chromium,firefox,webkit} in
+*webkit*) ;;
+*) test_pkgs=$(echo "$test_pkgs" | sed 's/ webkit2gtk-driver//; s/ xvfb//') ;;
+esac
+case ${VIGIL_BROWSERS:-chromium,firefox,webkit} in
+*firefox*) ;;
+*) test_pkgs=$(echo "$test_pkgs" | sed 's/ firefox-esr//') ;;
+esac
+
 # The ARM cross builds and qemu-user (make cross, tests/cross/), unless a
 # run leaves them out (VIGIL_CROSS=0, see tests/run.sh).
 if [ "${VIGIL_CROSS:-1}" != 0 ]; then
