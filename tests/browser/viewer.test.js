@@ -634,6 +634,7 @@ async function parserChecks() {
 		await direct(browser);
 		await require('./motion').run(browser, t, { openViewer, info, screenshot });
 		await require('./grid').run(browser, t, { openViewer, info });
+		await require('./grid8').run(browser, t, { openViewer, info });
 		await require('./nginx').run(browser, t, { openViewer, info, sample, framesAdvance, screenshot, download });
 		await require('./events').run(browser, t, { openViewer, info, screenshot });
 		// Firefox and WebKit (a failure if missing; VIGIL_BROWSERS may leave them out).
