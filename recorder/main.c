@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <grp.h>
 #include <inttypes.h>
 #include <malloc.h>
 #include <pwd.h>
@@ -19,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,6 +29,7 @@
 #include "meta.h"
 #include "notify.h"
 #include "parse.h"
+#include "privdrop.h"
 #include "preroll.h"
 #include "queue.h"
 #include "recframe.h"
@@ -309,28 +308,13 @@ static void parse_options(int argc, char **argv, struct options *o)
  * user's own groups are kept: they are how it may read the ring. */
 static void drop_privileges(const struct passwd *pw)
 {
-	uid_t ru, eu, su;
-	gid_t rg, eg, sg;
+	const char *why = NULL;
 
-	if (initgroups(pw->pw_name, pw->pw_gid) < 0)
-		fatal("cannot set the groups of '%s'", pw->pw_name);
-	if (setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0)
-		fatal("cannot set group id to %u", (unsigned)pw->pw_gid);
-	if (setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0)
-		fatal("cannot set user id to %u", (unsigned)pw->pw_uid);
-	if (getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0)
-		fatal("cannot read back user and group ids");
-	if (ru != pw->pw_uid || eu != pw->pw_uid || su != pw->pw_uid ||
-	    rg != pw->pw_gid || eg != pw->pw_gid || sg != pw->pw_gid)
-		fatalx("user or group id not dropped to '%s'", pw->pw_name);
-	if (pw->pw_uid != 0 && (setuid(0) == 0 || seteuid(0) == 0))
-		fatalx("privileges could be regained after dropping to '%s'",
-		       pw->pw_name);
-	if (pw->pw_gid != 0 && (setgid(0) == 0 || setegid(0) == 0))
-		fatalx("group root could be regained after dropping to '%s'",
-		       pw->pw_name);
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		fatal("cannot set no_new_privs");
+	if (privdrop(pw, &why) < 0) {
+		if (errno != 0)
+			fatal("%s, dropping to '%s'", why, pw->pw_name);
+		fatalx("%s, dropping to '%s'", why, pw->pw_name);
+	}
 	log_info("running as '%s' (uid %u, gid %u)", pw->pw_name,
 		 (unsigned)pw->pw_uid, (unsigned)pw->pw_gid);
 }
