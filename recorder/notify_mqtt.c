@@ -39,6 +39,9 @@ struct notify_mqtt {
 	int started, net_started;
 	atomic_int stopping, net_done;
 	atomic_int refused_logged; /* one warning per run of refusals */
+	/* The network thread's own: libmosquitto's last error line of a try
+	 * (OpenSSL's reason for a failed handshake, for example). */
+	char net_error[160];
 
 	atomic_int connected;
 	atomic_uint generation; /* connections so far */
@@ -227,6 +230,22 @@ static void on_disconnect(struct mosquitto *mosq, void *arg, int rc)
 			  m->host);
 }
 
+/*
+ * libmosquitto's log lines arrive on the thread that runs its loop (here the
+ * network thread).  Only its errors are kept: the last one says why a try
+ * failed (a wrong CA: "certificate verify failed") where the return code
+ * says no more than "protocol error".  They never hold the password.
+ */
+static void on_log(struct mosquitto *mosq, void *arg, int level,
+		   const char *line)
+{
+	struct notify_mqtt *m = arg;
+
+	(void)mosq;
+	if (level == MOSQ_LOG_ERR && line != NULL)
+		snprintf(m->net_error, sizeof(m->net_error), "%s", line);
+}
+
 static void on_publish(struct mosquitto *mosq, void *arg, int mid)
 {
 	struct notify_mqtt *m = arg;
@@ -329,6 +348,31 @@ static void pause_ms(long ms)
 }
 
 /*
+ * Why a try failed, once per run of failures.  Over mqtts, libmosquitto
+ * reports a failed handshake as MOSQ_ERR_TLS or (libmosquitto 2.0.21, in
+ * Debian 13) as an errno of EPROTO: say TLS, with OpenSSL's reason.
+ */
+static void warn_failed(const struct notify_mqtt *m, int rc, int err)
+{
+	const char *why = rc == MOSQ_ERR_ERRNO ? strerror(err)
+					       : mosquitto_strerror(rc);
+	int tls = m->tls &&
+		  (rc == MOSQ_ERR_TLS ||
+		   (rc == MOSQ_ERR_ERRNO && err == EPROTO) ||
+		   strstr(m->net_error, "SSL") != NULL);
+
+	if (tls)
+		log_warnx("mqtt: no connection to '%s' port %d: TLS handshake "
+			  "failed (%s; check --mqtt-ca and the broker's "
+			  "certificate); retrying",
+			  m->host, m->port,
+			  m->net_error[0] != '\0' ? m->net_error : why);
+	else
+		log_warnx("mqtt: no connection to '%s' port %d: %s; retrying",
+			  m->host, m->port, why);
+}
+
+/*
  * The network thread: libmosquitto's own loop (what mosquitto_loop_start
  * runs), which reconnects with backoff after a lost connection.  It gives
  * up on a first connection refused at once and on TLS errors (a wrong CA,
@@ -342,10 +386,13 @@ static void *network(void *arg)
 
 	while (!atomic_load(&m->stopping)) {
 		unsigned gen = atomic_load(&m->generation);
-		int rc = mosquitto_connect_async(m->mosq, m->host, m->port,
-						 NOTIFY_MQTT_KEEPALIVE);
-		int err = errno;
+		int rc, err;
 		long waited;
+
+		m->net_error[0] = '\0';
+		rc = mosquitto_connect_async(m->mosq, m->host, m->port,
+					     NOTIFY_MQTT_KEEPALIVE);
+		err = errno;
 
 		if (rc == MOSQ_ERR_SUCCESS) {
 			rc = mosquitto_loop_forever(m->mosq, 1000, 1);
@@ -360,12 +407,7 @@ static void *network(void *arg)
 			warned = 0;
 		}
 		if (!warned)
-			log_warnx("mqtt: no connection to '%s' port %d: %s; "
-				  "retrying",
-				  m->host, m->port,
-				  rc == MOSQ_ERR_ERRNO
-					  ? strerror(err)
-					  : mosquitto_strerror(rc));
+			warn_failed(m, rc, err);
 		warned = 1;
 		for (waited = 0;
 		     waited < delay * 1000L && !atomic_load(&m->stopping);
@@ -440,6 +482,7 @@ int notify_mqtt_start(struct notify_mqtt *m)
 	mosquitto_connect_callback_set(m->mosq, on_connect);
 	mosquitto_disconnect_callback_set(m->mosq, on_disconnect);
 	mosquitto_publish_callback_set(m->mosq, on_publish);
+	mosquitto_log_callback_set(m->mosq, on_log);
 	if (c->mqtt_user != NULL &&
 	    mosquitto_username_pw_set(m->mosq, c->mqtt_user,
 				      c->mqtt_password_file
