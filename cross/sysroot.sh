@@ -20,6 +20,11 @@ armhf) loader=ld-linux-armhf.so.3 qemu=qemu-arm-static ;;
 *) echo "sysroot.sh: ARCH is arm64 or armhf, not '$arch'" >&2; exit 2 ;;
 esac
 sysroot=${2:-build/cross-$arch/sysroot}
+# One writer at a time: CI fetches the sysroots in the background (.ci/run)
+# while the suite runs, and a test that needs one waits here for it.
+mkdir -p "$(dirname "$sysroot")"
+exec 9>"$sysroot.lock"
+flock 9
 # What vigil links with (the daemons, the tools, the unit tests), for ARCH.
 target_pkgs="libc6-dev libturbojpeg0-dev libevent-dev libcmocka-dev libcamera-dev libavformat-dev libavcodec-dev libavutil-dev libjson-c-dev libmosquitto-dev libcurl4-openssl-dev libssl-dev"
 

@@ -18,8 +18,11 @@
 # process left in it (a daemon a test started, nginx): nothing outlives the run.
 # The network is the host's (apt and npm need it).
 #
-# Usage: tests/debian13/run.sh [--root-only | --shell [COMMAND]]
+# Usage: tests/debian13/run.sh [--root-only | --prepare | --shell [COMMAND]]
 #   --root-only  build (or check) the cached root and stop
+#   --prepare    the root, and the packages `make test` installs in it
+#                (deploy/deps.sh), then stop: CI runs this in the background
+#                while the host's suite runs (.ci/run)
 #   --shell      an interactive shell in the root instead of `make test`
 #                (with COMMAND: runs it there, in the copied tree)
 # Environment: DEBIAN13_MIRROR (default: the host's first Debian mirror in
@@ -89,8 +92,8 @@ if [ "$mode" = --inside ]; then
 fi
 
 case $mode in
-test | --root-only | --shell) ;;
-*) die "usage: tests/debian13/run.sh [--root-only | --shell [COMMAND]]" ;;
+test | --root-only | --prepare | --shell) ;;
+*) die "usage: tests/debian13/run.sh [--root-only | --prepare | --shell [COMMAND]]" ;;
 esac
 [ "$(id -u)" -eq 0 ] || die "needs root (debootstrap, chroot, mount): run it as root"
 
@@ -175,6 +178,8 @@ if [ "$mode" = --shell ] && [ $# -ge 2 ]; then
 	cmd="cd /root/vigil && $2"
 elif [ "$mode" = --shell ]; then
 	cmd='cd /root/vigil && exec bash -i'
+elif [ "$mode" = --prepare ]; then
+	cmd='cd /root/vigil && deploy/deps.sh --install test'
 else
 	# shellcheck disable=SC2016 # expanded in the root
 	cmd='cd /root/vigil && . /etc/os-release && echo "debian13: in $PRETTY_NAME, $(uname -m)" && make test'

@@ -10,7 +10,7 @@ tools/ringcat) are compared with the clip's labels
 (tests/motion/evaluate.py).  Per clip: the clip is sound
 (frame count, size, decodes), every frame carries X-Motion, every real
 motion is declared within 0.5 s of its start and cleared within the hold
-+ 1 s of its end, and nothing else raises X-Motion: 1.  Two clips run at a
++ 1 s of its end, and nothing else raises X-Motion: 1.  Four clips run at a
 time.  The table goes to the TAP diagnostics and build/motion-corpus/
 report.txt.
 """
@@ -107,7 +107,7 @@ def main():
     by_name = {lab["name"]: lab for lab in labels}
     t0 = time.monotonic()
     results = evaluate.evaluate(
-        sound, parallel=2, on_result=lambda r: report(r, by_name[r["name"]]))
+        sound, parallel=4, on_result=lambda r: report(r, by_name[r["name"]]))
     t.diag(f"corpus run in {time.monotonic() - t0:.1f} s")
     t.diag(evaluate.table(results))
     t.ok(os.path.exists(os.path.join(corpus.OUT, "report.txt")),
