@@ -356,10 +356,9 @@ static void warn_failed(const struct notify_mqtt *m, int rc, int err)
 {
 	const char *why = rc == MOSQ_ERR_ERRNO ? strerror(err)
 					       : mosquitto_strerror(rc);
-	int tls = m->tls &&
-		  (rc == MOSQ_ERR_TLS ||
-		   (rc == MOSQ_ERR_ERRNO && err == EPROTO) ||
-		   strstr(m->net_error, "SSL") != NULL);
+	int tls = m->tls && (rc == MOSQ_ERR_TLS ||
+			     (rc == MOSQ_ERR_ERRNO && err == EPROTO) ||
+			     strstr(m->net_error, "SSL") != NULL);
 
 	if (tls)
 		log_warnx("mqtt: no connection to '%s' port %d: TLS handshake "
