@@ -85,7 +85,7 @@ if [ "${VIGIL_CROSS:-1}" = 0 ]; then
 	echo "tests/cross: not part of this run (VIGIL_CROSS=0)"
 else
 	for arch in arm64 armhf; do
-		run_one "tests/cross/$arch" 900 tests/cross/run.sh "$arch"
+		run_one "tests/cross/$arch" 1500 tests/cross/run.sh "$arch"
 	done
 	run_one "tests/cross/lockfree-armv6" 120 tests/cross/lockfree.sh
 	run_one "tests/cross/t64-armhf" 300 tests/cross/t64.sh

@@ -91,7 +91,7 @@ fi
 for t in "${tests[@]}"; do
 	name=$(basename "$t")
 	start=$SECONDS
-	out=$(timeout --kill-after=10 300 "$qemu" -L "$dir/sysroot" "$t" 2>&1)
+	out=$(timeout --kill-after=10 600 "$qemu" -L "$dir/sysroot" "$t" 2>&1)
 	rc=$?
 	results=0 plan=
 	while IFS= read -r line; do
