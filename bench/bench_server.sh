@@ -7,6 +7,9 @@
 # sockets) and the picamera recipe's design (bench/picamera_ref.py, Python
 # http.server, a thread per client and a Condition).  1280x720 at 24 fps,
 # frames of about 110 KB (tests/tools/ringfeed --noise 8).
+# Several cameras (issue 14): one more server serves four cameras (four
+# rings fed alike) with the viewers spread over their four streams, so its
+# CPU per delivered frame can be compared with the one-camera server's.
 # Every configuration is measured in SERVER_BENCH_ROUNDS rounds (3) that
 # alternate with the others', and the table shows the median over the
 # rounds, so load from elsewhere on the machine hits all of them alike.
@@ -26,11 +29,14 @@ FPS=24
 cam=bench$$
 pids=()
 declare -A R
+lg_paths=() # extra loadgen arguments of the next run (--path ...)
 
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 	wait 2>/dev/null || true
-	rm -f "/dev/shm/vigil.$cam" "/dev/shm/vigil.$cam.lock"
+	for c in "$cam" "${cam}b" "${cam}c" "${cam}d"; do
+		rm -f "/dev/shm/vigil.$c" "/dev/shm/vigil.$c.lock"
+	done
 }
 trap cleanup EXIT
 
@@ -62,6 +68,7 @@ run() {
 	local key=$1 n=$2 pidlist=$3 args=() kv
 	shift 3
 	for t in "$@"; do args+=(--connect "$t"); done
+	args+=("${lg_paths[@]}")
 	kv=$("$B/bench/loadgen" "${args[@]}" --clients "$n" --warmup "$WARM" \
 		--duration "$DUR" --pids "$pidlist" 2>/dev/null) || kv=""
 	# CPU per delivered frame: a configuration that delivers fewer frames
@@ -79,7 +86,17 @@ sizes=$(RINGFEED_SIZES=1 "$B/tools/ringfeed" --camera "$cam" --fps $FPS \
 	2>/dev/null &
 feeder=$!
 pids+=("$feeder")
-for _ in $(seq 100); do [ -e "/dev/shm/vigil.$cam" ] && break; sleep 0.05; done
+cams4=("$cam" "${cam}b" "${cam}c" "${cam}d")
+for c in "${cams4[@]:1}"; do
+	"$B/tools/ringfeed" --camera "$c" --fps $FPS --size 1280x720 --noise 8 \
+		2>/dev/null &
+	pids+=("$!")
+done
+for c in "${cams4[@]}"; do
+	for _ in $(seq 100); do [ -e "/dev/shm/vigil.$c" ] && break; sleep 0.05; done
+done
+paths4=()
+for c in "${cams4[@]}"; do paths4+=(--path "/cam/$c/stream.mjpg"); done
 frame_kb=$(echo "$sizes" | awk '/bytes/ { s += $4; n++ } END { if (n) printf "%.0f", s / n / 1024; else print "?" }')
 
 # Every server runs from the start (idle ones only copy 24 frames a second
@@ -90,6 +107,7 @@ pa=$(free_port)
 pb=$(free_port)
 pf=$(free_port)
 pp=$(free_port)
+p4=$(free_port)
 "$B/vigil-server" --camera "$cam" --listen "127.0.0.1:$p1" --max-clients 5000 2>/dev/null &
 s1=$!
 "$B/vigil-server" --camera "$cam" --listen "127.0.0.1:$pa" --max-clients 5000 2>/dev/null &
@@ -100,8 +118,11 @@ sb=$!
 sf=$!
 "$B/tools/ringcat" -r -n 0 -t 0 "$cam" | python3 bench/picamera_ref.py "$pp" 2>/dev/null &
 sp=$!
-pids+=("$s1" "$sa" "$sb" "$sf" "$sp")
-for port in "$p1" "$pa" "$pb" "$pf" "$pp"; do wait_port "$port"; done
+"$B/vigil-server" --cameras "$(IFS=,; echo "${cams4[*]}")" --listen "127.0.0.1:$p4" \
+	--max-clients 5000 2>/dev/null &
+s4=$!
+pids+=("$s1" "$sa" "$sb" "$sf" "$sp" "$s4")
+for port in "$p1" "$pa" "$pb" "$pf" "$pp" "$p4"; do wait_port "$port"; done
 sleep 0.5
 for n in 1 $NS; do
 	for _ in $(seq "$ROUNDS"); do
@@ -110,12 +131,17 @@ for n in 1 $NS; do
 		if [ "$n" -gt 1 ]; then
 			run vigil2 "$n" "$sa,$sb" "127.0.0.1:$pa" "127.0.0.1:$pb"
 		fi
+		if [ "$n" -ge 4 ]; then
+			lg_paths=("${paths4[@]}")
+			run vigil4 "$n" "$s4" "127.0.0.1:$p4"
+			lg_paths=()
+		fi
 		if [ "$n" -le "$PIMAX" ]; then
 			run picam "$n" "$sp" "127.0.0.1:$pp"
 		fi
 	done
 done
-stop "$s1" "$sa" "$sb" "$sf" "$sp"
+stop "$s1" "$sa" "$sb" "$sf" "$sp" "$s4"
 
 # The median over the rounds (the machine is shared: one unlucky round of
 # one configuration must not decide a ratio).
@@ -130,11 +156,12 @@ echo "   (fps per viewer; latency = capture time (X-Timestamp) -> last JPEG byte
 echo "    the server processes; RSS of the largest; loadgen, servers and the frame source share the machine)"
 printf '%-7s %-22s %8s %8s %7s %8s %8s %7s %9s %7s %7s\n' viewers server "fps min" "fps med" "frames" "p50 ms" "p99 ms" "CPU %" "us/frame" "RSS MB" invalid
 for n in 1 $NS; do
-	for key in vigil1 vigil2 lower picam; do
+	for key in vigil1 vigil2 vigil4 lower picam; do
 		[ -n "$(v "$key" "$n" ran)" ] || continue
 		case $key in
 		vigil1) name="vigil-server x1" ;;
 		vigil2) name="vigil-server x2" ;;
+		vigil4) name="x1, 4 cameras" ;;
 		lower) name="lower bound (C)" ;;
 		picam) name="picamera recipe (Py)" ;;
 		esac
@@ -153,12 +180,13 @@ done
 echo
 echo "   (us/frame: server CPU time per frame delivered to a viewer; ratios below use it)"
 echo
-printf '%-7s %18s %18s %22s\n' viewers "CPU x1/lower" "p99 x1/lower" "CPU picamera/x1"
+printf '%-7s %18s %18s %22s %20s\n' viewers "CPU x1/lower" "p99 x1/lower" "CPU picamera/x1" "CPU 4 cameras/1"
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 <= 0) print "-"; else printf "%.2f", a / b }'; }
 for n in 1 $NS; do
-	printf '%-7s %18s %18s %22s\n' "$n" "$(ratio "$(v vigil1 "$n" cpu_us_frame)" "$(v lower "$n" cpu_us_frame)")" \
+	printf '%-7s %18s %18s %22s %20s\n' "$n" "$(ratio "$(v vigil1 "$n" cpu_us_frame)" "$(v lower "$n" cpu_us_frame)")" \
 		"$(ratio "$(v vigil1 "$n" lat_p99_ms)" "$(v lower "$n" lat_p99_ms)")" \
-		"$(ratio "$(v picam "$n" cpu_us_frame)" "$(v vigil1 "$n" cpu_us_frame)")"
+		"$(ratio "$(v picam "$n" cpu_us_frame)" "$(v vigil1 "$n" cpu_us_frame)")" \
+		"$(ratio "$(v vigil4 "$n" cpu_us_frame)" "$(v vigil1 "$n" cpu_us_frame)")"
 done
 echo
 

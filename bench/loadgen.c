@@ -10,7 +10,10 @@
  * generator costs little CPU beside the servers it measures.
  *
  * Usage: loadgen --connect HOST:PORT [--connect ...] --clients N
- *                [--warmup S] [--duration S] [--path P] [--pids P,P...]
+ *                [--warmup S] [--duration S] [--path P [--path ...]]
+ *                [--pids P,P...]
+ * Client i asks for the (i mod paths)-th --path (several cameras' streams
+ * from one server) of the (i mod targets)-th --connect.
  * The measuring window (--duration) opens --warmup seconds after every
  * viewer has received its first frame, so a connection storm (SYN retries
  * on a full backlog) is not counted as frames lost.
@@ -34,6 +37,7 @@
 #include <unistd.h>
 
 #define LG_TARGETS_MAX 8
+#define LG_PATHS_MAX 16
 #define LG_PIDS_MAX 8
 #define LG_HDR_MAX 2048
 #define LG_BOUNDARY_MAX 72
@@ -415,7 +419,8 @@ int main(int argc, char **argv)
 		{"pids", required_argument, NULL, 'P'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *path = "/stream.mjpg";
+	const char *paths[LG_PATHS_MAX] = {"/stream.mjpg"};
+	int npaths = 0;
 	double warmup = 2, duration = 5;
 	int nclients = 10, pids[LG_PIDS_MAX], npids = 0, ch, i, ep;
 	double cpu0[LG_PIDS_MAX], cpu_sum = 0, *fps;
@@ -424,7 +429,7 @@ int main(int argc, char **argv)
 	struct epoll_event evs[LG_EVENTS];
 	struct rlimit rl;
 	struct rusage ru0, ru1;
-	char req[256];
+	char req[LG_PATHS_MAX][256];
 	int64_t start;
 	int measuring = 0, connected = 0, alive = 0;
 	uint64_t frames_total = 0;
@@ -449,7 +454,12 @@ int main(int argc, char **argv)
 			duration = atof(optarg);
 			break;
 		case 'p':
-			path = optarg;
+			if (npaths == LG_PATHS_MAX) {
+				fprintf(stderr, "loadgen: at most %d --path\n",
+					LG_PATHS_MAX);
+				return 2;
+			}
+			paths[npaths++] = optarg;
 			break;
 		case 'P': {
 			char *s = optarg, *tok;
@@ -479,8 +489,12 @@ int main(int argc, char **argv)
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	if (conns == NULL || fps == NULL || ep < 0)
 		return 1;
-	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: localhost\r\n\r\n",
-		 path);
+	if (npaths == 0)
+		npaths = 1;
+	for (i = 0; i < npaths; i++)
+		snprintf(req[i], sizeof(req[i]),
+			 "GET %s HTTP/1.1\r\nHost: localhost\r\n\r\n",
+			 paths[i]);
 	/* The window opens warmup seconds after every viewer has its first
 	 * frame (connection storms settle first), or after LG_SETTLE_MAX_S. */
 	start = now_ns(CLOCK_MONOTONIC);
@@ -542,9 +556,11 @@ int main(int argc, char **argv)
 
 				getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err,
 					   &len);
-				if (err != 0 || send(c->fd, req, strlen(req),
-						     MSG_NOSIGNAL) !=
-							(ssize_t)strlen(req)) {
+				const char *r = req[(c - conns) % npaths];
+
+				if (err != 0 ||
+				    send(c->fd, r, strlen(r), MSG_NOSIGNAL) !=
+					    (ssize_t)strlen(r)) {
 					conn_fail(c,
 						  err ? strerror(err) : "send");
 					continue;
