@@ -67,7 +67,9 @@ def report(r, lab):
         what = (f"{name}: every frame streamed and its motion state read "
                 "from the ring (the server sends no X-Motion)")
     else:
-        what = f"{name}: every frame streamed with X-Motion and X-Motion-Score"
+        what = (f"{name}: every frame streamed with X-Motion and "
+                "X-Motion-Score (a frame the loaded client missed: read "
+                "from the ring)")
     t.ok(not run_fail, what, "\n".join(run_fail))
     judged = not run_fail
     rows = {(row["start"], row["end"]): row for row in r["rows"]}
