@@ -153,8 +153,9 @@ v() {
 
 echo "== vigil-server: MJPEG fan-out, 1280x720 @ $FPS fps, frames ~${frame_kb} KB, $(nproc) cores, median of $ROUNDS rounds of ${WARM} s warm-up + ${DUR} s"
 echo "   (fps per viewer; latency = capture time (X-Timestamp) -> last JPEG byte at the viewer; CPU % of one core, summed over"
-echo "    the server processes; RSS of the largest; loadgen, servers and the frame source share the machine)"
-printf '%-7s %-22s %8s %8s %7s %8s %8s %7s %9s %7s %7s\n' viewers server "fps min" "fps med" "frames" "p50 ms" "p99 ms" "CPU %" "us/frame" "RSS MB" invalid
+echo "    the server processes; RSS of the largest, and its own memory (RssAnon: without the shared libraries' pages);"
+echo "    loadgen, servers and the frame source share the machine)"
+printf '%-7s %-22s %8s %8s %7s %8s %8s %7s %9s %7s %7s %7s\n' viewers server "fps min" "fps med" "frames" "p50 ms" "p99 ms" "CPU %" "us/frame" "RSS MB" "own MB" invalid
 for n in 1 $NS; do
 	for key in vigil1 vigil2 vigil4 lower picam; do
 		[ -n "$(v "$key" "$n" ran)" ] || continue
@@ -169,12 +170,13 @@ for n in 1 $NS; do
 			printf '%-7s %-22s %s\n' "$n" "$name" "(run failed)"
 			continue
 		fi
-		printf '%-7s %-22s %8.2f %8.2f %6.1f%% %8.2f %8.2f %7.1f %9.2f %7.1f %7s\n' "$n" "$name" \
+		printf '%-7s %-22s %8.2f %8.2f %6.1f%% %8.2f %8.2f %7.1f %9.2f %7.1f %7.1f %7s\n' "$n" "$name" \
 			"$(v "$key" "$n" fps_min)" "$(v "$key" "$n" fps_med)" \
 			"$(awk -v f="$(v "$key" "$n" fps_med)" -v s="$FPS" 'BEGIN { print f * 100 / s }')" \
 			"$(v "$key" "$n" lat_p50_ms)" "$(v "$key" "$n" lat_p99_ms)" "$(v "$key" "$n" cpu_pct)" \
 			"$(v "$key" "$n" cpu_us_frame)" \
-			"$(awk -v k="$(v "$key" "$n" rss_kb)" 'BEGIN { print k / 1024 }')" "$(v "$key" "$n" invalid)"
+			"$(awk -v k="$(v "$key" "$n" rss_kb)" 'BEGIN { print k / 1024 }')" \
+			"$(awk -v k="$(v "$key" "$n" anon_kb)" 'BEGIN { print k / 1024 }')" "$(v "$key" "$n" invalid)"
 	done
 done
 echo

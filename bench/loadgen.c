@@ -377,9 +377,11 @@ static double cpu_seconds(int pid)
 	return (double)total / 1e9;
 }
 
-static long rss_kb(int pid)
+/* A field of /proc/PID/status in kB ("VmRSS:", "RssAnon:"), or 0. */
+static long status_kb(int pid, const char *field)
 {
 	char path[64], line[256];
+	size_t n = strlen(field);
 	long kb = 0;
 	FILE *f;
 
@@ -388,7 +390,8 @@ static long rss_kb(int pid)
 	if (f == NULL)
 		return 0;
 	while (fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, "VmRSS: %ld", &kb) == 1)
+		if (strncmp(line, field, n) == 0 &&
+		    sscanf(line + n, "%ld", &kb) == 1)
 			break;
 	fclose(f);
 	return kb;
@@ -424,7 +427,7 @@ int main(int argc, char **argv)
 	double warmup = 2, duration = 5;
 	int nclients = 10, pids[LG_PIDS_MAX], npids = 0, ch, i, ep;
 	double cpu0[LG_PIDS_MAX], cpu_sum = 0, *fps;
-	long rss_max = 0;
+	long rss_max = 0, anon_max = 0;
 	struct conn *conns;
 	struct epoll_event evs[LG_EVENTS];
 	struct rlimit rl;
@@ -575,11 +578,14 @@ int main(int argc, char **argv)
 	}
 	getrusage(RUSAGE_SELF, &ru1);
 	for (i = 0; i < npids; i++) {
-		long kb = rss_kb(pids[i]);
+		long kb = status_kb(pids[i], "VmRSS:");
+		long anon = status_kb(pids[i], "RssAnon:");
 
 		cpu_sum += cpu_seconds(pids[i]) - cpu0[i];
 		if (kb > rss_max)
 			rss_max = kb;
+		if (anon > anon_max)
+			anon_max = anon;
 	}
 	for (i = 0; i < nclients; i++) {
 		fps[i] = (double)conns[i].frames / duration;
@@ -599,14 +605,14 @@ int main(int argc, char **argv)
 		printf("clients=%d connected=%d alive=%d frames=%" PRIu64
 		       " fps_min=%.2f fps_med=%.2f lat_p50_ms=%.3f lat_p99_ms=%.3f"
 		       " lat_max_ms=%.3f invalid=%" PRIu64
-		       " cpu_pct=%.1f rss_kb=%ld"
+		       " cpu_pct=%.1f rss_kb=%ld anon_kb=%ld"
 		       " loadgen_cpu_pct=%.1f\n",
 		       nclients, connected, alive, frames_total, fps[0],
 		       fps[nclients / 2],
 		       nlat ? lat_us[nlat / 2] / 1000.0 : -1.0,
 		       nlat ? lat_us[nlat * 99 / 100] / 1000.0 : -1.0,
 		       nlat ? lat_us[nlat - 1] / 1000.0 : -1.0, invalid_total,
-		       cpu_sum * 100.0 / duration, rss_max,
+		       cpu_sum * 100.0 / duration, rss_max, anon_max,
 		       lg_cpu * 100.0 / duration);
 	}
 	return 0;
