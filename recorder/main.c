@@ -483,6 +483,14 @@ static void pause_recording(struct recorder *r, int err)
 	run_retention(r);
 }
 
+/* The clip borrows the frames it was given until this: call it before
+ * their memory is reused. */
+static void flush_clip(struct recorder *r)
+{
+	if (r->clip != NULL && clip_flush(r->clip) < 0)
+		pause_recording(r, errno);
+}
+
 /* Opens the event's next part; 0 when a clip is open. */
 static int open_part(struct recorder *r, const struct recframe *f)
 {
@@ -621,6 +629,7 @@ static void event_start(struct recorder *r, const struct recframe *f,
 
 		write_frame(r, p, pj, pl);
 	}
+	flush_clip(r);
 	preroll_clear(r->pre);
 	write_frame(r, f, jpeg, len);
 	save_meta(r);
@@ -813,8 +822,7 @@ static void housekeeping(struct recorder *r, int idle)
 		return;
 	r->next_housekeeping_ns = now + REC_HOUSEKEEPING_MS * NS_PER_MS;
 	if (r->em.active) {
-		if (r->clip != NULL && clip_sync(r->clip) < 0)
-			pause_recording(r, errno);
+		flush_clip(r);
 		save_thumbnail(r);
 		if (r->meta_dirty)
 			save_meta(r);
@@ -976,6 +984,7 @@ int main(int argc, char **argv)
 
 		if (got) {
 			on_frame(&r, &f, jpeg, len);
+			flush_clip(&r);
 			queue_pop(r.queue);
 		}
 		housekeeping(&r, !got);
