@@ -51,7 +51,7 @@
 #define REC_KEEP_DAYS_DEFAULT 30
 #define REC_KEEP_DAYS_MAX 36500
 #define REC_MIN_FREE_PCT_DEFAULT 10
-#define REC_WAIT_MS 250 /* futex wait timeout: housekeeping cadence */
+#define REC_BATCH_MS 100 /* frames are taken from the queue in batches */
 #define REC_HOUSEKEEPING_MS 1000 /* metadata, state, space checks */
 #define REC_ID_TRIES 1000 /* ids tried when a start time is taken */
 #define REC_MMAP_THRESHOLD (32 << 20) /* see main() */
@@ -850,18 +850,20 @@ static void run_notify_only(struct recorder *r)
 	log_info("notifying events of camera '%s' (nothing is recorded)",
 		 r->o->camera);
 	while (!stopping) {
-		struct recframe f;
-		const void *jpeg;
-		size_t len;
-		int got = queue_peek(r->queue, REC_WAIT_MS, &f, &jpeg, &len);
+		unsigned i, n = queue_wait(r->queue, REC_BATCH_MS);
 
-		if (got) {
-			on_frame(r, &f, jpeg, len);
-			queue_pop(r->queue);
-		} else if (r->em.active &&
-			   event_tick(&r->em, clock_mono_ns()) == EVENT_END) {
-			notify_only_end(r);
+		for (i = 0; i < n; i++) {
+			const void *jpeg;
+			size_t len;
+			const struct recframe *f = queue_at(r->queue, i, &jpeg,
+							    &len);
+
+			on_frame(r, f, jpeg, len);
 		}
+		queue_pop_n(r->queue, n);
+		if (n == 0 && r->em.active &&
+		    event_tick(&r->em, clock_mono_ns()) == EVENT_END)
+			notify_only_end(r);
 	}
 	log_info("shutting down (signal)");
 	if (r->em.active)
@@ -976,18 +978,20 @@ int main(int argc, char **argv)
 	if (r.tap == NULL)
 		fatal("cannot start the ring reader");
 	while (!stopping) {
-		struct recframe f;
-		const void *jpeg;
-		size_t len;
+		unsigned i, n = queue_wait(r.queue, REC_BATCH_MS);
 
-		int got = queue_peek(r.queue, REC_WAIT_MS, &f, &jpeg, &len);
+		for (i = 0; i < n; i++) {
+			const void *jpeg;
+			size_t len;
+			const struct recframe *f = queue_at(r.queue, i, &jpeg,
+							    &len);
 
-		if (got) {
-			on_frame(&r, &f, jpeg, len);
-			flush_clip(&r);
-			queue_pop(r.queue);
+			on_frame(&r, f, jpeg, len);
 		}
-		housekeeping(&r, !got);
+		/* The clip borrows the queue's frames until it is flushed. */
+		flush_clip(&r);
+		queue_pop_n(r.queue, n);
+		housekeeping(&r, n == 0);
 	}
 
 	log_info("shutting down (signal)");
