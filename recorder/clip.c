@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* clip: Matroska clips of JPEGs through libavformat, live-muxed. */
+/* clip: Matroska clips of JPEGs, the header from libavformat. */
 #include "clip.h"
 
 #include <errno.h>
@@ -9,7 +9,9 @@
 #include <libavutil/log.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,16 +27,37 @@
 #define CLIP_WBUF uint8_t
 #endif
 
+/*
+ * The clusters are written here, not by libavformat: its muxer copies every
+ * packet through its AVIO buffer and costs more per packet than the whole
+ * cluster format, which is fixed and short (Matroska, RFC 9559): a Cluster
+ * of unknown size, its Timecode, then one SimpleBlock per JPEG.  A block's
+ * JPEG goes to writev() from the caller's memory.
+ */
+#define MKV_ID_CLUSTER 0x1F43B675u
+#define MKV_ID_TIMECODE 0xE7u
+#define MKV_ID_SIMPLEBLOCK 0xA3u
+#define MKV_TRACK1 0x81u /* track number 1, as an EBML varint */
+#define MKV_KEYFRAME 0x80u
+#define CLIP_CLUSTER_HEAD 22 /* id 4, unknown size 8, timecode 1+1+8 */
+#define CLIP_BLOCK_HEAD 13 /* id 1, size 8, track 1, timecode 2, flags 1 */
+#define CLIP_IOV_MAX 256 /* under IOV_MAX (1024 on Linux) */
+#define CLIP_HEADER_BUFFER (64u << 10)
+
 struct clip {
 	int fd;
-	AVFormatContext *oc;
-	AVIOContext *pb;
-	AVPacket *pkt;
 	int64_t event_start_ns;
 	int64_t last_pts;
+	int64_t cluster_pts; /* -1: no cluster open */
 	int64_t last_sync_ns; /* CLOCK_MONOTONIC */
+	int unsynced; /* bytes written since the last fdatasync */
 	uint64_t bytes;
 	int err; /* first errno of a failed write */
+	/* Pending writes: headers live in head[], JPEGs are the callers'. */
+	struct iovec iov[CLIP_IOV_MAX];
+	int niov;
+	uint8_t head[CLIP_IOV_MAX / 2][CLIP_CLUSTER_HEAD + CLIP_BLOCK_HEAD];
+	unsigned nhead;
 };
 
 void clip_set_verbose(int verbose)
@@ -42,50 +65,28 @@ void clip_set_verbose(int verbose)
 	av_log_set_level(verbose ? AV_LOG_WARNING : AV_LOG_QUIET);
 }
 
-static int write_cb(void *opaque, CLIP_WBUF *buf, int size)
+/* The header, from libavformat, lands here before it is written out. */
+struct header_buf {
+	uint8_t *data;
+	size_t len, cap;
+};
+
+static int header_cb(void *opaque, CLIP_WBUF *buf, int size)
 {
-	struct clip *c = opaque;
-	const uint8_t *p = buf;
-	size_t left = (size_t)size;
+	struct header_buf *h = opaque;
 
-	if (c->err != 0)
-		return AVERROR(c->err);
-	while (left > 0) {
-		ssize_t n = write(c->fd, p, left);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			c->err = n < 0 ? errno : EIO;
-			return AVERROR(c->err);
-		}
-		p += n;
-		left -= (size_t)n;
-		c->bytes += (uint64_t)n;
-	}
+	if (size < 0 || (size_t)size > h->cap - h->len)
+		return AVERROR(ENOMEM);
+	memcpy(h->data + h->len, buf, (size_t)size);
+	h->len += (size_t)size;
 	return size;
 }
 
-static int av_errno(const struct clip *c, int averr)
+static int av_errno(int averr)
 {
-	if (c->err != 0)
-		return c->err;
 	if (averr < 0 && AVUNERROR(averr) > 0 && AVUNERROR(averr) < 4096)
 		return AVUNERROR(averr);
 	return EIO;
-}
-
-static void clip_free(struct clip *c)
-{
-	if (c->pb != NULL) {
-		av_freep(&c->pb->buffer);
-		avio_context_free(&c->pb);
-	}
-	avformat_free_context(c->oc);
-	av_packet_free(&c->pkt);
-	if (c->fd >= 0)
-		close(c->fd);
-	av_free(c);
 }
 
 static void iso_time(char *buf, size_t size, int64_t ns)
@@ -99,116 +100,200 @@ static void iso_time(char *buf, size_t size, int64_t ns)
 		 tm.tm_min, tm.tm_sec, (int)(ns % 1000000000 / 1000));
 }
 
-struct clip *clip_open(const struct clip_config *cfg)
+/*
+ * EBML header, Segment (unknown size: the file is never gone back to),
+ * Info and Tracks, as the matroska muxer writes them in live mode.  The
+ * muxer is freed before it writes any cluster.  0 or -1 with errno.
+ */
+static int make_header(const struct clip_config *cfg, struct header_buf *h)
 {
-	struct clip *c = av_mallocz(sizeof(*c));
+	AVFormatContext *oc = NULL;
+	AVIOContext *pb = NULL;
 	AVDictionary *opts = NULL;
-	unsigned char *buffer = NULL;
+	unsigned char *buffer;
 	AVStream *st;
 	char when[80];
-	int rc, saved;
+	int rc, saved = ENOMEM;
 
-	if (c == NULL) {
-		errno = ENOMEM;
-		return NULL;
+	buffer = av_malloc(CLIP_HEADER_BUFFER);
+	if (buffer == NULL)
+		goto fail;
+	pb = avio_alloc_context(buffer, CLIP_HEADER_BUFFER, 1, h, NULL,
+				header_cb, NULL);
+	if (pb == NULL) {
+		av_free(buffer);
+		goto fail;
 	}
-	c->fd = -1;
-	c->event_start_ns = cfg->event_start_ns;
-	c->last_pts = -1;
-	c->fd = openat(cfg->dirfd, cfg->name,
-		       O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, CLIP_FILE_MODE);
-	if (c->fd < 0) {
-		saved = errno;
-		goto fail_errno;
-	}
-	c->pkt = av_packet_alloc();
-	buffer = av_malloc(CLIP_BUFFER_SIZE);
-	if (c->pkt == NULL || buffer == NULL)
-		goto fail_nomem;
-	c->pb = avio_alloc_context(buffer, CLIP_BUFFER_SIZE, 1, c, NULL,
-				   write_cb, NULL);
-	if (c->pb == NULL)
-		goto fail_nomem;
-	buffer = NULL;
-	/* Not seekable: the muxer writes an unknown-size segment and never
-	 * goes back, which is what makes a cut file readable. */
-	c->pb->seekable = 0;
-	/* Flush points (one per packet) flush only a full buffer. */
-	c->pb->min_packet_size = CLIP_BUFFER_SIZE;
-	if (avformat_alloc_output_context2(&c->oc, NULL, "matroska", NULL) < 0)
-		goto fail_nomem;
-	c->oc->pb = c->pb;
-	c->oc->flags |= AVFMT_FLAG_CUSTOM_IO;
-	/* libavformat flushes a non-seekable output at every packet (a flush
-	 * point) by default: one write() per frame.  The clip flushes itself,
-	 * once a second (clip_sync); in between the buffer goes out whole. */
-	c->oc->flush_packets = 0;
-	st = avformat_new_stream(c->oc, NULL);
+	pb->seekable = 0;
+	if (avformat_alloc_output_context2(&oc, NULL, "matroska", NULL) < 0)
+		goto fail;
+	oc->pb = pb;
+	oc->flags |= AVFMT_FLAG_CUSTOM_IO;
+	st = avformat_new_stream(oc, NULL);
 	if (st == NULL)
-		goto fail_nomem;
+		goto fail;
 	st->time_base = (AVRational){1, 1000};
 	st->codecpar->codec_type = AVMEDIA_TYPE_VIDEO;
 	st->codecpar->codec_id = AV_CODEC_ID_MJPEG;
 	st->codecpar->width = (int)cfg->width;
 	st->codecpar->height = (int)cfg->height;
 	iso_time(when, sizeof(when), cfg->file_start_ns);
-	av_dict_set(&c->oc->metadata, "creation_time", when, 0);
+	av_dict_set(&oc->metadata, "creation_time", when, 0);
 	if (cfg->title != NULL)
-		av_dict_set(&c->oc->metadata, "title", cfg->title, 0);
+		av_dict_set(&oc->metadata, "title", cfg->title, 0);
 	av_dict_set(&opts, "live", "1", 0);
-	/* A CRC over every cluster would cost more CPU than all the rest. */
 	av_dict_set(&opts, "write_crc32", "0", 0);
-	av_dict_set(&opts, "cluster_time_limit", "1000", 0);
-	av_dict_set(&opts, "cluster_size_limit", "8388608", 0);
-	rc = avformat_write_header(c->oc, &opts);
+	rc = avformat_write_header(oc, &opts);
 	av_dict_free(&opts);
 	if (rc < 0) {
-		saved = av_errno(c, rc);
-		goto fail_errno;
+		saved = av_errno(rc);
+		goto fail;
 	}
-	avio_flush(c->pb);
-	if (c->err != 0 || c->pb->error < 0) {
-		saved = av_errno(c, c->pb->error);
-		goto fail_errno;
+	avio_flush(pb);
+	if (pb->error < 0) {
+		saved = av_errno(pb->error);
+		goto fail;
 	}
-	/* A listed clip must exist after a power cut: sync it and its name. */
-	if (fdatasync(c->fd) < 0 || fsync(cfg->dirfd) < 0) {
+	avformat_free_context(oc);
+	av_freep(&pb->buffer);
+	avio_context_free(&pb);
+	return 0;
+fail:
+	avformat_free_context(oc);
+	if (pb != NULL) {
+		av_freep(&pb->buffer);
+		avio_context_free(&pb);
+	}
+	errno = saved;
+	return -1;
+}
+
+static void put_be(uint8_t *p, uint64_t v, int n)
+{
+	while (n-- > 0) {
+		p[n] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+
+/* Writes the pending iovecs, all of them, or fails for good. */
+static int flush_iov(struct clip *c)
+{
+	struct iovec *v = c->iov;
+	int n = c->niov;
+
+	if (c->err != 0)
+		goto fail;
+	while (n > 0) {
+		ssize_t w = writev(c->fd, v, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			c->err = w < 0 ? errno : EIO;
+			goto fail;
+		}
+		c->bytes += (uint64_t)w;
+		c->unsynced = 1;
+		while (n > 0 && (size_t)w >= v->iov_len) {
+			w -= (ssize_t)v->iov_len;
+			v++;
+			n--;
+		}
+		if (n > 0) {
+			v->iov_base = (uint8_t *)v->iov_base + w;
+			v->iov_len -= (size_t)w;
+		}
+	}
+	c->niov = 0;
+	c->nhead = 0;
+	return 0;
+fail:
+	c->niov = 0;
+	c->nhead = 0;
+	errno = c->err;
+	return -1;
+}
+
+/* Ends the cluster (the next block starts one), writes, fdatasyncs. */
+static int sync_now(struct clip *c)
+{
+	c->cluster_pts = -1;
+	if (flush_iov(c) < 0)
+		return -1;
+	c->last_sync_ns = clock_mono_ns();
+	if (!c->unsynced)
+		return 0;
+	if (fdatasync(c->fd) < 0) {
+		c->err = errno;
+		return -1;
+	}
+	c->unsynced = 0;
+	return 0;
+}
+
+struct clip *clip_open(const struct clip_config *cfg)
+{
+	struct clip *c = calloc(1, sizeof(*c));
+	struct header_buf h = {NULL, 0, CLIP_HEADER_BUFFER};
+	int saved;
+
+	if (c == NULL)
+		return NULL;
+	c->event_start_ns = cfg->event_start_ns;
+	c->last_pts = -1;
+	c->cluster_pts = -1;
+	c->fd = openat(cfg->dirfd, cfg->name,
+		       O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, CLIP_FILE_MODE);
+	if (c->fd < 0) {
 		saved = errno;
-		goto fail_errno;
+		free(c);
+		errno = saved;
+		return NULL;
 	}
+	h.data = malloc(h.cap);
+	if (h.data == NULL) {
+		saved = ENOMEM;
+		goto fail;
+	}
+	if (make_header(cfg, &h) < 0) {
+		saved = errno;
+		goto fail;
+	}
+	c->iov[0].iov_base = h.data;
+	c->iov[0].iov_len = h.len;
+	c->niov = 1;
+	/* A listed clip must exist after a power cut: sync it and its name. */
+	if (flush_iov(c) < 0 || fdatasync(c->fd) < 0 || fsync(cfg->dirfd) < 0) {
+		saved = errno;
+		goto fail;
+	}
+	free(h.data);
+	c->unsynced = 0;
 	c->last_sync_ns = clock_mono_ns();
 	return c;
-fail_nomem:
-	saved = ENOMEM;
-fail_errno:
-	av_free(buffer);
-	if (c->fd >= 0)
-		unlinkat(cfg->dirfd, cfg->name, 0);
-	clip_free(c);
+fail:
+	free(h.data);
+	close(c->fd);
+	unlinkat(cfg->dirfd, cfg->name, 0);
+	free(c);
 	errno = saved;
 	return NULL;
 }
 
-int clip_sync(struct clip *c)
+int clip_flush(struct clip *c)
 {
-	int rc;
-
-	/* A NULL packet closes the current cluster (AVFMT_ALLOW_FLUSH). */
-	rc = av_write_frame(c->oc, NULL);
-	avio_flush(c->pb);
-	if (rc < 0 || c->err != 0 || c->pb->error < 0) {
-		errno = av_errno(c, rc < 0 ? rc : c->pb->error);
-		return -1;
-	}
-	c->last_sync_ns = clock_mono_ns();
-	return fdatasync(c->fd);
+	if (clock_mono_ns() - c->last_sync_ns >= CLIP_CLUSTER_MS * NS_PER_MS)
+		return sync_now(c);
+	return flush_iov(c);
 }
 
 int clip_write(struct clip *c, const void *jpeg, size_t len,
 	       int64_t realtime_ns)
 {
 	int64_t pts = (realtime_ns - c->event_start_ns) / NS_PER_MS;
-	int rc;
+	uint8_t *h;
+	size_t n = 0;
 
 	if (len == 0 || len > INT32_MAX) {
 		errno = EINVAL;
@@ -220,44 +305,57 @@ int clip_write(struct clip *c, const void *jpeg, size_t len,
 	}
 	if (pts <= c->last_pts)
 		pts = c->last_pts + 1;
-	c->pkt->data = (uint8_t *)(uintptr_t)jpeg;
-	c->pkt->size = (int)len;
-	c->pkt->pts = pts;
-	c->pkt->dts = pts;
-	c->pkt->duration = 0;
-	c->pkt->flags = AV_PKT_FLAG_KEY;
-	c->pkt->stream_index = 0;
-	rc = av_write_frame(c->oc, c->pkt);
-	c->pkt->data = NULL;
-	c->pkt->size = 0;
-	if (rc < 0 || c->err != 0) {
-		errno = av_errno(c, rc);
+	/* Block times are 16-bit offsets from the cluster's: a cluster spans
+	 * CLIP_CLUSTER_MS at most, and is synced when it ends. */
+	if (c->cluster_pts >= 0 && pts - c->cluster_pts >= CLIP_CLUSTER_MS &&
+	    sync_now(c) < 0)
 		return -1;
+	if (c->niov + 2 > CLIP_IOV_MAX && flush_iov(c) < 0)
+		return -1;
+	h = c->head[c->nhead++];
+	if (c->cluster_pts < 0) {
+		c->cluster_pts = pts;
+		put_be(h, MKV_ID_CLUSTER, 4);
+		put_be(h + 4, 0x01FFFFFFFFFFFFFFull, 8); /* unknown size */
+		h[12] = MKV_ID_TIMECODE;
+		h[13] = 0x88; /* 8 bytes */
+		put_be(h + 14, (uint64_t)pts, 8);
+		n = CLIP_CLUSTER_HEAD;
 	}
+	h[n] = MKV_ID_SIMPLEBLOCK;
+	put_be(h + n + 1, 0x0100000000000000ull | (len + 4), 8);
+	h[n + 9] = MKV_TRACK1;
+	put_be(h + n + 10, (uint64_t)(pts - c->cluster_pts), 2);
+	h[n + 12] = MKV_KEYFRAME;
+	c->iov[c->niov].iov_base = h;
+	c->iov[c->niov].iov_len = n + CLIP_BLOCK_HEAD;
+	c->iov[c->niov + 1].iov_base = (void *)(uintptr_t)jpeg;
+	c->iov[c->niov + 1].iov_len = len;
+	c->niov += 2;
 	c->last_pts = pts;
-	if (clock_mono_ns() - c->last_sync_ns >= CLIP_CLUSTER_MS * NS_PER_MS)
-		return clip_sync(c);
 	return 0;
 }
 
 uint64_t clip_bytes(const struct clip *c)
 {
-	return c->bytes;
+	uint64_t n = c->bytes;
+	int i;
+
+	for (i = 0; i < c->niov; i++)
+		n += c->iov[i].iov_len;
+	return n;
 }
 
 int clip_close(struct clip *c)
 {
-	int rc, saved = 0;
+	int saved = 0;
 
 	if (c == NULL)
 		return 0;
-	rc = av_write_trailer(c->oc);
-	avio_flush(c->pb);
-	if (rc < 0 || c->err != 0 || c->pb->error < 0)
-		saved = av_errno(c, rc < 0 ? rc : c->pb->error);
-	else if (fdatasync(c->fd) < 0)
+	if (sync_now(c) < 0)
 		saved = errno;
-	clip_free(c);
+	close(c->fd);
+	free(c);
 	if (saved != 0) {
 		errno = saved;
 		return -1;

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * clip: one clip file, Matroska written by libavformat with the JPEGs as
- * captured (codec MJPEG, no decoding or re-encoding).  "Live" muxing: the
- * output is not seekable to the muxer, so it never goes back to patch a
- * size or write cues; clusters are closed at least once a second and the
- * file is fdatasync'ed then, so a file cut at any byte still opens and
- * plays up to at most about a second before the cut.  Writes go out through
- * a CLIP_BUFFER_SIZE buffer, flushed when full or at the once-a-second sync,
- * never per frame (large writes for SD cards).
+ * clip: one clip file, Matroska with the JPEGs as captured (codec MJPEG, no
+ * decoding or re-encoding).  libavformat writes the header (EBML header, a
+ * Segment of unknown size, Info, Tracks); the clusters are written here
+ * (clip.c says why): a Cluster of unknown size with its Timecode, then one
+ * SimpleBlock per JPEG, gathered with writev() from the caller's memory.
+ * Nothing is ever gone back to, so a file cut at any byte still opens and
+ * plays up to the last whole block before the cut.  A cluster spans at most
+ * CLIP_CLUSTER_MS and the file is fdatasync'ed when one ends (about once a
+ * second), never per frame.
  *
  * pts are milliseconds from the event's start (a frame's CLOCK_REALTIME
  * minus the event's start), so the parts of a split event continue one
@@ -19,7 +20,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CLIP_BUFFER_SIZE (1u << 20)
 #define CLIP_CLUSTER_MS 1000 /* longest cluster, and the sync interval */
 #define CLIP_FILE_MODE 0640
 
@@ -45,19 +45,23 @@ struct clip_config {
 struct clip *clip_open(const struct clip_config *cfg);
 
 /*
- * Appends one JPEG captured at realtime_ns.  Frames are timestamped with
- * their capture time; a time at or before the previous one is moved 1 ms
- * after it so that pts only grow.  Closes a cluster, flushes and
- * fdatasyncs when CLIP_CLUSTER_MS has passed since the last sync.
+ * Appends one JPEG captured at realtime_ns.  The bytes are not copied: jpeg
+ * is borrowed until the next clip_flush or clip_close (any of
+ * them may write it).  Frames are timestamped with their capture time; a
+ * time at or before the previous one is moved 1 ms after it so that pts
+ * only grow.  A frame CLIP_CLUSTER_MS or more after its cluster's start ends
+ * the cluster: what is pending is written and fdatasync'ed first.
  * -1 with errno (ENOSPC...): the clip is then broken; close it.
  */
 int clip_write(struct clip *c, const void *jpeg, size_t len,
 	       int64_t realtime_ns);
 
-/* Closes the current cluster, flushes, fdatasyncs.  -1 with errno. */
-int clip_sync(struct clip *c);
+/* Writes what is pending (the borrowed JPEGs are then free), and ends the
+ * cluster and fdatasyncs when the last sync is CLIP_CLUSTER_MS old.
+ * -1 with errno. */
+int clip_flush(struct clip *c);
 
-/* Bytes handed to the file so far (container included). */
+/* Bytes of the file so far, pending ones included (container too). */
 uint64_t clip_bytes(const struct clip *c);
 
 /*

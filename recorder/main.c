@@ -51,7 +51,7 @@
 #define REC_KEEP_DAYS_DEFAULT 30
 #define REC_KEEP_DAYS_MAX 36500
 #define REC_MIN_FREE_PCT_DEFAULT 10
-#define REC_WAIT_MS 250 /* futex wait timeout: housekeeping cadence */
+#define REC_BATCH_MS 100 /* frames are taken from the queue in batches */
 #define REC_HOUSEKEEPING_MS 1000 /* metadata, state, space checks */
 #define REC_ID_TRIES 1000 /* ids tried when a start time is taken */
 #define REC_MMAP_THRESHOLD (32 << 20) /* see main() */
@@ -483,6 +483,14 @@ static void pause_recording(struct recorder *r, int err)
 	run_retention(r);
 }
 
+/* The clip borrows the frames it was given until this: call it before
+ * their memory is reused. */
+static void flush_clip(struct recorder *r)
+{
+	if (r->clip != NULL && clip_flush(r->clip) < 0)
+		pause_recording(r, errno);
+}
+
 /* Opens the event's next part; 0 when a clip is open. */
 static int open_part(struct recorder *r, const struct recframe *f)
 {
@@ -621,6 +629,7 @@ static void event_start(struct recorder *r, const struct recframe *f,
 
 		write_frame(r, p, pj, pl);
 	}
+	flush_clip(r);
 	preroll_clear(r->pre);
 	write_frame(r, f, jpeg, len);
 	save_meta(r);
@@ -813,8 +822,7 @@ static void housekeeping(struct recorder *r, int idle)
 		return;
 	r->next_housekeeping_ns = now + REC_HOUSEKEEPING_MS * NS_PER_MS;
 	if (r->em.active) {
-		if (r->clip != NULL && clip_sync(r->clip) < 0)
-			pause_recording(r, errno);
+		flush_clip(r);
 		save_thumbnail(r);
 		if (r->meta_dirty)
 			save_meta(r);
@@ -842,18 +850,20 @@ static void run_notify_only(struct recorder *r)
 	log_info("notifying events of camera '%s' (nothing is recorded)",
 		 r->o->camera);
 	while (!stopping) {
-		struct recframe f;
-		const void *jpeg;
-		size_t len;
-		int got = queue_peek(r->queue, REC_WAIT_MS, &f, &jpeg, &len);
+		unsigned i, n = queue_wait(r->queue, REC_BATCH_MS);
 
-		if (got) {
-			on_frame(r, &f, jpeg, len);
-			queue_pop(r->queue);
-		} else if (r->em.active &&
-			   event_tick(&r->em, clock_mono_ns()) == EVENT_END) {
-			notify_only_end(r);
+		for (i = 0; i < n; i++) {
+			const void *jpeg;
+			size_t len;
+			const struct recframe *f = queue_at(r->queue, i, &jpeg,
+							    &len);
+
+			on_frame(r, f, jpeg, len);
 		}
+		queue_pop_n(r->queue, n);
+		if (n == 0 && r->em.active &&
+		    event_tick(&r->em, clock_mono_ns()) == EVENT_END)
+			notify_only_end(r);
 	}
 	log_info("shutting down (signal)");
 	if (r->em.active)
@@ -968,17 +978,20 @@ int main(int argc, char **argv)
 	if (r.tap == NULL)
 		fatal("cannot start the ring reader");
 	while (!stopping) {
-		struct recframe f;
-		const void *jpeg;
-		size_t len;
+		unsigned i, n = queue_wait(r.queue, REC_BATCH_MS);
 
-		int got = queue_peek(r.queue, REC_WAIT_MS, &f, &jpeg, &len);
+		for (i = 0; i < n; i++) {
+			const void *jpeg;
+			size_t len;
+			const struct recframe *f = queue_at(r.queue, i, &jpeg,
+							    &len);
 
-		if (got) {
-			on_frame(&r, &f, jpeg, len);
-			queue_pop(r.queue);
+			on_frame(&r, f, jpeg, len);
 		}
-		housekeeping(&r, !got);
+		/* The clip borrows the queue's frames until it is flushed. */
+		flush_clip(&r);
+		queue_pop_n(r.queue, n);
+		housekeeping(&r, n == 0);
 	}
 
 	log_info("shutting down (signal)");

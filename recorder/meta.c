@@ -458,7 +458,8 @@ fail:
 
 /* ------------------------------------------------------------ files */
 
-int meta_replace(int dirfd, const char *name, const void *data, size_t len)
+static int replace(int dirfd, const char *name, const void *data, size_t len,
+		   int durable)
 {
 	char tmp[META_NAME_MAX + 8];
 	const char *p = data;
@@ -483,7 +484,7 @@ int meta_replace(int dirfd, const char *name, const void *data, size_t len)
 		p += n;
 		len -= (size_t)n;
 	}
-	if (fsync(fd) < 0)
+	if (durable && fsync(fd) < 0)
 		goto fail;
 	if (close(fd) < 0) {
 		fd = -1;
@@ -493,7 +494,7 @@ int meta_replace(int dirfd, const char *name, const void *data, size_t len)
 	if (renameat(dirfd, tmp, dirfd, name) < 0)
 		goto fail;
 	/* The rename is durable only once the directory is. */
-	if (fsync(dirfd) < 0)
+	if (durable && fsync(dirfd) < 0)
 		return -1;
 	return 0;
 fail:
@@ -503,6 +504,17 @@ fail:
 	unlinkat(dirfd, tmp, 0);
 	errno = saved;
 	return -1;
+}
+
+int meta_replace(int dirfd, const char *name, const void *data, size_t len)
+{
+	return replace(dirfd, name, data, len, 1);
+}
+
+int meta_replace_nosync(int dirfd, const char *name, const void *data,
+			size_t len)
+{
+	return replace(dirfd, name, data, len, 0);
 }
 
 int meta_write(int dirfd, const struct meta *m)

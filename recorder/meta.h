@@ -86,4 +86,9 @@ int meta_read(int dirfd, const char *name, struct meta *m);
  */
 int meta_replace(int dirfd, const char *name, const void *data, size_t len);
 
+/* The same, atomic but not durable (no fsync): after a power cut the file
+ * may hold its old content, or none.  For files rebuilt at every start. */
+int meta_replace_nosync(int dirfd, const char *name, const void *data,
+			size_t len);
+
 #endif

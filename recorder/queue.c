@@ -20,6 +20,10 @@ struct queue {
 	size_t size, wr;
 	struct qentry *e;
 	unsigned head, count;
+	size_t used; /* JPEG bytes queued */
+	/* The consumer is woken when count or used reaches these. */
+	unsigned wake_frames;
+	size_t wake_bytes;
 	uint64_t dropped;
 	int woken;
 	size_t resv_off, resv_len; /* the producer's reservation */
@@ -33,6 +37,7 @@ struct queue *queue_create(size_t bytes)
 	if (q == NULL)
 		return NULL;
 	q->size = bytes ? bytes : QUEUE_BYTES;
+	q->wake_frames = 1;
 	q->arena = malloc(q->size);
 	q->e = calloc(QUEUE_FRAMES, sizeof(*q->e));
 	if (q->arena == NULL || q->e == NULL) {
@@ -77,6 +82,15 @@ static long find_room(const struct queue *q, size_t len)
 	return q->wr + len <= oldest ? (long)q->wr : -1;
 }
 
+/* With the lock held, after a frame was added. */
+static void added(struct queue *q, size_t len)
+{
+	q->count++;
+	q->used += len;
+	if (q->count >= q->wake_frames || q->used >= q->wake_bytes)
+		pthread_cond_signal(&q->cv);
+}
+
 int queue_push(struct queue *q, const struct recframe *f, const void *jpeg,
 	       size_t len)
 {
@@ -98,8 +112,7 @@ int queue_push(struct queue *q, const struct recframe *f, const void *jpeg,
 	/* The consumer only reads the head entry, which this never is. */
 	memcpy(q->arena + off, jpeg, len);
 	q->wr = (size_t)off + len;
-	q->count++;
-	pthread_cond_signal(&q->cv);
+	added(q, len);
 	pthread_mutex_unlock(&q->mu);
 	return 0;
 }
@@ -139,18 +152,18 @@ int queue_commit(struct queue *q, const struct recframe *f, size_t len)
 	e->off = q->resv_off;
 	e->len = len;
 	q->wr = q->resv_off + len;
-	q->count++;
 	q->resv_len = 0;
-	pthread_cond_signal(&q->cv);
+	added(q, len);
 	pthread_mutex_unlock(&q->mu);
 	return 0;
 }
 
-int queue_peek(struct queue *q, int timeout_ms, struct recframe *f,
-	       const void **jpeg, size_t *len)
+/* With the lock held: waits until the queue holds frames (bytes) or is
+ * woken or timeout_ms passed. */
+static void wait_for(struct queue *q, int timeout_ms, unsigned frames,
+		     size_t bytes)
 {
 	struct timespec until;
-	int got = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &until);
 	until.tv_sec += timeout_ms / 1000;
@@ -159,11 +172,23 @@ int queue_peek(struct queue *q, int timeout_ms, struct recframe *f,
 		until.tv_sec++;
 		until.tv_nsec -= 1000000000L;
 	}
-	pthread_mutex_lock(&q->mu);
-	while (q->count == 0 && !q->woken)
+	q->wake_frames = frames;
+	q->wake_bytes = bytes;
+	while (q->count < frames && q->used < bytes && !q->woken)
 		if (pthread_cond_timedwait(&q->cv, &q->mu, &until) == ETIMEDOUT)
 			break;
+	q->wake_frames = 1;
+	q->wake_bytes = 0;
 	q->woken = 0;
+}
+
+int queue_peek(struct queue *q, int timeout_ms, struct recframe *f,
+	       const void **jpeg, size_t *len)
+{
+	int got = 0;
+
+	pthread_mutex_lock(&q->mu);
+	wait_for(q, timeout_ms, 1, 1);
 	if (q->count > 0) {
 		const struct qentry *e = &q->e[q->head];
 
@@ -176,17 +201,49 @@ int queue_peek(struct queue *q, int timeout_ms, struct recframe *f,
 	return got;
 }
 
-void queue_pop(struct queue *q)
+unsigned queue_wait(struct queue *q, int timeout_ms)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&q->mu);
+	wait_for(q, timeout_ms, QUEUE_FRAMES / 2, q->size / 2);
+	n = q->count;
+	pthread_mutex_unlock(&q->mu);
+	return n;
+}
+
+const struct recframe *queue_at(const struct queue *q, unsigned i,
+				const void **jpeg, size_t *len)
+{
+	/* Entries below the count queue_wait saw are the producer's no more
+	 * (it only appends), and the lock taken there made them visible. */
+	const struct qentry *e = &q->e[(q->head + i) % QUEUE_FRAMES];
+
+	*jpeg = q->arena + e->off;
+	*len = e->len;
+	return &e->f;
+}
+
+void queue_pop_n(struct queue *q, unsigned n)
 {
 	pthread_mutex_lock(&q->mu);
-	if (q->count > 0) {
+	if (n > q->count)
+		n = q->count;
+	while (n-- > 0) {
+		q->used -= q->e[q->head].len;
 		q->head = (q->head + 1) % QUEUE_FRAMES;
-		if (--q->count == 0) {
-			q->head = 0;
-			q->wr = 0;
-		}
+		q->count--;
+	}
+	if (q->count == 0) {
+		q->head = 0;
+		q->wr = 0;
 	}
 	pthread_mutex_unlock(&q->mu);
+}
+
+void queue_pop(struct queue *q)
+{
+	queue_pop_n(q, 1);
 }
 
 void queue_wake(struct queue *q)

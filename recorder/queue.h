@@ -51,6 +51,18 @@ int queue_peek(struct queue *q, int timeout_ms, struct recframe *f,
 	       const void **jpeg, size_t *len);
 void queue_pop(struct queue *q);
 
+/*
+ * The consumer's batch: waits until half the queue (frames or bytes) is
+ * used, or timeout_ms passed, or queue_wake, and returns how many frames
+ * are queued.  Frames i < that are lent by queue_at (oldest first, borrowed
+ * until queue_pop_n) and given back by queue_pop_n(q, n).  So the consumer
+ * wakes once per batch, not per frame.
+ */
+unsigned queue_wait(struct queue *q, int timeout_ms);
+const struct recframe *queue_at(const struct queue *q, unsigned i,
+				const void **jpeg, size_t *len);
+void queue_pop_n(struct queue *q, unsigned n);
+
 /* Ends a consumer's wait early (shutdown). */
 void queue_wake(struct queue *q);
 

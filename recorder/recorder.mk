@@ -30,6 +30,9 @@ $(BUILD)/tests/test_store: $(BUILD)/obj/recorder/store.o \
 	$(BUILD)/obj/recorder/meta.o $(BUILD)/obj/recorder/retention.o \
 	$(BUILD)/obj/recorder/clip.o $(BUILD)/obj/common/log.o
 TEST_LIBS_test_store := $(RECORDER_LIBS)
+UNIT_TESTS += $(BUILD)/tests/test_clip
+$(BUILD)/tests/test_clip: $(BUILD)/obj/recorder/clip.o
+TEST_LIBS_test_clip := $(call pkg_libs,libavformat libavcodec libavutil)
 
 # recfeed: publishes JPEGs with the motion flag over a labelled span.
 TEST_TOOLS += $(BUILD)/tools/recfeed

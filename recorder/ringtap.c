@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 #include "recframe.h"
 #include "ring.h"
@@ -28,6 +29,11 @@ struct ringtap {
 	uint64_t last_seq;
 	int said;
 	int said_offline;
+	/* The frame interval as seen here (frames' own times may be anything):
+	 * new frames per time between reads, the shortest of this window and
+	 * the last one, 0 while unknown. */
+	int64_t last_read_ns;
+	int64_t interval_ns, interval_prev_ns, window_end_ns;
 	uint8_t *bounce; /* when the queue has no room for a whole slot */
 	size_t bounce_cap;
 };
@@ -107,6 +113,10 @@ static int attach(struct ringtap *s)
 	}
 	s->said = 0;
 	s->last_seq = 0;
+	/* A new capture may run at another rate. */
+	s->last_read_ns = 0;
+	s->interval_ns = 0;
+	s->interval_prev_ns = 0;
 	if (ring_reader_health(s->reader, 0, NULL) != RING_OK) {
 		/* The segment of a capture that died or stopped: stay on it
 		 * (without its old frames) until it beats again or a new
@@ -181,6 +191,56 @@ static enum ring_status take(struct ringtap *s, uint64_t seq,
 	return RING_OK;
 }
 
+static void note_rate(struct ringtap *s, uint64_t frames)
+{
+	int64_t now = clock_mono_ns(), gap;
+
+	if (s->last_read_ns != 0 && frames > 0) {
+		gap = (now - s->last_read_ns) / (int64_t)frames;
+		if (now >= s->window_end_ns) {
+			s->interval_prev_ns = s->interval_ns;
+			s->interval_ns = 0;
+			s->window_end_ns = now +
+					   RINGTAP_RATE_WINDOW_MS * 1000000LL;
+		}
+		/* Slower than one a RINGTAP_PACE_MAX_MS (or idle): a wake
+		 * per frame costs little, and the first sleep after such a
+		 * pause must not be planned with it. */
+		if (gap > 0 && gap <= RINGTAP_PACE_MAX_MS * 1000000LL &&
+		    (s->interval_ns == 0 || gap < s->interval_ns))
+			s->interval_ns = gap;
+	}
+	s->last_read_ns = now;
+}
+
+/*
+ * After reading, sleep: the ring holds slot_count frames, so waking every
+ * half of that span (less one frame interval, for jitter) still takes
+ * every frame, in a few wakes instead of one per frame (the futex wakes
+ * this thread at every frame published).  Capped at
+ * RINGTAP_PACE_MAX_MS so that stopping stays quick; none before the
+ * interval is known.
+ */
+static void pace(struct ringtap *s)
+{
+	int64_t ns, interval = s->interval_ns;
+	struct timespec ts;
+
+	if (s->interval_prev_ns != 0 && s->interval_prev_ns < interval)
+		interval = s->interval_prev_ns;
+	if (interval == 0)
+		return;
+	ns = (int64_t)ring_reader_slot_count(s->reader) * interval / 2 -
+	     interval;
+	if (ns > RINGTAP_PACE_MAX_MS * 1000000LL)
+		ns = RINGTAP_PACE_MAX_MS * 1000000LL;
+	if (ns <= 0)
+		return;
+	ts.tv_sec = 0;
+	ts.tv_nsec = (long)ns;
+	nanosleep(&ts, NULL);
+}
+
 /* Every frame since the last one taken, oldest first, as long as the ring
  * still holds it; the newest alone right after attaching. */
 static void read_new(struct ringtap *s)
@@ -200,6 +260,7 @@ static void read_new(struct ringtap *s)
 		return;
 	}
 	newest = s->last_seq + (uint32_t)(seq32 - (uint32_t)s->last_seq);
+	note_rate(s, newest - s->last_seq);
 	if (newest - s->last_seq > ring_reader_slot_count(s->reader)) {
 		/* Overwritten before we could read them. */
 		seq = newest - ring_reader_slot_count(s->reader);
@@ -239,6 +300,8 @@ static void *ringtap_main(void *arg)
 			if (!atomic_load(&s->online))
 				set_online(s);
 			read_new(s);
+			if (s->reader != NULL)
+				pace(s);
 			continue;
 		}
 		/* A capture that exits or is replaced marks its segment

@@ -15,6 +15,8 @@
 #include "queue.h"
 
 #define RINGTAP_WAIT_MS 250 /* futex wait timeout: checks health and stop */
+#define RINGTAP_PACE_MAX_MS 100 /* longest sleep between reads */
+#define RINGTAP_RATE_WINDOW_MS 2000 /* the frame interval's memory */
 #define RINGTAP_REOPEN_MS 250 /* no segment under the name: try again */
 
 struct ringtap;

@@ -76,5 +76,9 @@ int status_write(int dirfd, const struct status *st, int64_t now_ns)
 		     updated);
 	if (n < 0 || (size_t)n >= sizeof(buf))
 		return -1;
-	return meta_replace(dirfd, STORE_STATE_NAME, buf, (size_t)n);
+	/* Not synced: nothing reads it back at start (every field is this
+	 * run's, or counted from the directory), so a power cut that loses
+	 * it loses nothing; an fsync a second would cost more than the
+	 * clips' own. */
+	return meta_replace_nosync(dirfd, STORE_STATE_NAME, buf, (size_t)n);
 }

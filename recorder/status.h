@@ -38,8 +38,8 @@ struct status {
 	const char *notify; /* a JSON object (notify.h), NULL: none */
 };
 
-/* Writes STORE_STATE_NAME in dirfd atomically, stamped with now_ns.
- * -1 with errno. */
+/* Writes STORE_STATE_NAME in dirfd atomically (rename), stamped with now_ns;
+ * not synced: it is rebuilt by every run.  -1 with errno. */
 int status_write(int dirfd, const struct status *st, int64_t now_ns);
 
 #endif

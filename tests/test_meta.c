@@ -182,6 +182,14 @@ static void test_replace(void **state)
 	assert_int_equal(stat(path, &sb2), 0);
 	assert_int_equal(sb2.st_size, 7);
 
+	/* Not synced, but replaced the same way (by rename). */
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(meta_replace_nosync(dirfd, "f", "third", 5), 0);
+	assert_int_equal(stat(path, &sb2), 0);
+	assert_true(sb.st_ino != sb2.st_ino);
+	assert_int_equal(sb2.st_size, 5);
+	assert_int_equal(count_entries(dir), 1);
+
 	sample(&a);
 	assert_int_equal(meta_write(dirfd, &a), 0);
 	snprintf(path, sizeof(path), "%s.json", a.id);

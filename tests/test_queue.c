@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <string.h>
+#include <time.h>
 
 #include "queue.h"
 
@@ -164,6 +165,64 @@ static void test_reserve_commit(void **state)
 	queue_destroy(q);
 }
 
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Batches: frames lent in order until popped; a half-used queue ends the
+ * wait at once. */
+static void test_batch(void **state)
+{
+	struct queue *q = queue_create(100 << 10);
+	const struct recframe *f;
+	const void *j;
+	size_t len, used = 0;
+	uint64_t seq;
+	unsigned i, n;
+	double t0;
+
+	(void)state;
+	assert_non_null(q);
+	assert_int_equal(queue_wait(q, 0), 0);
+	for (seq = 1; seq <= 3; seq++)
+		assert_int_equal(push(q, seq), 0);
+	assert_int_equal(queue_wait(q, 0), 3);
+	for (i = 0; i < 3; i++) {
+		f = queue_at(q, i, &j, &len);
+		assert_int_equal(f->seq, i + 1);
+		assert_true(intact(i + 1, j, len));
+	}
+	queue_pop_n(q, 2);
+	assert_int_equal(queue_wait(q, 0), 1);
+	f = queue_at(q, 0, &j, &len);
+	assert_int_equal(f->seq, 3);
+	assert_true(intact(3, j, len));
+	queue_pop_n(q, 1);
+	assert_int_equal(queue_wait(q, 0), 0);
+	/* Over half the bytes: a long wait returns at once. */
+	for (seq = 4; used < (50 << 10); seq++) {
+		assert_int_equal(push(q, seq), 0);
+		used += size_of(seq);
+	}
+	t0 = now_s();
+	n = queue_wait(q, 10000);
+	assert_true(now_s() - t0 < 5.0);
+	assert_int_equal(n, seq - 4);
+	assert_int_equal(queue_at(q, n - 1, &j, &len)->seq, seq - 1);
+	queue_pop_n(q, n);
+	/* Below half: queue_wake ends the wait. */
+	assert_int_equal(push(q, seq), 0);
+	queue_wake(q);
+	t0 = now_s();
+	assert_int_equal(queue_wait(q, 10000), 1);
+	assert_true(now_s() - t0 < 5.0);
+	queue_destroy(q);
+}
+
 static void test_threads(void **state)
 {
 	struct producer p = {queue_create(256 << 10), 5000};
@@ -195,6 +254,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_order_and_drops),
 		cmocka_unit_test(test_reserve_commit),
+		cmocka_unit_test(test_batch),
 		cmocka_unit_test(test_threads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
