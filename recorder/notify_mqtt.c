@@ -39,8 +39,11 @@ struct notify_mqtt {
 	int started, net_started;
 	atomic_int stopping, net_done;
 	atomic_int refused_logged; /* one warning per run of refusals */
-	/* The network thread's own: libmosquitto's last error line of a try
-	 * (OpenSSL's reason for a failed handshake, for example). */
+	/* libmosquitto's last error line of a try (OpenSSL's reason for a
+	 * failed handshake, for example), under net_error_lock: logged by the
+	 * network thread, and by the sender's mosquitto_publish when that
+	 * writes to the socket itself. */
+	pthread_mutex_t net_error_lock;
 	char net_error[160];
 
 	atomic_int connected;
@@ -159,6 +162,7 @@ struct notify_mqtt *notify_mqtt_create(const struct notify_config *c, char *err,
 		return NULL;
 	}
 	m->c = c;
+	pthread_mutex_init(&m->net_error_lock, NULL);
 	if (notify_mqtt_parse_url(c->mqtt_url, m->host, sizeof(m->host),
 				  &m->port, &m->tls) < 0) {
 		snprintf(err, errsize,
@@ -232,7 +236,8 @@ static void on_disconnect(struct mosquitto *mosq, void *arg, int rc)
 
 /*
  * libmosquitto's log lines arrive on the thread that runs its loop (here the
- * network thread).  Only its errors are kept: the last one says why a try
+ * network thread), or on the sender's when mosquitto_publish writes to the
+ * socket itself.  Only its errors are kept: the last one says why a try
  * failed (a wrong CA: "certificate verify failed") where the return code
  * says no more than "protocol error".  They never hold the password.
  */
@@ -242,8 +247,23 @@ static void on_log(struct mosquitto *mosq, void *arg, int level,
 	struct notify_mqtt *m = arg;
 
 	(void)mosq;
-	if (level == MOSQ_LOG_ERR && line != NULL)
-		snprintf(m->net_error, sizeof(m->net_error), "%s", line);
+	if (level != MOSQ_LOG_ERR || line == NULL)
+		return;
+	pthread_mutex_lock(&m->net_error_lock);
+	snprintf(m->net_error, sizeof(m->net_error), "%s", line);
+	pthread_mutex_unlock(&m->net_error_lock);
+}
+
+/* The last error line into buf (empty if none); clear: forget it. */
+static void net_error_take(struct notify_mqtt *m, char *buf, size_t size,
+			   int clear)
+{
+	pthread_mutex_lock(&m->net_error_lock);
+	if (buf != NULL)
+		snprintf(buf, size, "%s", m->net_error);
+	if (clear)
+		m->net_error[0] = '\0';
+	pthread_mutex_unlock(&m->net_error_lock);
 }
 
 static void on_publish(struct mosquitto *mosq, void *arg, int mid)
@@ -352,20 +372,24 @@ static void pause_ms(long ms)
  * reports a failed handshake as MOSQ_ERR_TLS or (libmosquitto 2.0.21, in
  * Debian 13) as an errno of EPROTO: say TLS, with OpenSSL's reason.
  */
-static void warn_failed(const struct notify_mqtt *m, int rc, int err)
+static void warn_failed(struct notify_mqtt *m, int rc, int err)
 {
 	const char *why = rc == MOSQ_ERR_ERRNO ? strerror(err)
 					       : mosquitto_strerror(rc);
-	int tls = m->tls && (rc == MOSQ_ERR_TLS ||
-			     (rc == MOSQ_ERR_ERRNO && err == EPROTO) ||
-			     strstr(m->net_error, "SSL") != NULL);
+	char net_error[sizeof(m->net_error)];
+	int tls;
+
+	net_error_take(m, net_error, sizeof(net_error), 0);
+	tls = m->tls &&
+	      (rc == MOSQ_ERR_TLS || (rc == MOSQ_ERR_ERRNO && err == EPROTO) ||
+	       strstr(net_error, "SSL") != NULL);
 
 	if (tls)
 		log_warnx("mqtt: no connection to '%s' port %d: TLS handshake "
 			  "failed (%s; check --mqtt-ca and the broker's "
 			  "certificate); retrying",
 			  m->host, m->port,
-			  m->net_error[0] != '\0' ? m->net_error : why);
+			  net_error[0] != '\0' ? net_error : why);
 	else
 		log_warnx("mqtt: no connection to '%s' port %d: %s; retrying",
 			  m->host, m->port, why);
@@ -388,7 +412,7 @@ static void *network(void *arg)
 		int rc, err;
 		long waited;
 
-		m->net_error[0] = '\0';
+		net_error_take(m, NULL, 0, 1);
 		rc = mosquitto_connect_async(m->mosq, m->host, m->port,
 					     NOTIFY_MQTT_KEEPALIVE);
 		err = errno;
@@ -602,5 +626,6 @@ void notify_mqtt_destroy(struct notify_mqtt *m)
 	notify_queue_destroy(m->q);
 	free(m->snapshot);
 	explicit_bzero(m->password, sizeof(m->password));
+	pthread_mutex_destroy(&m->net_error_lock);
 	free(m);
 }
