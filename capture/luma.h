@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct jpegdc;
+
 #define LUMA_MAX_WIDTH 240 /* small picture width the block size aims at */
 #define LUMA_MAX_SOURCE 16384 /* largest source width or height accepted */
 
@@ -37,6 +39,7 @@ struct luma {
 	uint8_t *tmp; /* JPEG decode at 1/8 when b > 8 */
 	size_t tmp_cap;
 	void *tj; /* tjhandle, made on the first JPEG */
+	struct jpegdc *dc; /* DC-only decoder, made on the first JPEG */
 };
 
 /* An empty luma (all zero); equivalent to memset(l, 0, sizeof(*l)). */

@@ -1,0 +1,580 @@
+/* SPDX-License-Identifier: MIT */
+/* jpegdc: a baseline JPEG's 1/8-scale grey picture from its DC coefficients
+ * alone (see jpegdc.h). */
+#include "jpegdc.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define JPEGDC_FAST 9 /* bits resolved by one table lookup */
+#define JPEGDC_TABLES 4 /* Huffman and quantisation table slots */
+#define JPEGDC_COMPS 3
+
+struct huff {
+	int defined;
+	/* AC: skip << 8 | advance for the codes of up to JPEGDC_FAST bits:
+	 * skip is the code's length plus its magnitude bits, advance what the
+	 * coefficient index moves (run + 1, 16 for ZRL, 64 for EOB); 0 for
+	 * longer codes. */
+	uint16_t ac[1 << JPEGDC_FAST];
+	/* DC: the difference and the bits it takes when code and magnitude
+	 * fit in JPEGDC_FAST bits (dcn 0 otherwise). */
+	int16_t dcv[1 << JPEGDC_FAST];
+	uint8_t dcn[1 << JPEGDC_FAST];
+	/* Any table: code length (0: longer than JPEGDC_FAST) and symbol. */
+	uint8_t len[1 << JPEGDC_FAST];
+	uint8_t sym[1 << JPEGDC_FAST];
+	/* Slow path, canonical codes: the largest code of each length (-1:
+	 * none) and the offset from a code to its symbol in val. */
+	int32_t maxcode[17];
+	int32_t valoff[17];
+	uint8_t val[256];
+};
+
+struct comp {
+	int id, h, v, tq;
+	int td, ta; /* the scan's tables */
+};
+
+struct jpegdc {
+	struct huff dc[JPEGDC_TABLES], ac[JPEGDC_TABLES];
+	int qdefined[JPEGDC_TABLES];
+	int q0[JPEGDC_TABLES]; /* each table's DC quantiser */
+	struct comp comp[JPEGDC_COMPS];
+	int ncomp, width, height, restart, ready;
+	int order[JPEGDC_COMPS]; /* frame component of each scan component */
+	const uint8_t *scan, *end; /* entropy-coded data, to the input's end */
+};
+
+struct bitrd {
+	const uint8_t *p, *end;
+	uint64_t bits; /* left-aligned */
+	int n; /* valid bits in bits */
+	int pad; /* of them, zero bits added past a marker or the end */
+	int marker; /* a marker (or the end) was reached */
+};
+
+struct jpegdc *jpegdc_create(void)
+{
+	return calloc(1, sizeof(struct jpegdc));
+}
+
+void jpegdc_destroy(struct jpegdc *d)
+{
+	free(d);
+}
+
+/* Builds h from a DHT table: counts[1..16] and the symbols.  -1 when the
+ * codes overflow their lengths (an over-full table, or an all-ones code,
+ * as libjpeg refuses) or a DC symbol is above 15. */
+static int huff_build(struct huff *h, const uint8_t *counts, const uint8_t *val,
+		      int nsym, int isdc)
+{
+	int32_t code = 0;
+	int k = 0;
+
+	memset(h, 0, sizeof(*h));
+	memcpy(h->val, val, (size_t)nsym);
+	for (int l = 1; l <= 16; l++) {
+		int c = counts[l - 1];
+
+		h->valoff[l] = k - code;
+		h->maxcode[l] = c > 0 ? code + c - 1 : -1;
+		for (int i = 0; i < c; i++, k++, code++) {
+			int s = val[k];
+
+			if (isdc && s > 15)
+				return -1;
+			if (l > JPEGDC_FAST)
+				continue;
+			int shift = JPEGDC_FAST - l;
+			for (int e = 0; e < 1 << shift; e++) {
+				int i9 = (int)(code << shift) | e;
+				int r = s >> 4, m = s & 15;
+
+				h->len[i9] = (uint8_t)l;
+				h->sym[i9] = (uint8_t)s;
+				h->ac[i9] = (uint16_t)((l + m) << 8 |
+						       (m	  ? r + 1
+							: r == 15 ? 16
+								  : 64));
+				if (isdc && l + s <= JPEGDC_FAST) {
+					int v = s ? (e >> (shift - s)) : 0;
+
+					if (s && v < 1 << (s - 1))
+						v -= (1 << s) - 1;
+					h->dcv[i9] = (int16_t)v;
+					h->dcn[i9] = (uint8_t)(l + s);
+				}
+			}
+		}
+		if (code >= (int32_t)1 << l)
+			return -1;
+		code <<= 1;
+	}
+	h->defined = 1;
+	return 0;
+}
+
+static int fail(int err)
+{
+	errno = err;
+	return -1;
+}
+
+static int get16(const uint8_t *p)
+{
+	return p[0] << 8 | p[1];
+}
+
+static int read_dht(struct jpegdc *d, const uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		int tc, th, count = 0;
+
+		if (n < 17)
+			return fail(EBADMSG);
+		tc = p[0] >> 4;
+		th = p[0] & 15;
+		if (tc > 1 || th >= JPEGDC_TABLES)
+			return fail(EBADMSG);
+		for (int i = 1; i <= 16; i++)
+			count += p[i];
+		if (count > 256 || (size_t)count > n - 17)
+			return fail(EBADMSG);
+		if (huff_build(tc ? &d->ac[th] : &d->dc[th], p + 1, p + 17,
+			       count, !tc) < 0)
+			return fail(EBADMSG);
+		p += 17 + count;
+		n -= 17 + (size_t)count;
+	}
+	return 0;
+}
+
+static int read_dqt(struct jpegdc *d, const uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		int pq = p[0] >> 4, tq = p[0] & 15;
+
+		if (tq >= JPEGDC_TABLES)
+			return fail(EBADMSG);
+		if (pq != 0)
+			return fail(ENOTSUP); /* 16-bit quantisers */
+		if (n < 65)
+			return fail(EBADMSG);
+		d->q0[tq] = p[1];
+		d->qdefined[tq] = 1;
+		p += 65;
+		n -= 65;
+	}
+	return 0;
+}
+
+static int read_sof(struct jpegdc *d, const uint8_t *p, size_t n)
+{
+	if (n < 6)
+		return fail(EBADMSG);
+	if (p[0] != 8)
+		return fail(ENOTSUP);
+	d->height = get16(p + 1);
+	d->width = get16(p + 3);
+	d->ncomp = p[5];
+	if (d->height == 0)
+		return fail(ENOTSUP); /* the height in a DNL marker */
+	if (d->width == 0 || n != 6 + 3 * (size_t)d->ncomp)
+		return fail(EBADMSG);
+	if (d->ncomp != 1 && d->ncomp != 3)
+		return fail(ENOTSUP);
+	for (int i = 0; i < d->ncomp; i++) {
+		struct comp *c = &d->comp[i];
+
+		c->id = p[6 + 3 * i];
+		c->h = p[7 + 3 * i] >> 4;
+		c->v = p[7 + 3 * i] & 15;
+		c->tq = p[8 + 3 * i];
+		if (c->h < 1 || c->h > 4 || c->v < 1 || c->v > 4 ||
+		    c->tq >= JPEGDC_TABLES)
+			return fail(EBADMSG);
+		if (d->ncomp > 1 &&
+		    (i == 0 ? c->h > 2 || c->v > 2 : c->h != 1 || c->v != 1))
+			return fail(ENOTSUP);
+	}
+	return 0;
+}
+
+static int read_sos(struct jpegdc *d, const uint8_t *p, size_t n)
+{
+	int ns;
+
+	if (d->ncomp == 0)
+		return fail(EBADMSG); /* no SOF */
+	if (n < 1 || (ns = p[0], n != 4 + 2 * (size_t)ns))
+		return fail(EBADMSG);
+	if (ns != d->ncomp)
+		return fail(ENOTSUP); /* one scan per component */
+	for (int i = 0; i < ns; i++) {
+		int id = p[1 + 2 * i], f;
+
+		for (f = 0; f < d->ncomp && d->comp[f].id != id; f++)
+			;
+		if (f == d->ncomp)
+			return fail(EBADMSG);
+		for (int j = 0; j < i; j++)
+			if (d->order[j] == f)
+				return fail(EBADMSG);
+		d->order[i] = f;
+		d->comp[f].td = p[2 + 2 * i] >> 4;
+		d->comp[f].ta = p[2 + 2 * i] & 15;
+		if (d->comp[f].td >= JPEGDC_TABLES ||
+		    d->comp[f].ta >= JPEGDC_TABLES)
+			return fail(EBADMSG);
+		if (!d->dc[d->comp[f].td].defined ||
+		    !d->ac[d->comp[f].ta].defined)
+			return fail(ENOTSUP); /* libjpeg's default tables */
+		if (!d->qdefined[d->comp[f].tq])
+			return fail(EBADMSG);
+	}
+	if (p[1 + 2 * ns] != 0 || p[2 + 2 * ns] != 63 || p[3 + 2 * ns] != 0)
+		return fail(EBADMSG);
+	return 0;
+}
+
+int jpegdc_header(struct jpegdc *d, const uint8_t *jpeg, size_t len, int *width,
+		  int *height)
+{
+	const uint8_t *p = jpeg, *end = jpeg + len;
+	int jfif = 0, adobe = 0, transform = 0;
+
+	d->ready = 0;
+	d->ncomp = 0;
+	d->restart = 0;
+	for (int i = 0; i < JPEGDC_TABLES; i++)
+		d->dc[i].defined = d->ac[i].defined = d->qdefined[i] = 0;
+	if (jpeg == NULL || len < 4 || p[0] != 0xff || p[1] != 0xd8)
+		return fail(EBADMSG);
+	p += 2;
+	for (;;) {
+		int m;
+		size_t n;
+		const uint8_t *seg;
+
+		if (p >= end || *p != 0xff)
+			return fail(EBADMSG);
+		while (p < end && *p == 0xff)
+			p++;
+		if (end - p < 3)
+			return fail(EBADMSG);
+		m = *p++;
+		if (m == 0xd8 || m == 0xd9 || (m >= 0xd0 && m <= 0xd7) ||
+		    m == 0x01 || m == 0x00)
+			return fail(EBADMSG);
+		n = (size_t)get16(p);
+		if (n < 2 || n > (size_t)(end - p))
+			return fail(EBADMSG);
+		seg = p + 2;
+		n -= 2;
+		p += n + 2;
+		switch (m) {
+		case 0xc0:
+			if (d->ncomp != 0)
+				return fail(EBADMSG);
+			if (read_sof(d, seg, n) < 0)
+				return -1;
+			break;
+		case 0xc4:
+			if (read_dht(d, seg, n) < 0)
+				return -1;
+			break;
+		case 0xdb:
+			if (read_dqt(d, seg, n) < 0)
+				return -1;
+			break;
+		case 0xdd:
+			if (n != 2)
+				return fail(EBADMSG);
+			d->restart = get16(seg);
+			break;
+		case 0xe0:
+			if (n >= 14 && memcmp(seg, "JFIF", 5) == 0)
+				jfif = 1;
+			break;
+		case 0xee:
+			if (n >= 12 && memcmp(seg, "Adobe", 5) == 0) {
+				adobe = 1;
+				transform = seg[11];
+			}
+			break;
+		case 0xda:
+			if (read_sos(d, seg, n) < 0)
+				return -1;
+			/* The grey picture is the first component only when it
+			 * is luma: not for RGB (what libjpeg guesses from an
+			 * Adobe marker or the component ids). */
+			if (d->ncomp == 3 && !jfif &&
+			    (adobe ? transform != 1
+				   : d->comp[0].id == 'R' &&
+					     d->comp[1].id == 'G' &&
+					     d->comp[2].id == 'B'))
+				return fail(ENOTSUP);
+			d->scan = p;
+			d->end = end;
+			d->ready = 1;
+			*width = d->width;
+			*height = d->height;
+			return 0;
+		default:
+			if ((m >= 0xc1 && m <= 0xcf) || m == 0xdc)
+				return fail(ENOTSUP); /* other processes, DNL */
+			break;
+		}
+	}
+}
+
+/* Adds bytes to the bit buffer one at a time: stuffed bytes, and zero bits
+ * past a marker or the input's end (as libjpeg does; using them is an
+ * error the caller detects from pad). */
+static void refill_slow(struct bitrd *b)
+{
+	while (b->n <= 56) {
+		unsigned c;
+
+		if (b->marker) {
+			b->pad += 8;
+			b->n += 8;
+			continue;
+		}
+		if (b->p >= b->end) {
+			b->marker = 1;
+			continue;
+		}
+		c = *b->p;
+		if (c == 0xff) {
+			const uint8_t *q = b->p + 1;
+
+			while (q < b->end && *q == 0xff)
+				q++;
+			if (q >= b->end || *q != 0) {
+				b->marker = 1;
+				continue;
+			}
+			b->p = q + 1;
+		} else
+			b->p++;
+		b->bits |= (uint64_t)c << (56 - b->n);
+		b->n += 8;
+	}
+}
+
+/* At least 57 bits in the buffer: eight bytes at a time where none of
+ * them is 0xff. */
+static inline void refill(struct bitrd *b)
+{
+	if (!b->marker && b->end - b->p >= 8) {
+		uint64_t v, x;
+
+		memcpy(&v, b->p, 8);
+		x = ~v;
+		if (((x - 0x0101010101010101ull) & ~x &
+		     0x8080808080808080ull) == 0) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			v = __builtin_bswap64(v);
+#endif
+			b->bits |= v >> b->n;
+			b->p += (63 - b->n) >> 3;
+			b->n |= 56;
+			return;
+		}
+	}
+	refill_slow(b);
+}
+
+static inline void consume(struct bitrd *b, int k)
+{
+	b->bits <<= k;
+	b->n -= k;
+}
+
+/* The symbol of a code longer than JPEGDC_FAST bits, or -1. */
+static int decode_slow(const struct huff *h, struct bitrd *b)
+{
+	for (int l = JPEGDC_FAST + 1; l <= 16; l++) {
+		int32_t code = (int32_t)(b->bits >> (64 - l));
+
+		if (code <= h->maxcode[l]) {
+			consume(b, l);
+			return h->val[code + h->valoff[l]];
+		}
+	}
+	return -1;
+}
+
+/* The DC difference of the next block into *diff; 0 or -1 (a bad code). */
+static inline int decode_dc(const struct huff *h, struct bitrd *b, int *diff)
+{
+	unsigned i;
+	int s, v;
+
+	if (b->n < 32)
+		refill(b);
+	i = (unsigned)(b->bits >> (64 - JPEGDC_FAST));
+	if (h->dcn[i]) {
+		*diff = h->dcv[i];
+		consume(b, h->dcn[i]);
+		return 0;
+	}
+	if (h->len[i]) {
+		s = h->sym[i];
+		consume(b, h->len[i]);
+	} else if ((s = decode_slow(h, b)) < 0)
+		return -1;
+	if (s == 0) {
+		*diff = 0;
+		return 0;
+	}
+	v = (int)(b->bits >> (64 - s));
+	consume(b, s);
+	if (v < 1 << (s - 1))
+		v -= (1 << s) - 1;
+	*diff = v;
+	return 0;
+}
+
+/* Skips the 63 AC coefficients of a block; 0 or -1 (a bad code). */
+static inline int skip_ac(const struct huff *h, struct bitrd *b)
+{
+	for (int k = 1; k < 64;) {
+		unsigned e;
+		int s;
+
+		if (b->n < 32)
+			refill(b);
+		e = h->ac[b->bits >> (64 - JPEGDC_FAST)];
+		if (e) {
+			consume(b, (int)(e >> 8));
+			k += (int)(e & 0xff);
+			continue;
+		}
+		if ((s = decode_slow(h, b)) < 0)
+			return -1;
+		if (s & 15) {
+			consume(b, s & 15);
+			k += (s >> 4) + 1;
+		} else
+			k += s == 0xf0 ? 16 : 64;
+	}
+	return 0;
+}
+
+/* The grey value libjpeg-turbo's 1x1 IDCT gives a DC coefficient: the
+ * coefficient is a 16-bit JCOEF, the result indexes a range-limit table
+ * modulo 1024 (so values far out of range wrap as they do there). */
+static inline uint8_t grey(int32_t dc, int q)
+{
+	int v = (int)(int16_t)(uint16_t)(uint32_t)dc * q;
+	unsigned i = (unsigned)((v + 4) >> 3) & 1023;
+
+	if (i < 128)
+		return (uint8_t)(i + 128);
+	if (i < 512)
+		return 255;
+	if (i < 896)
+		return 0;
+	return (uint8_t)(i - 896);
+}
+
+/* After the last MCU of a scan or a restart interval: nothing but the
+ * final byte's padding bits left before the marker `want`, which it
+ * passes. */
+static int end_interval(struct bitrd *b, int want)
+{
+	if (b->n < b->pad || b->n - b->pad >= 8)
+		return -1;
+	if (b->p >= b->end || *b->p != 0xff)
+		return -1;
+	while (b->p < b->end && *b->p == 0xff)
+		b->p++;
+	if (b->p >= b->end || *b->p != want)
+		return -1;
+	b->p++;
+	b->bits = 0;
+	b->n = b->pad = b->marker = 0;
+	return 0;
+}
+
+int jpegdc_decode(struct jpegdc *d, uint8_t *dst, int stride)
+{
+	int ow = (d->width + 7) / 8, oh = (d->height + 7) / 8;
+	int hmax = d->comp[0].h, vmax = d->comp[0].v, cols, rows;
+	int todo = d->restart, rst = 0, q = d->q0[d->comp[0].tq];
+	int32_t pred[JPEGDC_COMPS] = {0};
+	struct bitrd b = {0};
+
+	if (!d->ready || stride < ow)
+		return fail(EINVAL);
+	d->ready = 0;
+	b.p = d->scan;
+	b.end = d->end;
+	if (d->ncomp == 1) {
+		/* Non-interleaved: one block per MCU, whatever the sampling. */
+		hmax = vmax = 1;
+		cols = ow;
+		rows = oh;
+	} else {
+		cols = (d->width + 8 * hmax - 1) / (8 * hmax);
+		rows = (d->height + 8 * vmax - 1) / (8 * vmax);
+	}
+	for (int my = 0; my < rows; my++)
+		for (int mx = 0; mx < cols; mx++) {
+			if (d->restart) {
+				if (todo == 0) {
+					if (end_interval(&b, 0xd0 + rst) < 0)
+						return fail(EBADMSG);
+					rst = (rst + 1) & 7;
+					todo = d->restart;
+					memset(pred, 0, sizeof(pred));
+				}
+				todo--;
+			}
+			for (int i = 0; i < d->ncomp; i++) {
+				int f = d->order[i];
+				const struct comp *c = &d->comp[f];
+				const struct huff *hd = &d->dc[c->td];
+				const struct huff *ha = &d->ac[c->ta];
+				int bh = d->ncomp == 1 ? 1 : c->h;
+				int bv = d->ncomp == 1 ? 1 : c->v;
+
+				for (int by = 0; by < bv; by++)
+					for (int bx = 0; bx < bh; bx++) {
+						int diff;
+
+						if (decode_dc(hd, &b, &diff) <
+							    0 ||
+						    skip_ac(ha, &b) < 0)
+							return fail(EBADMSG);
+						if (f != 0)
+							continue;
+						if ((diff > 0 &&
+						     pred[0] > INT32_MAX -
+								       diff) ||
+						    (diff < 0 &&
+						     pred[0] <
+							     INT32_MIN - diff))
+							return fail(EBADMSG);
+						pred[0] += diff;
+						int x = mx * hmax + bx;
+						int y = my * vmax + by;
+						if (x < ow && y < oh)
+							dst[(size_t)y * stride +
+							    x] = grey(pred[0],
+								      q);
+					}
+			}
+			if (b.n < b.pad)
+				return fail(EBADMSG); /* read past the data */
+		}
+	if (end_interval(&b, 0xd9) < 0)
+		return fail(EBADMSG);
+	return 0;
+}
