@@ -244,7 +244,7 @@ static int read_sos(struct jpegdc *d, const uint8_t *p, size_t n)
 int jpegdc_header(struct jpegdc *d, const uint8_t *jpeg, size_t len, int *width,
 		  int *height)
 {
-	const uint8_t *p = jpeg, *end = jpeg + len;
+	const uint8_t *p, *end;
 	int jfif = 0, adobe = 0, transform = 0;
 
 	d->ready = 0;
@@ -252,9 +252,10 @@ int jpegdc_header(struct jpegdc *d, const uint8_t *jpeg, size_t len, int *width,
 	d->restart = 0;
 	for (int i = 0; i < JPEGDC_TABLES; i++)
 		d->dc[i].defined = d->ac[i].defined = d->qdefined[i] = 0;
-	if (jpeg == NULL || len < 4 || p[0] != 0xff || p[1] != 0xd8)
+	if (jpeg == NULL || len < 4 || jpeg[0] != 0xff || jpeg[1] != 0xd8)
 		return fail(EBADMSG);
-	p += 2;
+	p = jpeg + 2;
+	end = jpeg + len;
 	for (;;) {
 		int m;
 		size_t n;
@@ -262,11 +263,12 @@ int jpegdc_header(struct jpegdc *d, const uint8_t *jpeg, size_t len, int *width,
 
 		if (p >= end || *p != 0xff)
 			return fail(EBADMSG);
-		while (p < end && *p == 0xff)
-			p++;
-		if (end - p < 3)
+		while (end - p > 1 && p[1] == 0xff)
+			p++; /* fill bytes */
+		if (end - p < 4) /* 0xff, the marker, a length */
 			return fail(EBADMSG);
-		m = *p++;
+		m = p[1];
+		p += 2;
 		if (m == 0xd8 || m == 0xd9 || (m >= 0xd0 && m <= 0xd7) ||
 		    m == 0x01 || m == 0x00)
 			return fail(EBADMSG);
