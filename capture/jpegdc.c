@@ -9,16 +9,24 @@
 #include <string.h>
 
 #define JPEGDC_FAST 9 /* bits resolved by one table lookup */
+#define JPEGDC_PAIR 11 /* bits of the AC lookup, up to two codes */
 #define JPEGDC_TABLES 4 /* Huffman and quantisation table slots */
 #define JPEGDC_COMPS 3
 
 struct huff {
 	int defined;
-	/* AC: skip << 8 | advance for the codes of up to JPEGDC_FAST bits:
-	 * skip is the code's length plus its magnitude bits, advance what the
-	 * coefficient index moves (run + 1, 16 for ZRL, 64 for EOB); 0 for
-	 * longer codes. */
-	uint16_t ac[1 << JPEGDC_FAST];
+	/* The DHT it was built from (count bytes and symbols), to build a
+	 * table again only when it changes; srclen 0: none. */
+	size_t srclen;
+	uint8_t src[16 + 256];
+	/* AC, indexed by the next JPEGDC_PAIR bits: the first code there and
+	 * the code after it when that one fits too.  For each, skip is the
+	 * code's length plus its magnitude bits (skipped unread) and advance
+	 * what the coefficient index moves (run + 1, 16 for ZRL, 64 for EOB):
+	 * skip1 << 24 | advance1 << 16 | skip of both << 8 | advance of both
+	 * (the first one's again when the second does not fit); 0 when the
+	 * first code is longer. */
+	uint32_t pair[1 << JPEGDC_PAIR];
 	/* DC: the difference and the bits it takes when code and magnitude
 	 * fit in JPEGDC_FAST bits (dcn 0 otherwise). */
 	int16_t dcv[1 << JPEGDC_FAST];
@@ -66,6 +74,51 @@ void jpegdc_destroy(struct jpegdc *d)
 	free(d);
 }
 
+/* The AC symbol of the code at the top of the width-bit window w (*len its
+ * length), or -1 when no code of up to width bits is there. */
+static int window_decode(const struct huff *h, unsigned w, int width, int *len)
+{
+	for (int l = 1; l <= width; l++) {
+		int32_t code = (int32_t)(w >> (width - l));
+
+		if (code <= h->maxcode[l]) {
+			*len = l;
+			return h->val[code + h->valoff[l]];
+		}
+	}
+	return -1;
+}
+
+static int ac_advance(int s)
+{
+	return s & 15 ? (s >> 4) + 1 : s == 0xf0 ? 16 : 64;
+}
+
+static void pairs_build(struct huff *h)
+{
+	for (unsigned i = 0; i < 1u << JPEGDC_PAIR; i++) {
+		int l1, l2, s1, s2, skip1, adv1;
+		uint32_t e;
+
+		if ((s1 = window_decode(h, i, JPEGDC_PAIR, &l1)) < 0) {
+			h->pair[i] = 0;
+			continue;
+		}
+		skip1 = l1 + (s1 & 15);
+		adv1 = ac_advance(s1);
+		e = (uint32_t)skip1 << 24 | (uint32_t)adv1 << 16 |
+		    (uint32_t)skip1 << 8 | (uint32_t)adv1;
+		if (adv1 < 64 && skip1 < JPEGDC_PAIR &&
+		    (s2 = window_decode(h,
+					i & ((1u << (JPEGDC_PAIR - skip1)) - 1),
+					JPEGDC_PAIR - skip1, &l2)) >= 0)
+			e = (uint32_t)skip1 << 24 | (uint32_t)adv1 << 16 |
+			    (uint32_t)(skip1 + l2 + (s2 & 15)) << 8 |
+			    (uint32_t)(adv1 + ac_advance(s2));
+		h->pair[i] = e;
+	}
+}
+
 /* Builds h from a DHT table: counts[1..16] and the symbols.  -1 when the
  * codes overflow their lengths (an over-full table, or an all-ones code,
  * as libjpeg refuses) or a DC symbol is above 15. */
@@ -85,21 +138,15 @@ static int huff_build(struct huff *h, const uint8_t *counts, const uint8_t *val,
 		for (int i = 0; i < c; i++, k++, code++) {
 			int s = val[k];
 
-			if (isdc && s > 15)
-				return -1;
+			if ((isdc && s > 15) || code >= (int32_t)1 << l)
+				return -1; /* checked before its entries */
 			if (l > JPEGDC_FAST)
 				continue;
 			int shift = JPEGDC_FAST - l;
 			for (int e = 0; e < 1 << shift; e++) {
 				int i9 = (int)(code << shift) | e;
-				int r = s >> 4, m = s & 15;
-
 				h->len[i9] = (uint8_t)l;
 				h->sym[i9] = (uint8_t)s;
-				h->ac[i9] = (uint16_t)((l + m) << 8 |
-						       (m	  ? r + 1
-							: r == 15 ? 16
-								  : 64));
 				if (isdc && l + s <= JPEGDC_FAST) {
 					int v = s ? (e >> (shift - s)) : 0;
 
@@ -114,6 +161,8 @@ static int huff_build(struct huff *h, const uint8_t *counts, const uint8_t *val,
 			return -1;
 		code <<= 1;
 	}
+	if (!isdc)
+		pairs_build(h);
 	h->defined = 1;
 	return 0;
 }
@@ -144,9 +193,18 @@ static int read_dht(struct jpegdc *d, const uint8_t *p, size_t n)
 			count += p[i];
 		if (count > 256 || (size_t)count > n - 17)
 			return fail(EBADMSG);
-		if (huff_build(tc ? &d->ac[th] : &d->dc[th], p + 1, p + 17,
-			       count, !tc) < 0)
-			return fail(EBADMSG);
+		struct huff *t = tc ? &d->ac[th] : &d->dc[th];
+		size_t n1 = 16 + (size_t)count;
+
+		if (t->srclen == n1 && memcmp(t->src, p + 1, n1) == 0)
+			t->defined = 1; /* the same table as before */
+		else {
+			t->srclen = 0;
+			if (huff_build(t, p + 1, p + 17, count, !tc) < 0)
+				return fail(EBADMSG);
+			memcpy(t->src, p + 1, n1);
+			t->srclen = n1;
+		}
 		p += 17 + count;
 		n -= 17 + (size_t)count;
 	}
@@ -452,10 +510,18 @@ static inline int skip_ac(const struct huff *h, struct bitrd *b)
 
 		if (b->n < 32)
 			refill(b);
-		e = h->ac[b->bits >> (64 - JPEGDC_FAST)];
+		e = h->pair[b->bits >> (64 - JPEGDC_PAIR)];
 		if (e) {
-			consume(b, (int)(e >> 8));
-			k += (int)(e & 0xff);
+			/* Both codes when the first does not end the block. */
+			int a1 = (int)(e >> 16 & 0xff);
+
+			if (k + a1 < 64) {
+				consume(b, (int)(e >> 8 & 0xff));
+				k += (int)(e & 0xff);
+			} else {
+				consume(b, (int)(e >> 24));
+				k += a1;
+			}
 			continue;
 		}
 		if ((s = decode_slow(h, b)) < 0)

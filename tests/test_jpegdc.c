@@ -257,7 +257,8 @@ static void test_corrupt(void **state)
 		free(copy);
 	}
 	assert_true(both > 0); /* some flips leave a JPEG both decode */
-	/* An over-full table: two codes of length 1 and more after them. */
+	/* An over-full table: three codes of length 1 (the third one's lookup
+	 * entries would be past the table's end). */
 	copy = malloc(len);
 	assert_non_null(copy);
 	memcpy(copy, jpeg, len);
@@ -266,10 +267,10 @@ static void test_corrupt(void **state)
 	{
 		uint8_t *counts = copy + at + 5;
 		int i = 1;
-		while (counts[i] < 2)
+		while (counts[i] < 3)
 			i++;
-		counts[i] -= 2;
-		counts[0] += 2;
+		counts[i] -= 3;
+		counts[0] += 3;
 	}
 	expect_error(d, copy, len, EBADMSG);
 	/* A wrong restart marker. */
