@@ -56,11 +56,16 @@ struct jpegdc {
 	const uint8_t *scan, *end; /* entropy-coded data, to the input's end */
 };
 
-struct bitrd {
+/* The bit buffer, passed and returned by value so that it stays in
+ * registers through the block loop, and where its bytes come from. */
+struct bits {
+	uint64_t v; /* left-aligned */
+	int n; /* valid bits in v */
+};
+
+struct bitsrc {
 	const uint8_t *p, *end;
-	uint64_t bits; /* left-aligned */
-	int n; /* valid bits in bits */
-	int pad; /* of them, zero bits added past a marker or the end */
+	int pad; /* of the buffer's bits, zeros added past a marker or the end */
 	int marker; /* a marker (or the end) was reached */
 };
 
@@ -395,143 +400,136 @@ int jpegdc_header(struct jpegdc *d, const uint8_t *jpeg, size_t len, int *width,
 /* Adds bytes to the bit buffer one at a time: stuffed bytes, and zero bits
  * past a marker or the input's end (as libjpeg does; using them is an
  * error the caller detects from pad). */
-static void refill_slow(struct bitrd *b)
+static struct bits refill_slow(struct bitsrc *s, struct bits b)
 {
-	while (b->n <= 56) {
+	while (b.n <= 56) {
 		unsigned c;
 
-		if (b->marker) {
-			b->pad += 8;
-			b->n += 8;
+		if (s->marker) {
+			s->pad += 8;
+			b.n += 8;
 			continue;
 		}
-		if (b->p >= b->end) {
-			b->marker = 1;
+		if (s->p >= s->end) {
+			s->marker = 1;
 			continue;
 		}
-		c = *b->p;
+		c = *s->p;
 		if (c == 0xff) {
-			const uint8_t *q = b->p + 1;
+			const uint8_t *q = s->p + 1;
 
-			while (q < b->end && *q == 0xff)
+			while (q < s->end && *q == 0xff)
 				q++;
-			if (q >= b->end || *q != 0) {
-				b->marker = 1;
+			if (q >= s->end || *q != 0) {
+				s->marker = 1;
 				continue;
 			}
-			b->p = q + 1;
+			s->p = q + 1;
 		} else
-			b->p++;
-		b->bits |= (uint64_t)c << (56 - b->n);
-		b->n += 8;
+			s->p++;
+		b.v |= (uint64_t)c << (56 - b.n);
+		b.n += 8;
 	}
+	return b;
 }
 
 /* At least 57 bits in the buffer: eight bytes at a time where none of
  * them is 0xff. */
-static inline void refill(struct bitrd *b)
+static inline struct bits refill(struct bitsrc *s, struct bits b)
 {
-	if (!b->marker && b->end - b->p >= 8) {
+	if (!s->marker && s->end - s->p >= 8) {
 		uint64_t v, x;
 
-		memcpy(&v, b->p, 8);
+		memcpy(&v, s->p, 8);
 		x = ~v;
 		if (((x - 0x0101010101010101ull) & ~x &
 		     0x8080808080808080ull) == 0) {
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 			v = __builtin_bswap64(v);
 #endif
-			b->bits |= v >> b->n;
-			b->p += (63 - b->n) >> 3;
-			b->n |= 56;
-			return;
+			b.v |= v >> b.n;
+			s->p += (63 - b.n) >> 3;
+			b.n |= 56;
+			return b;
 		}
 	}
-	refill_slow(b);
+	return refill_slow(s, b);
 }
 
-static inline void consume(struct bitrd *b, int k)
-{
-	b->bits <<= k;
-	b->n -= k;
-}
-
-/* The symbol of a code longer than JPEGDC_FAST bits, or -1. */
-static int decode_slow(const struct huff *h, struct bitrd *b)
+/* The symbol of a code longer than JPEGDC_FAST bits at the top of v (*len
+ * its length), or -1. */
+static int decode_slow(const struct huff *h, uint64_t v, int *len)
 {
 	for (int l = JPEGDC_FAST + 1; l <= 16; l++) {
-		int32_t code = (int32_t)(b->bits >> (64 - l));
+		int32_t code = (int32_t)(v >> (64 - l));
 
 		if (code <= h->maxcode[l]) {
-			consume(b, l);
+			*len = l;
 			return h->val[code + h->valoff[l]];
 		}
 	}
 	return -1;
 }
 
-/* The DC difference of the next block into *diff; 0 or -1 (a bad code). */
-static inline int decode_dc(const struct huff *h, struct bitrd *b, int *diff)
+/* Decodes one block: its DC difference into *diff, its AC coefficients
+ * skipped.  0, or -1 on a bad code. */
+static inline int decode_block(const struct huff *hd, const struct huff *ha,
+			       struct bitsrc *src, struct bits *bp, int *diff)
 {
+	struct bits b = *bp;
 	unsigned i;
-	int s, v;
+	int s, v, len;
 
-	if (b->n < 32)
-		refill(b);
-	i = (unsigned)(b->bits >> (64 - JPEGDC_FAST));
-	if (h->dcn[i]) {
-		*diff = h->dcv[i];
-		consume(b, h->dcn[i]);
-		return 0;
+	if (b.n < 32)
+		b = refill(src, b);
+	i = (unsigned)(b.v >> (64 - JPEGDC_FAST));
+	if (hd->dcn[i]) {
+		*diff = hd->dcv[i];
+		b.v <<= hd->dcn[i];
+		b.n -= hd->dcn[i];
+	} else {
+		if (hd->len[i]) {
+			s = hd->sym[i];
+			len = hd->len[i];
+		} else if ((s = decode_slow(hd, b.v, &len)) < 0)
+			return -1;
+		b.v <<= len;
+		b.n -= len;
+		v = 0;
+		if (s) {
+			v = (int)(b.v >> (64 - s));
+			b.v <<= s;
+			b.n -= s;
+			if (v < 1 << (s - 1))
+				v -= (1 << s) - 1;
+		}
+		*diff = v;
 	}
-	if (h->len[i]) {
-		s = h->sym[i];
-		consume(b, h->len[i]);
-	} else if ((s = decode_slow(h, b)) < 0)
-		return -1;
-	if (s == 0) {
-		*diff = 0;
-		return 0;
-	}
-	v = (int)(b->bits >> (64 - s));
-	consume(b, s);
-	if (v < 1 << (s - 1))
-		v -= (1 << s) - 1;
-	*diff = v;
-	return 0;
-}
-
-/* Skips the 63 AC coefficients of a block; 0 or -1 (a bad code). */
-static inline int skip_ac(const struct huff *h, struct bitrd *b)
-{
 	for (int k = 1; k < 64;) {
-		unsigned e;
-		int s;
+		uint32_t e;
 
-		if (b->n < 32)
-			refill(b);
-		e = h->pair[b->bits >> (64 - JPEGDC_PAIR)];
+		if (b.n < 32)
+			b = refill(src, b);
+		e = ha->pair[b.v >> (64 - JPEGDC_PAIR)];
 		if (e) {
-			/* Both codes when the first does not end the block. */
-			int a1 = (int)(e >> 16 & 0xff);
+			/* Both codes when the first does not end the block
+			 * (chosen without a branch: which one is taken is
+			 * data). */
+			int a1 = (int)(e >> 16 & 0xff), two = k + a1 < 64;
+			int skip = (int)(two ? e >> 8 & 0xff : e >> 24);
 
-			if (k + a1 < 64) {
-				consume(b, (int)(e >> 8 & 0xff));
-				k += (int)(e & 0xff);
-			} else {
-				consume(b, (int)(e >> 24));
-				k += a1;
-			}
+			k += two ? (int)(e & 0xff) : a1;
+			b.v <<= skip;
+			b.n -= skip;
 			continue;
 		}
-		if ((s = decode_slow(h, b)) < 0)
+		if ((s = decode_slow(ha, b.v, &len)) < 0)
 			return -1;
-		if (s & 15) {
-			consume(b, s & 15);
-			k += (s >> 4) + 1;
-		} else
-			k += s == 0xf0 ? 16 : 64;
+		b.v <<= len + (s & 15);
+		b.n -= len + (s & 15);
+		k += s & 15 ? (s >> 4) + 1 : s == 0xf0 ? 16 : 64;
 	}
+	*bp = b;
 	return 0;
 }
 
@@ -553,21 +551,20 @@ static inline uint8_t grey(int32_t dc, int q)
 }
 
 /* After the last MCU of a scan or a restart interval: nothing but the
- * final byte's padding bits left before the marker `want`, which it
- * passes. */
-static int end_interval(struct bitrd *b, int want)
+ * final byte's padding bits left (of n in the buffer) before the marker
+ * `want`, which it passes; the caller then empties the buffer. */
+static int end_interval(struct bitsrc *s, int n, int want)
 {
-	if (b->n < b->pad || b->n - b->pad >= 8)
+	if (n < s->pad || n - s->pad >= 8)
 		return -1;
-	if (b->p >= b->end || *b->p != 0xff)
+	if (s->p >= s->end || *s->p != 0xff)
 		return -1;
-	while (b->p < b->end && *b->p == 0xff)
-		b->p++;
-	if (b->p >= b->end || *b->p != want)
+	while (s->p < s->end && *s->p == 0xff)
+		s->p++;
+	if (s->p >= s->end || *s->p != want)
 		return -1;
-	b->p++;
-	b->bits = 0;
-	b->n = b->pad = b->marker = 0;
+	s->p++;
+	s->pad = s->marker = 0;
 	return 0;
 }
 
@@ -577,13 +574,14 @@ int jpegdc_decode(struct jpegdc *d, uint8_t *dst, int stride)
 	int hmax = d->comp[0].h, vmax = d->comp[0].v, cols, rows;
 	int todo = d->restart, rst = 0, q = d->q0[d->comp[0].tq];
 	int32_t pred[JPEGDC_COMPS] = {0};
-	struct bitrd b = {0};
+	struct bitsrc src = {0};
+	struct bits b = {0, 0};
 
 	if (!d->ready || stride < ow)
 		return fail(EINVAL);
 	d->ready = 0;
-	b.p = d->scan;
-	b.end = d->end;
+	src.p = d->scan;
+	src.end = d->end;
 	if (d->ncomp == 1) {
 		/* Non-interleaved: one block per MCU, whatever the sampling. */
 		hmax = vmax = 1;
@@ -597,8 +595,11 @@ int jpegdc_decode(struct jpegdc *d, uint8_t *dst, int stride)
 		for (int mx = 0; mx < cols; mx++) {
 			if (d->restart) {
 				if (todo == 0) {
-					if (end_interval(&b, 0xd0 + rst) < 0)
+					if (end_interval(&src, b.n,
+							 0xd0 + rst) < 0)
 						return fail(EBADMSG);
+					b.v = 0;
+					b.n = 0;
 					rst = (rst + 1) & 7;
 					todo = d->restart;
 					memset(pred, 0, sizeof(pred));
@@ -617,9 +618,8 @@ int jpegdc_decode(struct jpegdc *d, uint8_t *dst, int stride)
 					for (int bx = 0; bx < bh; bx++) {
 						int diff;
 
-						if (decode_dc(hd, &b, &diff) <
-							    0 ||
-						    skip_ac(ha, &b) < 0)
+						if (decode_block(hd, ha, &src,
+								 &b, &diff) < 0)
 							return fail(EBADMSG);
 						if (f != 0)
 							continue;
@@ -639,10 +639,10 @@ int jpegdc_decode(struct jpegdc *d, uint8_t *dst, int stride)
 								      q);
 					}
 			}
-			if (b.n < b.pad)
+			if (b.n < src.pad)
 				return fail(EBADMSG); /* read past the data */
 		}
-	if (end_interval(&b, 0xd9) < 0)
+	if (end_interval(&src, b.n, 0xd9) < 0)
 		return fail(EBADMSG);
 	return 0;
 }
