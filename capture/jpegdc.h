@@ -23,7 +23,7 @@
 
 struct jpegdc;
 
-/* A decoder (its Huffman tables, about 20 KiB), or NULL with errno. */
+/* A decoder (its Huffman lookup tables, about 90 KiB), or NULL with errno. */
 struct jpegdc *jpegdc_create(void);
 
 /* Frees d; accepts NULL. */
