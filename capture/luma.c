@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <turbojpeg.h>
+
+#include "jpegdc.h"
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #elif defined(__ARM_NEON)
@@ -26,6 +28,7 @@ void luma_free(struct luma *l)
 	free(l->tmp);
 	if (l->tj != NULL)
 		tjDestroy(l->tj);
+	jpegdc_destroy(l->dc);
 	luma_init(l);
 }
 
@@ -329,6 +332,35 @@ int luma_from_jpeg(struct luma *l, const uint8_t *jpeg, size_t len)
 	if (jpeg == NULL || len == 0 || len > (size_t)0x7fffffff) {
 		errno = EBADMSG;
 		return -1;
+	}
+	if (l->dc == NULL)
+		l->dc = jpegdc_create(); /* without it, TurboJPEG alone */
+	/* A block of 8 or more pixels reads only the DC coefficients: a
+	 * decoder of its own that skips the rest, where the JPEG is baseline
+	 * (else, or when the picture is corrupt, TurboJPEG decides). */
+	if (l->dc != NULL && jpegdc_header(l->dc, jpeg, len, &w, &h) == 0 &&
+	    luma_block(w) >= 8) {
+		if (luma_size(l, w, h) < 0)
+			return -1;
+		sw = (w + 7) / 8;
+		sh = (h + 7) / 8;
+		over = l->block / 8;
+		dst = l->pixels;
+		if (over > 1) {
+			if (grow((void **)&l->tmp, &l->tmp_cap,
+				 (size_t)sw * sh) < 0) {
+				l->width = l->height = 0;
+				errno = ENOMEM;
+				return -1;
+			}
+			dst = l->tmp;
+		}
+		if (jpegdc_decode(l->dc, dst, sw) == 0) {
+			if (over > 1)
+				box(l->pixels, l->acc, l->tmp, sw, sh, sw,
+				    over);
+			return 0;
+		}
 	}
 	if (l->tj == NULL && (l->tj = tjInitDecompress()) == NULL) {
 		errno = ENOMEM;

@@ -2,9 +2,10 @@
 /*
  * luma: the small grey picture motion detection works on, about 160 px
  * wide, made either from a raw frame's Y plane (box average of b x b pixel
- * blocks) or from a JPEG (libjpeg-turbo's scaled grayscale decode: at 1/8
- * scale it reads only the DC coefficient of each 8x8 block, which is the
- * block's mean).  For the same image both give the same small picture, up to
+ * blocks) or from a JPEG (at 1/8 scale the DC coefficient of each 8x8
+ * block, which is the block's mean: jpegdc.c, which skips the rest, for a
+ * baseline JPEG; else libjpeg-turbo's scaled grayscale decode, also at 1/4
+ * and 1/2 for b < 8).  For the same image both give the same small picture, up to
  * the JPEG's quantisation, so one detector serves raw and JPEG sources.
  *
  * The block size b is a power of two chosen from the source width so that
@@ -22,6 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct jpegdc;
+
 #define LUMA_MAX_WIDTH 240 /* small picture width the block size aims at */
 #define LUMA_MAX_SOURCE 16384 /* largest source width or height accepted */
 
@@ -37,6 +40,7 @@ struct luma {
 	uint8_t *tmp; /* JPEG decode at 1/8 when b > 8 */
 	size_t tmp_cap;
 	void *tj; /* tjhandle, made on the first JPEG */
+	struct jpegdc *dc; /* DC-only decoder, made on the first JPEG */
 };
 
 /* An empty luma (all zero); equivalent to memset(l, 0, sizeof(*l)). */
@@ -57,10 +61,11 @@ int luma_from_plane(struct luma *l, const uint8_t *y, int width, int height,
 		    int stride);
 
 /*
- * Makes l the small picture of the JPEG in jpeg[0..len).  0, or -1 with errno
- * EBADMSG when the JPEG does not decode (any libjpeg-turbo error or warning:
- * a truncated picture must not look like motion), EINVAL (too big) or ENOMEM;
- * on error l->width and l->height are 0.
+ * Makes l the small picture of the JPEG in jpeg[0..len) (when jpegdc.c
+ * refuses it or fails, libjpeg-turbo decodes it and decides).  0, or -1
+ * with errno EBADMSG when the JPEG does not decode (any libjpeg-turbo error
+ * or warning: a truncated picture must not look like motion), EINVAL (too
+ * big) or ENOMEM; on error l->width and l->height are 0.
  */
 int luma_from_jpeg(struct luma *l, const uint8_t *jpeg, size_t len);
 

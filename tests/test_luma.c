@@ -128,7 +128,8 @@ static void test_plane_bad(void **state)
 
 /* JPEG of a Y plane with grey chroma.  TurboJPEG reads the planes padded
  * to whole chroma samples, so the plane is copied with its edge repeated. */
-static unsigned char *encode(const uint8_t *y, int w, int h, unsigned long *len)
+static unsigned char *encode_flags(const uint8_t *y, int w, int h,
+				   unsigned long *len, int flags)
 {
 	tjhandle tj = tjInitCompress();
 	int pw = tjPlaneWidth(0, w, TJSAMP_420);
@@ -152,12 +153,18 @@ static unsigned char *encode(const uint8_t *y, int w, int h, unsigned long *len)
 	memset(c, 128, (size_t)cw * ch);
 	*len = 0;
 	assert_int_equal(tjCompressFromYUVPlanes(tj, planes, w, strides, h,
-						 TJSAMP_420, &jpeg, len, 80, 0),
+						 TJSAMP_420, &jpeg, len, 80,
+						 flags),
 			 0);
 	tjDestroy(tj);
 	free(py);
 	free(c);
 	return jpeg;
+}
+
+static unsigned char *encode(const uint8_t *y, int w, int h, unsigned long *len)
+{
+	return encode_flags(y, w, h, len, 0);
 }
 
 /* The same picture as a Y plane and as a JPEG (quality 80, 4:2:0): the
@@ -206,6 +213,39 @@ static void test_jpeg_matches_plane(void **state)
 	}
 }
 
+/* Baseline (read by jpegdc.c) and progressive (left to TurboJPEG): both
+ * give exactly TurboJPEG's 1/8 grey picture. */
+static void test_jpeg_both_paths(void **state)
+{
+	const int w = 1280, h = 720, sw = 160, sh = 90;
+	uint8_t *y = picture(w, h, w), *ref = malloc(sw * sh);
+	tjhandle tj = tjInitDecompress();
+
+	(void)state;
+	assert_non_null(ref);
+	assert_non_null(tj);
+	for (int progressive = 0; progressive < 2; progressive++) {
+		unsigned long len;
+		unsigned char *jpeg = encode_flags(
+			y, w, h, &len, progressive ? TJFLAG_PROGRESSIVE : 0);
+		struct luma l;
+
+		luma_init(&l);
+		assert_int_equal(tjDecompress2(tj, jpeg, len, ref, sw, sw, sh,
+					       TJPF_GRAY, 0),
+				 0);
+		assert_int_equal(luma_from_jpeg(&l, jpeg, len), 0);
+		assert_int_equal(l.width, sw);
+		assert_int_equal(l.height, sh);
+		assert_memory_equal(l.pixels, ref, (size_t)sw * sh);
+		luma_free(&l);
+		tjFree(jpeg);
+	}
+	tjDestroy(tj);
+	free(ref);
+	free(y);
+}
+
 static void test_jpeg_corrupt(void **state)
 {
 	const int w = 640, h = 360;
@@ -247,6 +287,7 @@ int main(void)
 		cmocka_unit_test(test_plane_average),
 		cmocka_unit_test(test_plane_bad),
 		cmocka_unit_test(test_jpeg_matches_plane),
+		cmocka_unit_test(test_jpeg_both_paths),
 		cmocka_unit_test(test_jpeg_corrupt),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
