@@ -191,6 +191,26 @@ for n in 1 $NS; do
 		"$(ratio "$(v vigil4 "$n" cpu_us_frame)" "$(v vigil1 "$n" cpu_us_frame)")"
 done
 echo
+# What one more viewer costs (issue 14: the same with several cameras as
+# with one): the slope of the server's CPU between the fewest and the most
+# viewers both ran with, as CPU time per frame delivered to that viewer.
+# (Per delivered frame at a given count, four cameras also pay each
+# camera's own fixed cost, shared by a quarter of the viewers.)
+lo="" hi=""
+for n in $NS; do
+	[ -n "$(v vigil4 "$n" cpu_pct)" ] && [ -n "$(v vigil1 "$n" cpu_pct)" ] || continue
+	[ -n "$lo" ] || lo=$n
+	hi=$n
+done
+slope1="" slope4=""
+if [ -n "$lo" ] && [ "$hi" != "$lo" ]; then
+	slope() { awk -v a="$1" -v b="$2" -v n="$3" -v f="$FPS" 'BEGIN { printf "%.2f", (b - a) * 10000 / (n * f) }'; }
+	slope1=$(slope "$(v vigil1 "$lo" cpu_pct)" "$(v vigil1 "$hi" cpu_pct)" $((hi - lo)))
+	slope4=$(slope "$(v vigil4 "$lo" cpu_pct)" "$(v vigil4 "$hi" cpu_pct)" $((hi - lo)))
+	echo "CPU per added viewer, $lo -> $hi viewers (us per frame delivered to it): one camera $slope1," \
+		"four cameras $slope4 ($(ratio "$slope4" "$slope1")x)"
+	echo
+fi
 
 # The issue's "done when", checked on this run.
 check() { # description condition-awk-expression
@@ -203,6 +223,9 @@ if [ -n "$(v vigil1 500 fps_med)" ] && [ -n "$(v lower 500 cpu_pct)" ]; then
 	check "CPU per delivered frame <= 1.3x lower bound ($(v vigil1 500 cpu_us_frame) vs $(v lower 500 cpu_us_frame) us; CPU % $(v vigil1 500 cpu_pct) vs $(v lower 500 cpu_pct))" "$(v vigil1 500 cpu_us_frame) <= 1.3 * $(v lower 500 cpu_us_frame)"
 	check "p99 <= 1.5x lower bound ($(v vigil1 500 lat_p99_ms) vs $(v lower 500 lat_p99_ms) ms)" "$(v vigil1 500 lat_p99_ms) <= 1.5 * $(v lower 500 lat_p99_ms)"
 	check "RSS < 32 MB ($(v vigil1 500 rss_kb) kB)" "$(v vigil1 500 rss_kb) < 32768"
+fi
+if [ -n "$slope1" ]; then
+	check "four cameras: CPU per added viewer within 15% of one camera's ($slope4 vs $slope1 us)" "$slope4 <= 1.15 * $slope1"
 fi
 if [ -n "$(v vigil1 1 lat_p50_ms)" ]; then
 	check "1 viewer: latency p50 < 1 ms ($(v vigil1 1 lat_p50_ms) ms; picamera design $(v picam 1 lat_p50_ms) ms)" "$(v vigil1 1 lat_p50_ms) < 1"
