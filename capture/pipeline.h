@@ -130,9 +130,10 @@ int pipeline_target(struct pipeline *p, int width, int height,
 
 /*
  * Publishes pic into the ring as the next frame.  With encode threads, a
- * raw picture is copied, handed to a worker and published later in capture
- * order (0 is returned; a frame the encoder then fails is counted as
- * dropped); the call waits while every thread is busy.  Returns 0, or -1 when the
+ * raw picture is copied (unless drawn into pipeline_target's planes),
+ * handed to a worker and published later in capture order (0 is returned;
+ * a frame the encoder then fails is counted as dropped); the call waits
+ * while all threads + 1 jobs are in flight.  Returns 0, or -1 when the
  * frame was skipped (errno EMSGSIZE: larger than a slot; EIO: the encoder
  * failed; EINVAL: a picture the pipeline cannot take); a skipped frame is
  * counted in the ring's frames_dropped and in p->dropped.  Raw planes may be
