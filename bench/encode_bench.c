@@ -8,8 +8,12 @@
  *
  *   encode_bench [--size WxH] [--quality Q] [--dct fast|accurate]
  *                [--seconds S] [--ring] [--write-ppm FILE]
+ *                [--source-only]
  * Prints one line: "fps=F bytes=B psnr_y=P".  --write-ppm writes the
- * frame as RGB (for tjbench's input) and exits.
+ * frame as RGB (for tjbench's input) and exits.  --source-only encodes
+ * nothing: unpaced testsrc frames (--fps max), each with the overlay, as
+ * fast as they come; prints "fps=F", the ceiling of capture's frame rate
+ * on testsrc (bench/bench_encode_threads.sh).
  */
 #include <errno.h>
 #include <math.h>
@@ -94,6 +98,46 @@ static void write_ppm(const char *path, const struct picture *pic)
 	tjDestroy(tj);
 }
 
+/* Unpaced testsrc frames with the overlay drawn, for seconds. */
+static int source_only(int w, int h, double seconds)
+{
+	struct source_config cfg;
+	struct source *src = NULL;
+	struct overlay ov;
+	struct picture pic;
+	double t0 = 0, t1, warm = now_s() + 0.5;
+	long frames = 0;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.spec = "testsrc";
+	cfg.width = w;
+	cfg.height = h;
+	cfg.fps = 120;
+	cfg.unpaced = 1;
+	cfg.max_frame = 1 << 20;
+	cfg.testsrc_motion.mode = TESTSRC_MOTION_ALWAYS;
+	if (testsrc_source_ops.open(&src, &cfg) < 0)
+		die("testsrc");
+	overlay_init(&ov, "%Y-%m-%d %H:%M:%S");
+	for (;;) {
+		if (testsrc_source_ops.next(src, &pic) != SOURCE_FRAME)
+			die("testsrc frame");
+		overlay_draw(&ov, &pic, pic.realtime_ns);
+		t1 = now_s();
+		if (t0 == 0) {
+			if (t1 >= warm)
+				t0 = t1;
+			continue;
+		}
+		frames++;
+		if (t1 - t0 >= seconds)
+			break;
+	}
+	printf("fps=%.1f\n", frames / (t1 - t0));
+	testsrc_source_ops.close(src);
+	return 0;
+}
+
 static double psnr_y(const uint8_t *jpeg, size_t len, const struct picture *pic)
 {
 	tjhandle tj = tjInitDecompress();
@@ -119,6 +163,7 @@ static double psnr_y(const uint8_t *jpeg, size_t len, const struct picture *pic)
 int main(int argc, char **argv)
 {
 	int w = 1280, h = 720, quality = 85, fast = 1, use_ring = 0;
+	int only_source = 0;
 	double seconds = 3, t0, t1, warm;
 	const char *ppm = NULL;
 	struct source *src = NULL;
@@ -145,14 +190,19 @@ int main(int argc, char **argv)
 			use_ring = 1;
 		else if (!strcmp(a, "--write-ppm") && v)
 			ppm = argv[++i];
+		else if (!strcmp(a, "--source-only"))
+			only_source = 1;
 		else {
 			fprintf(stderr,
 				"usage: encode_bench [--size WxH] "
 				"[--quality Q] [--dct fast|accurate] "
-				"[--seconds S] [--ring] [--write-ppm FILE]\n");
+				"[--seconds S] [--ring] [--write-ppm FILE] "
+				"[--source-only]\n");
 			return 2;
 		}
 	}
+	if (only_source)
+		return source_only(w, h, seconds);
 	testsrc_frame(&src, &pic, w, h);
 	if (ppm != NULL) {
 		write_ppm(ppm, &pic);

@@ -30,6 +30,7 @@
 #include "ring.h"
 #include "source.h"
 #include "substream.h"
+#include "transform.h"
 #include "usage.h"
 
 #define PROG "vigil-capture"
@@ -57,6 +58,7 @@ struct options {
 	const char *camera;
 	const char *source;
 	int width, height, fps, quality, rotate, hflip, vflip, follow;
+	int fps_max; /* --fps max: testsrc unpaced, fps the nominal rate */
 	const char *overlay;
 	int overlay_set;
 	uint32_t slots, slot_size;
@@ -91,7 +93,9 @@ static void usage(FILE *f)
 		"                       libcamera[:N|:ID]  a Pi camera module\n"
 		"                     JPEG sources are published byte for byte.\n"
 		"  --size WxH         picture size (default %dx%d)\n"
-		"  --fps N            frames per second, 1..%d (default %d)\n"
+		"  --fps N|max        frames per second, 1..%d (default %d); max\n"
+		"                     (testsrc only): unpaced, a frame as soon as the\n"
+		"                     encoders take one, to measure them\n"
 		"  --quality Q        JPEG quality, 1..100 (default %d)\n"
 		"  --rotate DEG       0, 90, 180 or 270 degrees clockwise (default 0)\n"
 		"  --hflip, --vflip   mirror left-right / upside-down (before rotating)\n"
@@ -373,8 +377,10 @@ static void parse_options(int argc, char **argv, struct options *o)
 			parse_size("--size", optarg, &o->width, &o->height);
 			break;
 		case OPT_FPS:
-			o->fps = (int)flag_long("--fps", optarg, 1,
-						CAPTURE_FPS_MAX);
+			o->fps_max = strcmp(optarg, "max") == 0;
+			o->fps = o->fps_max ? CAPTURE_FPS_MAX
+					    : (int)flag_long("--fps", optarg, 1,
+							     CAPTURE_FPS_MAX);
 			break;
 		case OPT_QUALITY:
 			o->quality = (int)flag_long("--quality", optarg, 1,
@@ -491,6 +497,15 @@ static void parse_options(int argc, char **argv, struct options *o)
 		source_find(o->source, why, sizeof(why));
 		usage_error("invalid --source: %s", why);
 	}
+	if (o->fps_max && strcmp(o->source, "testsrc") != 0)
+		usage_error("invalid --fps 'max': only with --source testsrc "
+			    "(other sources set their own pace)");
+}
+
+/* source_config.target: testsrc draws into the next encode job. */
+static int draw_target(void *arg, int width, int height, struct picture *dst)
+{
+	return pipeline_target(arg, width, height, dst);
 }
 
 /* The slot size when --slot-size is not given: TurboJPEG's worst case for
@@ -658,7 +673,7 @@ int main(int argc, char **argv)
 	struct pipeline_config pcfg;
 	struct pipeline pipe;
 	struct stats st;
-	char ringname[RING_NAME_MAX];
+	char ringname[RING_NAME_MAX], fps_text[16];
 	int out_w, out_h, sigfd, hbfd, more = 0, status = 0;
 	pid_t holder = 0;
 	uint32_t slot_size;
@@ -693,6 +708,13 @@ int main(int argc, char **argv)
 	scfg.overlay = o.overlay;
 	scfg.extra = &o.controls;
 	scfg.testsrc_motion = o.testsrc_motion;
+	scfg.unpaced = o.fps_max;
+	/* Called from the source's next(), once pipe is set up below. */
+	if (ops == &testsrc_source_ops && o.encode_threads > 1 &&
+	    transform_is_identity(o.rotate, o.hflip, o.vflip)) {
+		scfg.target = draw_target;
+		scfg.target_arg = &pipe;
+	}
 	if (ops->open(&src, &scfg) < 0)
 		fatal("cannot open source '%s'", o.source);
 
@@ -744,11 +766,15 @@ int main(int argc, char **argv)
 		pipe.sub_ring = sub_ring;
 	}
 
-	log_info("camera '%s': capturing from '%s' at %dx%d, %d fps, quality "
+	if (o.fps_max)
+		snprintf(fps_text, sizeof(fps_text), "max");
+	else
+		snprintf(fps_text, sizeof(fps_text), "%d", o.fps);
+	log_info("camera '%s': capturing from '%s' at %dx%d, %s fps, quality "
 		 "%d, into ring '%s' generation %u (%u slots of %u bytes), %d "
 		 "encode thread%s",
-		 o.camera, o.source, out_w, out_h, o.fps, o.quality, ringname,
-		 ring_writer_generation(ring), o.slots, slot_size,
+		 o.camera, o.source, out_w, out_h, fps_text, o.quality,
+		 ringname, ring_writer_generation(ring), o.slots, slot_size,
 		 o.encode_threads, o.encode_threads == 1 ? "" : "s");
 	if (o.motion.enabled)
 		log_info("camera '%s': motion detection on (threshold %s, "

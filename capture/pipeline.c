@@ -41,17 +41,19 @@ void pipeline_counters(const struct pipeline *p, uint64_t *published,
 
 static int pool_init(struct pipeline *p, int threads)
 {
-	p->jobs = calloc((size_t)threads, sizeof(*p->jobs));
+	/* One job more than threads: the next frame is filled while every
+	 * thread encodes, yet a frame waits behind at most threads others
+	 * (one frame interval more than with as many jobs as threads). */
+	p->njobs = threads + 1;
+	p->jobs = calloc((size_t)p->njobs, sizeof(*p->jobs));
 	if (p->jobs == NULL)
 		return -1;
 	for (int i = 0; i < threads; i++)
 		if (encoder_create(&p->wenc[i], p->cfg.quality,
 				   p->cfg.fastdct) < 0)
 			return -1;
-	/* As many jobs as threads: the next frame waits for a free one, so a
-	 * frame is never queued behind more than threads - 1 others. */
-	return encpool_create(&p->pool, threads, threads, job_work, job_publish,
-			      p);
+	return encpool_create(&p->pool, threads, p->njobs, job_work,
+			      job_publish, p);
 }
 
 int pipeline_init(struct pipeline *p, const struct pipeline_config *cfg)
@@ -89,7 +91,7 @@ void pipeline_free(struct pipeline *p)
 	encpool_destroy(p->pool);
 	p->pool = NULL;
 	if (p->jobs != NULL)
-		for (int i = 0; i < p->cfg.threads; i++) {
+		for (int i = 0; i < p->njobs; i++) {
 			free(p->jobs[i].buf);
 			free(p->jobs[i].jpeg);
 		}
@@ -272,14 +274,14 @@ static void publish_sub(struct pipeline *p, const struct picture *pic,
 		log_debug("sub-stream skipped a frame: %s", strerror(errno));
 }
 
-/* Copies pic's planes into the job, laid out as transform_target does
- * (the Y plane to the even size). */
-static int job_copy(struct pipeline_job *job, const struct picture *pic)
+/* Lays out I420 planes for w x h in the job's buffer (the Y plane to the
+ * even size), growing it and the JPEG buffer as needed. */
+static int job_layout(struct pipeline_job *job, int w, int h)
 {
-	int pw = (pic->width + 1) & ~1, ph = (pic->height + 1) & ~1;
+	int pw = (w + 1) & ~1, ph = (h + 1) & ~1;
 	size_t ysize = (size_t)pw * (size_t)ph;
 	size_t csize = (size_t)(pw / 2) * (size_t)(ph / 2);
-	size_t bound = encoder_bound(pic->width, pic->height);
+	size_t bound = encoder_bound(w, h);
 
 	if (ysize + 2 * csize > job->buf_cap) {
 		uint8_t *b = realloc(job->buf, ysize + 2 * csize);
@@ -297,14 +299,31 @@ static int job_copy(struct pipeline_job *job, const struct picture *pic)
 	}
 	memset(&job->pic, 0, sizeof(job->pic));
 	job->pic.kind = PICTURE_I420;
-	job->pic.width = pic->width;
-	job->pic.height = pic->height;
+	job->pic.width = w;
+	job->pic.height = h;
 	job->pic.planes[0] = job->buf;
 	job->pic.planes[1] = job->buf + ysize;
 	job->pic.planes[2] = job->buf + ysize + csize;
 	job->pic.strides[0] = pw;
 	job->pic.strides[1] = pw / 2;
 	job->pic.strides[2] = pw / 2;
+	return 0;
+}
+
+/* Copies pic's planes into the job, unless pic was drawn there already
+ * (pipeline_target). */
+static int job_copy(struct pipeline_job *job, const struct picture *pic)
+{
+	int pw = (pic->width + 1) & ~1, ph = (pic->height + 1) & ~1;
+
+	if (pic->planes[0] == job->buf && job->buf != NULL &&
+	    pic->width == job->pic.width && pic->height == job->pic.height &&
+	    pic->strides[0] == job->pic.strides[0] &&
+	    pic->planes[1] == job->pic.planes[1] &&
+	    pic->planes[2] == job->pic.planes[2])
+		return 0;
+	if (job_layout(job, pic->width, pic->height) < 0)
+		return -1;
 	for (int i = 0; i < 3; i++) {
 		int rows = i ? ph / 2 : ph, bytes = i ? pw / 2 : pw;
 		for (int r = 0; r < rows; r++)
@@ -314,6 +333,25 @@ static int job_copy(struct pipeline_job *job, const struct picture *pic)
 				       (size_t)r * (size_t)pic->strides[i],
 			       (size_t)bytes);
 	}
+	return 0;
+}
+
+int pipeline_target(struct pipeline *p, int width, int height,
+		    struct picture *dst)
+{
+	const struct pipeline_config *c = &p->cfg;
+	struct pipeline_job *job;
+
+	if (p->pool == NULL ||
+	    !transform_is_identity(c->rotate, c->hflip, c->vflip) ||
+	    width < 1 || height < 1) {
+		errno = ENOTSUP;
+		return -1;
+	}
+	job = &p->jobs[encpool_acquire(p->pool)];
+	if (job_layout(job, width, height) < 0)
+		return -1;
+	*dst = job->pic;
 	return 0;
 }
 

@@ -94,7 +94,8 @@ struct pipeline {
 	 * the publishing worker (atomically: read them with
 	 * pipeline_counters). */
 	struct encpool *pool;
-	struct pipeline_job *jobs;
+	struct pipeline_job *jobs; /* njobs: threads + 1 */
+	int njobs;
 	struct encoder *wenc[ENCPOOL_THREADS_MAX];
 };
 
@@ -115,10 +116,24 @@ void pipeline_counters(const struct pipeline *p, uint64_t *published,
 		       uint64_t *dropped, int64_t *encode_ns);
 
 /*
+ * Planes of width x height (I420, the Y plane padded to the even size) that
+ * the next pipeline_publish encodes without copying them: a source that
+ * draws its picture (testsrc) draws it there and publishes a picture over
+ * these planes.  Waits while every job is in flight (the caller is then
+ * paced by the encoders).  Valid until that publish; a picture over other
+ * planes is copied as usual.  Only with encode threads and no rotation or
+ * flip: -1 with errno ENOTSUP otherwise (draw into your own buffer), or
+ * ENOMEM.
+ */
+int pipeline_target(struct pipeline *p, int width, int height,
+		    struct picture *dst);
+
+/*
  * Publishes pic into the ring as the next frame.  With encode threads, a
- * raw picture is copied, handed to a worker and published later in capture
- * order (0 is returned; a frame the encoder then fails is counted as
- * dropped); the call waits while every thread is busy.  Returns 0, or -1 when the
+ * raw picture is copied (unless drawn into pipeline_target's planes),
+ * handed to a worker and published later in capture order (0 is returned;
+ * a frame the encoder then fails is counted as dropped); the call waits
+ * while all threads + 1 jobs are in flight.  Returns 0, or -1 when the
  * frame was skipped (errno EMSGSIZE: larger than a slot; EIO: the encoder
  * failed; EINVAL: a picture the pipeline cannot take); a skipped frame is
  * counted in the ring's frames_dropped and in p->dropped.  Raw planes may be

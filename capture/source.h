@@ -78,6 +78,15 @@ struct source_config {
 	const void
 		*extra; /* source-specific options (camera controls), or NULL */
 	struct testsrc_motion testsrc_motion; /* testsrc's picture */
+	/* testsrc: no pacing (--fps max), a frame whenever the capture loop
+	 * asks, that is as fast as the encoders take them; fps is then only
+	 * the nominal rate. */
+	int unpaced;
+	/* testsrc: planes to draw the next picture into instead of its own
+	 * buffer (pipeline_target, which saves a copy), or NULL.  When it
+	 * returns -1 testsrc draws into its own buffer. */
+	int (*target)(void *arg, int width, int height, struct picture *dst);
+	void *target_arg;
 };
 
 /* After SOURCE_FRAME the capture loop calls next() again without waiting

@@ -9,6 +9,9 @@
  * tests of the stream's liveness want).  With "off" nothing moves.  Paced by a
  * timerfd with absolute periodic deadlines: no drift, and after a stall the
  * missed deadlines are counted and one frame is drawn, never a burst.
+ * Unpaced (--fps max), its fd is always readable: a frame whenever the
+ * capture loop asks, for measuring the encoders.  The picture is drawn into
+ * the encoder's planes when the capture offers them (cfg->target).
  */
 #include <errno.h>
 #include <limits.h>
@@ -16,10 +19,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "font.h"
 #include "overlay.h"
@@ -38,9 +43,15 @@ struct testsrc {
 	int pw, ph; /* Y plane size, padded to even */
 	uint8_t *mem; /* the three planes */
 	uint8_t *bar_rows[3]; /* one prerendered row of bars per plane */
+	uint8_t *ramp; /* the ramp's levels, pw + 256 wide: row y of the ramp
+			  starts at (y + slide) & 255 */
 	struct picture pic;
 	struct testsrc_motion motion;
 	int fps;
+	int unpaced; /* tfd is an eventfd that stays readable */
+	int64_t start_ns; /* unpaced: the crossing's clock */
+	int (*target)(void *arg, int width, int height, struct picture *dst);
+	void *target_arg;
 	uint64_t ticks; /* periods elapsed since the start */
 	uint64_t frames;
 	uint64_t missed;
@@ -153,6 +164,9 @@ static int testsrc_open(struct source **out, const struct source_config *cfg)
 		return -1;
 	s->tfd = -1;
 	s->fps = cfg->fps;
+	s->unpaced = cfg->unpaced;
+	s->target = cfg->target;
+	s->target_arg = cfg->target_arg;
 	s->motion = cfg->testsrc_motion;
 	if (s->motion.mode == TESTSRC_MOTION_CROSSING &&
 	    (s->motion.period_ms <= 0 || s->motion.duration_ms <= 0 ||
@@ -170,10 +184,12 @@ static int testsrc_open(struct source **out, const struct source_config *cfg)
 	cstride = (cw + TESTSRC_ALIGN - 1) & ~(TESTSRC_ALIGN - 1);
 	ysize = (size_t)ystride * (size_t)s->ph;
 	csize = (size_t)cstride * (size_t)ch;
-	/* Planes, then one row of bars per plane. */
-	s->mem = aligned_alloc(TESTSRC_ALIGN, ysize + 2 * csize +
-						      (size_t)ystride +
-						      2 * (size_t)cstride);
+	/* Planes, then one row of bars per plane, then the ramp. */
+	s->mem = aligned_alloc(
+		TESTSRC_ALIGN,
+		ysize + 2 * csize + (size_t)ystride + 2 * (size_t)cstride +
+			(((size_t)s->pw + 256 + TESTSRC_ALIGN - 1) &
+			 ~(size_t)(TESTSRC_ALIGN - 1)));
 	if (s->mem == NULL)
 		goto fail;
 	s->pic.kind = PICTURE_I420;
@@ -188,6 +204,9 @@ static int testsrc_open(struct source **out, const struct source_config *cfg)
 	s->bar_rows[0] = s->mem + ysize + 2 * csize;
 	s->bar_rows[1] = s->bar_rows[0] + ystride;
 	s->bar_rows[2] = s->bar_rows[1] + cstride;
+	s->ramp = s->bar_rows[2] + cstride;
+	for (int x = 0; x < s->pw + 256; x++)
+		s->ramp[x] = (uint8_t)(16 + (unsigned)(x & 255) * 219 / 255);
 	for (int x = 0; x < s->pw; x++) {
 		uint8_t yuv[3];
 		rgb_to_yuv(bars_rgb[x * TESTSRC_BARS / s->pw], yuv);
@@ -198,6 +217,15 @@ static int testsrc_open(struct source **out, const struct source_config *cfg)
 		}
 	}
 
+	if (s->unpaced) {
+		/* Never read: readable for good. */
+		s->tfd = eventfd(1, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (s->tfd < 0)
+			goto fail;
+		s->start_ns = clock_mono_ns();
+		*out = (struct source *)(void *)s;
+		return 0;
+	}
 	s->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (s->tfd < 0)
 		goto fail;
@@ -277,9 +305,9 @@ static int crossing_x(const struct testsrc *s, uint64_t ms, int box)
 	return (int)(-box + (int64_t)((uint64_t)(s->pw + box) * in / duration));
 }
 
-static void render(struct testsrc *s)
+/* Draws the frame into pic's planes (s->pic, or the encoder's). */
+static void render(struct testsrc *s, struct picture *pic)
 {
-	struct picture *pic = &s->pic;
 	int bars_h = (s->ph * 2 / 3) & ~1;
 	int box = (s->ph / 6) & ~1;
 	int always = s->motion.mode == TESTSRC_MOTION_ALWAYS;
@@ -292,13 +320,11 @@ static void render(struct testsrc *s)
 		if (y < bars_h) {
 			memcpy(row, s->bar_rows[0], (size_t)s->pw);
 		} else {
-			/* A ramp; with "always" sliding left by 4 luma steps
-			 * per frame. */
-			for (int x = 0; x < s->pw; x++)
-				row[x] = (uint8_t)(16 +
-						   ((unsigned)(x + y + t * 4) &
-						    255) * 219 /
-							   255);
+			/* A ramp, level 16 + ((x + y + 4t) & 255) * 219 / 255;
+			 * with "always" sliding left by 4 luma steps per
+			 * frame. */
+			memcpy(row, s->ramp + ((y + t * 4) & 255),
+			       (size_t)s->pw);
 		}
 	}
 	for (int p = 1; p < 3; p++)
@@ -321,7 +347,10 @@ static void render(struct testsrc *s)
 		fill_box(pic, s->pw, s->ph, bx, by, box, 170, 60, 190);
 	} else if (box >= 2 && s->motion.mode == TESTSRC_MOTION_CROSSING) {
 		/* An orange box crossing at mid height now and then. */
-		uint64_t ms = s->ticks * 1000 / (uint64_t)s->fps;
+		uint64_t ms = s->unpaced ? (uint64_t)(clock_mono_ns() -
+						      s->start_ns) /
+						   1000000
+					 : s->ticks * 1000 / (uint64_t)s->fps;
 		int bx = crossing_x(s, ms, box);
 		if (bx != INT_MIN)
 			fill_box(pic, s->pw, s->ph, bx & ~1,
@@ -345,8 +374,13 @@ static enum source_result testsrc_next(struct source *src, struct picture *pic)
 	struct testsrc *s = TESTSRC(src);
 	uint64_t expirations;
 	struct timespec rt, mono;
+	struct picture target, *dst = &s->pic;
 	ssize_t n;
 
+	if (s->unpaced) {
+		expirations = 1;
+		goto draw;
+	}
 	n = read(s->tfd, &expirations, sizeof(expirations));
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EINTR)
@@ -361,12 +395,18 @@ static enum source_result testsrc_next(struct source *src, struct picture *pic)
 		log_debug("testsrc: %llu deadlines missed",
 			  (unsigned long long)(expirations - 1));
 	}
+draw:
 	s->ticks += expirations;
 	s->frames++;
-	render(s);
+	/* The encoder's planes spare the pipeline a copy of the picture;
+	 * when it offers none, our own. */
+	if (s->target != NULL &&
+	    s->target(s->target_arg, s->width, s->height, &target) == 0)
+		dst = &target;
+	render(s, dst);
 	clock_gettime(CLOCK_REALTIME, &rt);
 	clock_gettime(CLOCK_MONOTONIC, &mono);
-	*pic = s->pic;
+	*pic = *dst;
 	pic->realtime_ns = (int64_t)rt.tv_sec * 1000000000 + rt.tv_nsec;
 	pic->monotonic_ns = (int64_t)mono.tv_sec * 1000000000 + mono.tv_nsec;
 	return SOURCE_FRAME;

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "font.h"
+#include "overlay.h"
 #include "source.h"
 
 static int64_t now_ms(void)
@@ -245,6 +247,157 @@ static void test_motion_crossing(void **state)
 		    still_again - changed_at < 1500);
 }
 
+/* Unpaced (--fps max), "always": frame k (from 1) is drawn at t = k. */
+static struct source *open_unpaced(int w, int h, struct source_config *cfg)
+{
+	struct source *s = NULL;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->spec = "testsrc";
+	cfg->width = w;
+	cfg->height = h;
+	cfg->fps = 30;
+	cfg->unpaced = 1;
+	cfg->max_frame = 1 << 20;
+	cfg->testsrc_motion.mode = TESTSRC_MOTION_ALWAYS;
+	assert_int_equal(testsrc_source_ops.open(&s, cfg), 0);
+	assert_non_null(s);
+	return s;
+}
+
+/* The ramp under the bars, the picture the per-pixel formula drew: level
+ * 16 + ((x + y + 4t) & 255) * 219 / 255 over the padded width, sliding 4
+ * steps a frame.  Rows above the label; the box is still among the bars
+ * in the first frames. */
+static void test_ramp(void **state)
+{
+	struct source_config cfg;
+	struct source *s = open_unpaced(601, 301, &cfg);
+	int pw = 602, ph = 302, bars_h = (ph * 2 / 3) & ~1;
+	/* The label's box starts 2 * scale above its text. */
+	int label_y = ((301 - (FONT_GLYPH_H + 6) * overlay_scale(301)) & ~1) -
+		      2;
+	struct picture p;
+
+	(void)state;
+	assert_true(label_y > bars_h + 20);
+	for (unsigned t = 1; t <= 3; t++) {
+		int bad = 0;
+
+		assert_int_equal(testsrc_source_ops.next(s, &p), SOURCE_FRAME);
+		for (int y = bars_h; y < label_y; y++)
+			for (int x = 0; x < pw; x++) {
+				unsigned want = 16 +
+						(((unsigned)(x + y) + 4 * t) &
+						 255) * 219 /
+							255;
+				bad += p.planes[0][(long)y * p.strides[0] +
+						   x] != want;
+			}
+		assert_int_equal(bad, 0);
+	}
+	testsrc_source_ops.close(s);
+}
+
+/* Unpaced: the fd is readable at once and every call gives a new frame,
+ * far faster than the nominal 30 fps (50 frames paced take 1.6 s). */
+static void test_unpaced(void **state)
+{
+	struct source_config cfg;
+	struct source *s = open_unpaced(64, 48, &cfg);
+	struct pollfd pfd = {.fd = testsrc_source_ops.fd(s), .events = POLLIN};
+	struct picture a, b;
+	int64_t t0 = now_ms();
+
+	(void)state;
+	assert_int_equal(poll(&pfd, 1, 0), 1);
+	assert_int_equal(testsrc_source_ops.next(s, &a), SOURCE_FRAME);
+	for (int i = 0; i < 50; i++) {
+		assert_int_equal(poll(&pfd, 1, 0), 1);
+		assert_int_equal(testsrc_source_ops.next(s, &b), SOURCE_FRAME);
+	}
+	assert_true(now_ms() - t0 < 1000);
+	assert_true(b.monotonic_ns > a.monotonic_ns);
+	assert_int_equal(testsrc_source_ops.skipped(s), 0);
+	testsrc_source_ops.close(s);
+}
+
+struct target {
+	uint8_t *buf;
+	int calls;
+	int refuse;
+};
+
+/* As pipeline_target lays a job out: strides of the even width. */
+static int draw_here(void *arg, int w, int h, struct picture *dst)
+{
+	struct target *t = arg;
+	int pw = (w + 1) & ~1, ph = (h + 1) & ~1;
+
+	t->calls++;
+	if (t->refuse)
+		return -1;
+	memset(dst, 0, sizeof(*dst));
+	dst->kind = PICTURE_I420;
+	dst->width = w;
+	dst->height = h;
+	dst->planes[0] = t->buf;
+	dst->planes[1] = t->buf + pw * ph;
+	dst->planes[2] = t->buf + pw * ph + (pw / 2) * (ph / 2);
+	dst->strides[0] = pw;
+	dst->strides[1] = pw / 2;
+	dst->strides[2] = pw / 2;
+	return 0;
+}
+
+/* Drawn into the planes the target gives, the picture is the one testsrc
+ * draws into its own buffer (odd size: the padding too); when the target
+ * refuses, its own buffer. */
+static void test_target(void **state)
+{
+	struct source_config cfg;
+	struct source *own = open_unpaced(65, 49, &cfg), *into;
+	struct target t = {NULL, 0, 0};
+	int pw = 66, ph = 50;
+	struct picture a, b;
+
+	(void)state;
+	t.buf = malloc((size_t)(pw * ph * 3 / 2));
+	assert_non_null(t.buf);
+	memset(t.buf, 0xa5, (size_t)(pw * ph * 3 / 2));
+	cfg.target = draw_here;
+	cfg.target_arg = &t;
+	assert_int_equal(testsrc_source_ops.open(&into, &cfg), 0);
+	for (int frame = 0; frame < 3; frame++) {
+		t.refuse = frame == 2;
+		assert_int_equal(testsrc_source_ops.next(own, &a),
+				 SOURCE_FRAME);
+		assert_int_equal(testsrc_source_ops.next(into, &b),
+				 SOURCE_FRAME);
+		assert_int_equal(t.calls, frame + 1);
+		if (t.refuse)
+			assert_ptr_not_equal(b.planes[0], t.buf);
+		else
+			assert_ptr_equal(b.planes[0], t.buf);
+		assert_int_equal(b.width, 65);
+		assert_int_equal(b.height, 49);
+		for (int y = 0; y < ph; y++)
+			assert_memory_equal(
+				a.planes[0] + (long)y * a.strides[0],
+				b.planes[0] + (long)y * b.strides[0],
+				(size_t)pw);
+		for (int i = 1; i < 3; i++)
+			for (int y = 0; y < ph / 2; y++)
+				assert_memory_equal(
+					a.planes[i] + (long)y * a.strides[i],
+					b.planes[i] + (long)y * b.strides[i],
+					(size_t)pw / 2);
+	}
+	testsrc_source_ops.close(into);
+	testsrc_source_ops.close(own);
+	free(t.buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -255,6 +408,9 @@ int main(void)
 		cmocka_unit_test(test_motion_parse),
 		cmocka_unit_test(test_motion_off),
 		cmocka_unit_test(test_motion_crossing),
+		cmocka_unit_test(test_ramp),
+		cmocka_unit_test(test_unpaced),
+		cmocka_unit_test(test_target),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -445,8 +445,50 @@ def test_motion():
          "stdin: the undecodable JPEG is logged once", log)
 
 
+def test_fps_max():
+    """--fps max: testsrc unpaced, as fast as the encoders take frames."""
+    for n in ("1", "2"):
+        cam = vt.camera_name("max")
+        d = capture(cam, "--size", "320x180", "--fps", "max",
+                    "--testsrc-motion", "always", "--encode-threads", n)
+        rc, frames, header, err = ringcat(cam, "-n", "200", "-t", "5000")
+        ok = rc == 0 and len(frames) == 200
+        t.ok(ok, f"--fps max, {n} thread(s): 200 frames read", err)
+        if ok:
+            seqs = frames[-1]["seq"] - frames[0]["seq"]
+            secs = (frames[-1]["mono_ns"] - frames[0]["mono_ns"]) / 1e9
+            fps = seqs / secs if secs > 0 else 0
+            # 120 is the most any paced --fps N gives.
+            t.ok(fps > 120, f"--fps max, {n} thread(s): {fps:.0f} fps, "
+                 "faster than any --fps N")
+            t.ok(all(b["seq"] > a["seq"] and b["mono_ns"] > a["mono_ns"]
+                     for a, b in zip(frames, frames[1:])),
+                 f"--fps max, {n} thread(s): frames in capture order")
+        rc, frames, _, outdir, err = dump(cam, 2)
+        sizes = []
+        for f in frames:
+            data = open(os.path.join(outdir, f"{f['seq']}.jpg"), "rb").read()
+            try:
+                sizes.append(vt.jpeg_decode(data)[:2])
+            except ValueError as e:
+                sizes.append(str(e))
+        t.eq(sizes, [(320, 180)] * 2,
+             f"--fps max, {n} thread(s): frames decode to 320x180")
+        t.eq(d.stop(), 0, f"--fps max, {n} thread(s): SIGTERM, exit 0")
+        t.ok("320x180, max fps" in d.output(),
+             f"--fps max, {n} thread(s): logged", d.output())
+    for src in ("stdin", "fifo:/nonexistent-vigil", "auto"):
+        p = run([vt.CAPTURE, "--source", src, "--fps", "max"])
+        err = p.stderr.decode()
+        t.ok(p.returncode == 2 and err.startswith(
+            "vigil-capture: invalid --fps 'max': only with --source testsrc")
+             and err.count("\n") == 1,
+             f"--fps max with --source {src}: exit 2, one-line error",
+             f"rc={p.returncode} stderr={err!r}")
+
+
 for fn in (test_usage, test_testsrc_default, test_rotation_and_overlay,
            test_stdin, test_fifo, test_heartbeat_and_group,
-           test_single_owner_and_restart, test_motion):
+           test_single_owner_and_restart, test_motion, test_fps_max):
     t.run(fn)
 t.done()
