@@ -91,7 +91,7 @@ background() {
 		echo "tests/cross: not part of this run (VIGIL_CROSS=0)"
 	else
 		for arch in arm64 armhf; do
-			run_one "tests/cross/$arch" 1800 tests/cross/run.sh "$arch"
+			run_one "tests/cross/$arch" 2700 tests/cross/run.sh "$arch"
 		done
 		run_one "tests/cross/lockfree-armv6" 300 tests/cross/lockfree.sh
 		run_one "tests/cross/t64-armhf" 600 tests/cross/t64.sh

@@ -91,7 +91,10 @@ fi
 for t in "${tests[@]}"; do
 	name=$(basename "$t")
 	start=$SECONDS
-	out=$(timeout --kill-after=10 600 "$qemu" -L "$dir/sysroot" "$t" 2>&1)
+	# 1500 s: tests/run.sh runs this at nice 19 beside the rest of the
+	# suite, so a long one (armhf test_motion: about 300 s of emulated
+	# CPU) may wait for the CPU most of the time.
+	out=$(timeout --kill-after=10 1500 "$qemu" -L "$dir/sysroot" "$t" 2>&1)
 	rc=$?
 	results=0 plan=
 	while IFS= read -r line; do
