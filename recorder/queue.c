@@ -182,25 +182,6 @@ static void wait_for(struct queue *q, int timeout_ms, unsigned frames,
 	q->woken = 0;
 }
 
-int queue_peek(struct queue *q, int timeout_ms, struct recframe *f,
-	       const void **jpeg, size_t *len)
-{
-	int got = 0;
-
-	pthread_mutex_lock(&q->mu);
-	wait_for(q, timeout_ms, 1, 1);
-	if (q->count > 0) {
-		const struct qentry *e = &q->e[q->head];
-
-		*f = e->f;
-		*jpeg = q->arena + e->off;
-		*len = e->len;
-		got = 1;
-	}
-	pthread_mutex_unlock(&q->mu);
-	return got;
-}
-
 unsigned queue_wait(struct queue *q, int timeout_ms)
 {
 	unsigned n;
@@ -239,11 +220,6 @@ void queue_pop_n(struct queue *q, unsigned n)
 		q->wr = 0;
 	}
 	pthread_mutex_unlock(&q->mu);
-}
-
-void queue_pop(struct queue *q)
-{
-	queue_pop_n(q, 1);
 }
 
 void queue_wake(struct queue *q)

@@ -43,15 +43,6 @@ void *queue_reserve(struct queue *q, size_t max);
 int queue_commit(struct queue *q, const struct recframe *f, size_t len);
 
 /*
- * Waits up to timeout_ms for a frame and lends the oldest one: 1 with *f,
- * *jpeg, *len set (borrowed until queue_pop), 0 on timeout or after
- * queue_wake.  The consumer calls queue_pop when done with it.
- */
-int queue_peek(struct queue *q, int timeout_ms, struct recframe *f,
-	       const void **jpeg, size_t *len);
-void queue_pop(struct queue *q);
-
-/*
  * The consumer's batch: waits until half the queue (frames or bytes) is
  * used, or timeout_ms passed, or queue_wake, and returns how many frames
  * are queued.  Frames i < that are lent by queue_at (oldest first, borrowed

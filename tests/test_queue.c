@@ -47,6 +47,17 @@ static int push(struct queue *q, uint64_t seq)
 	return queue_push(q, &f, buf, len);
 }
 
+/* The oldest frame, copied out of the consumer's batch: 1, or 0 if the
+ * queue is empty. */
+static int peek(struct queue *q, struct recframe *f, const void **jpeg,
+		size_t *len)
+{
+	if (queue_wait(q, 0) == 0)
+		return 0;
+	*f = *queue_at(q, 0, jpeg, len);
+	return 1;
+}
+
 static void test_order_and_drops(void **state)
 {
 	struct queue *q = queue_create(100 << 10);
@@ -57,7 +68,7 @@ static void test_order_and_drops(void **state)
 
 	(void)state;
 	assert_non_null(q);
-	assert_int_equal(queue_peek(q, 0, &f, &j, &len), 0);
+	assert_int_equal(peek(q, &f, &j, &len), 0);
 	/* Fill until full: later frames are dropped and counted. */
 	for (seq = 1; seq <= 40; seq++)
 		if (push(q, seq) == 0)
@@ -69,24 +80,24 @@ static void test_order_and_drops(void **state)
 	assert_int_equal(queue_dropped(q), 2);
 	/* Drain half, push more (the arena wraps), all in order. */
 	for (; next <= pushed / 2; next++) {
-		assert_int_equal(queue_peek(q, 0, &f, &j, &len), 1);
+		assert_int_equal(peek(q, &f, &j, &len), 1);
 		assert_int_equal(f.seq, next);
 		assert_true(intact(next, j, len));
-		queue_pop(q);
+		queue_pop_n(q, 1);
 	}
 	for (seq = pushed + 1; seq < pushed + 200; seq++) {
 		while (push(q, seq) < 0) {
-			assert_int_equal(queue_peek(q, 0, &f, &j, &len), 1);
+			assert_int_equal(peek(q, &f, &j, &len), 1);
 			assert_int_equal(f.seq, next);
 			assert_true(intact(next, j, len));
-			queue_pop(q);
+			queue_pop_n(q, 1);
 			next++;
 		}
 	}
-	while (queue_peek(q, 0, &f, &j, &len)) {
+	while (peek(q, &f, &j, &len)) {
 		assert_int_equal(f.seq, next);
 		assert_true(intact(next, j, len));
-		queue_pop(q);
+		queue_pop_n(q, 1);
 		next++;
 	}
 	assert_int_equal(next, pushed + 200);
@@ -151,17 +162,17 @@ static void test_reserve_commit(void **state)
 	 * producer then pushes with the real length, which counts). */
 	assert_null(queue_reserve(q, 4000));
 	assert_int_equal(queue_dropped(q), 0);
-	assert_int_equal(queue_peek(q, 0, &got, &jpeg, &len), 1);
+	assert_int_equal(peek(q, &got, &jpeg, &len), 1);
 	assert_int_equal(got.seq, 1);
 	assert_int_equal(len, 300);
 	assert_int_equal(((const uint8_t *)jpeg)[299], 0xab);
-	queue_pop(q);
-	assert_int_equal(queue_peek(q, 0, &got, &jpeg, &len), 1);
+	queue_pop_n(q, 1);
+	assert_int_equal(peek(q, &got, &jpeg, &len), 1);
 	assert_int_equal(got.seq, 2);
 	assert_int_equal(len, 200);
 	assert_int_equal(((const uint8_t *)jpeg)[0], 0xcd);
-	queue_pop(q);
-	assert_int_equal(queue_peek(q, 0, &got, &jpeg, &len), 0);
+	queue_pop_n(q, 1);
+	assert_int_equal(peek(q, &got, &jpeg, &len), 0);
 	queue_destroy(q);
 }
 
@@ -223,29 +234,34 @@ static void test_batch(void **state)
 	queue_destroy(q);
 }
 
+/* A producer thread and the consumer taking batches, as the recorder's
+ * two threads do: every frame, in order, intact. */
 static void test_threads(void **state)
 {
 	struct producer p = {queue_create(256 << 10), 5000};
-	struct recframe f;
+	const struct recframe *f;
 	const void *j;
 	size_t len;
 	pthread_t th;
 	uint64_t next = 1;
+	unsigned i, n;
 
 	(void)state;
 	assert_non_null(p.q);
 	assert_int_equal(pthread_create(&th, NULL, produce, &p), 0);
 	while (next <= p.n) {
-		if (!queue_peek(p.q, 1000, &f, &j, &len))
-			continue;
-		assert_int_equal(f.seq, next);
-		assert_true(intact(next, j, len));
-		queue_pop(p.q);
-		next++;
+		n = queue_wait(p.q, 1000);
+		for (i = 0; i < n; i++) {
+			f = queue_at(p.q, i, &j, &len);
+			assert_int_equal(f->seq, next);
+			assert_true(intact(next, j, len));
+			next++;
+		}
+		queue_pop_n(p.q, n);
 	}
 	pthread_join(th, NULL);
 	queue_wake(p.q);
-	assert_int_equal(queue_peek(p.q, 5000, &f, &j, &len), 0);
+	assert_int_equal(queue_wait(p.q, 5000), 0);
 	queue_destroy(p.q);
 }
 
