@@ -20,13 +20,6 @@
 #define CLIP_SCAN_BUFFER (64u << 10)
 #define NS_PER_MS 1000000LL
 
-/* FFmpeg 6.1 made the write callback's buffer const. */
-#if LIBAVFORMAT_VERSION_MAJOR >= 61
-#define CLIP_WBUF const uint8_t
-#else
-#define CLIP_WBUF uint8_t
-#endif
-
 /*
  * The clusters are written here, not by libavformat: its muxer copies every
  * packet through its AVIO buffer and costs more per packet than the whole
@@ -42,7 +35,6 @@
 #define CLIP_CLUSTER_HEAD 22 /* id 4, unknown size 8, timecode 1+1+8 */
 #define CLIP_BLOCK_HEAD 13 /* id 1, size 8, track 1, timecode 2, flags 1 */
 #define CLIP_IOV_MAX 256 /* under IOV_MAX (1024 on Linux) */
-#define CLIP_HEADER_BUFFER (64u << 10)
 
 struct clip {
 	int fd;
@@ -65,23 +57,6 @@ void clip_set_verbose(int verbose)
 	av_log_set_level(verbose ? AV_LOG_WARNING : AV_LOG_QUIET);
 }
 
-/* The header, from libavformat, lands here before it is written out. */
-struct header_buf {
-	uint8_t *data;
-	size_t len, cap;
-};
-
-static int header_cb(void *opaque, CLIP_WBUF *buf, int size)
-{
-	struct header_buf *h = opaque;
-
-	if (size < 0 || (size_t)size > h->cap - h->len)
-		return AVERROR(ENOMEM);
-	memcpy(h->data + h->len, buf, (size_t)size);
-	h->len += (size_t)size;
-	return size;
-}
-
 static int av_errno(int averr)
 {
 	if (averr < 0 && AVUNERROR(averr) > 0 && AVUNERROR(averr) < 4096)
@@ -102,28 +77,22 @@ static void iso_time(char *buf, size_t size, int64_t ns)
 
 /*
  * EBML header, Segment (unknown size: the file is never gone back to),
- * Info and Tracks, as the matroska muxer writes them in live mode.  The
- * muxer is freed before it writes any cluster.  0 or -1 with errno.
+ * Info and Tracks, as the matroska muxer writes them in live mode, into a
+ * buffer of libavformat's (*data, av_free it).  The muxer is freed before
+ * it writes any cluster.  The length, or -1 with errno.
  */
-static int make_header(const struct clip_config *cfg, struct header_buf *h)
+static int make_header(const struct clip_config *cfg, uint8_t **data)
 {
 	AVFormatContext *oc = NULL;
 	AVIOContext *pb = NULL;
 	AVDictionary *opts = NULL;
-	unsigned char *buffer;
 	AVStream *st;
 	char when[80];
 	int rc, saved = ENOMEM;
 
-	buffer = av_malloc(CLIP_HEADER_BUFFER);
-	if (buffer == NULL)
+	if (avio_open_dyn_buf(&pb) < 0)
 		goto fail;
-	pb = avio_alloc_context(buffer, CLIP_HEADER_BUFFER, 1, h, NULL,
-				header_cb, NULL);
-	if (pb == NULL) {
-		av_free(buffer);
-		goto fail;
-	}
+	/* Not seekable: an unknown-size Segment, nothing to patch later. */
 	pb->seekable = 0;
 	if (avformat_alloc_output_context2(&oc, NULL, "matroska", NULL) < 0)
 		goto fail;
@@ -155,14 +124,18 @@ static int make_header(const struct clip_config *cfg, struct header_buf *h)
 		goto fail;
 	}
 	avformat_free_context(oc);
-	av_freep(&pb->buffer);
-	avio_context_free(&pb);
-	return 0;
+	rc = avio_close_dyn_buf(pb, data);
+	if (rc <= 0 || *data == NULL) {
+		av_freep(data);
+		errno = ENOMEM;
+		return -1;
+	}
+	return rc;
 fail:
 	avformat_free_context(oc);
 	if (pb != NULL) {
-		av_freep(&pb->buffer);
-		avio_context_free(&pb);
+		avio_close_dyn_buf(pb, data);
+		av_freep(data);
 	}
 	errno = saved;
 	return -1;
@@ -235,8 +208,8 @@ static int sync_now(struct clip *c)
 struct clip *clip_open(const struct clip_config *cfg)
 {
 	struct clip *c = calloc(1, sizeof(*c));
-	struct header_buf h = {NULL, 0, CLIP_HEADER_BUFFER};
-	int saved;
+	uint8_t *header = NULL;
+	int len, saved;
 
 	if (c == NULL)
 		return NULL;
@@ -251,29 +224,25 @@ struct clip *clip_open(const struct clip_config *cfg)
 		errno = saved;
 		return NULL;
 	}
-	h.data = malloc(h.cap);
-	if (h.data == NULL) {
-		saved = ENOMEM;
-		goto fail;
-	}
-	if (make_header(cfg, &h) < 0) {
+	len = make_header(cfg, &header);
+	if (len < 0) {
 		saved = errno;
 		goto fail;
 	}
-	c->iov[0].iov_base = h.data;
-	c->iov[0].iov_len = h.len;
+	c->iov[0].iov_base = header;
+	c->iov[0].iov_len = (size_t)len;
 	c->niov = 1;
 	/* A listed clip must exist after a power cut: sync it and its name. */
 	if (flush_iov(c) < 0 || fdatasync(c->fd) < 0 || fsync(cfg->dirfd) < 0) {
 		saved = errno;
 		goto fail;
 	}
-	free(h.data);
+	av_free(header);
 	c->unsynced = 0;
 	c->last_sync_ns = clock_mono_ns();
 	return c;
 fail:
-	free(h.data);
+	av_free(header);
 	close(c->fd);
 	unlinkat(cfg->dirfd, cfg->name, 0);
 	free(c);
