@@ -10,7 +10,7 @@ $(BUILD)/bench/wake_bench: $(BUILD)/obj/bench/wake_bench.o $(BUILD)/obj/common/r
 BENCH_BINS += $(BUILD)/bench/motion_bench
 $(BUILD)/bench/motion_bench: $(BUILD)/obj/bench/motion_bench.o \
 	$(BUILD)/obj/capture/motion.o $(BUILD)/obj/capture/luma.o \
-	$(BUILD)/obj/capture/jpegdc.o \
+	$(BUILD)/obj/capture/jpegdc.o $(BUILD)/obj/capture/jpegmark.o \
 	$(BUILD)/obj/capture/testsrc.o $(BUILD)/obj/capture/overlay.o $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TJ_LIBS) -lm

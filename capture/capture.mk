@@ -99,11 +99,12 @@ $(BUILD)/bench/encode_bench: $(BUILD)/obj/bench/encode_bench.o \
 # Motion detection (tests/test_motion.c, tests/test_luma.c).
 UNIT_TESTS += $(BUILD)/tests/test_motion $(BUILD)/tests/test_luma
 $(BUILD)/tests/test_motion: $(BUILD)/obj/capture/motion.o $(BUILD)/obj/capture/luma.o \
-	$(BUILD)/obj/capture/jpegdc.o
+	$(BUILD)/obj/capture/jpegdc.o $(BUILD)/obj/capture/jpegmark.o
 TEST_LIBS_test_motion := $(TJ_LIBS)
-$(BUILD)/tests/test_luma: $(BUILD)/obj/capture/luma.o $(BUILD)/obj/capture/jpegdc.o
+$(BUILD)/tests/test_luma: $(BUILD)/obj/capture/luma.o $(BUILD)/obj/capture/jpegdc.o \
+	$(BUILD)/obj/capture/jpegmark.o
 TEST_LIBS_test_luma := $(TJ_LIBS)
 # The DC-only JPEG decoder against TurboJPEG (tests/test_jpegdc.c).
 UNIT_TESTS += $(BUILD)/tests/test_jpegdc
-$(BUILD)/tests/test_jpegdc: $(BUILD)/obj/capture/jpegdc.o
+$(BUILD)/tests/test_jpegdc: $(BUILD)/obj/capture/jpegdc.o $(BUILD)/obj/capture/jpegmark.o
 TEST_LIBS_test_jpegdc := $(TJ_LIBS)

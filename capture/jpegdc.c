@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jpegmark.h"
+
 #define JPEGDC_FAST 9 /* bits resolved by one table lookup */
 #define JPEGDC_PAIR 11 /* bits of the AC lookup, up to two codes */
 #define JPEGDC_TABLES 4 /* Huffman and quantisation table slots */
@@ -307,7 +309,8 @@ static int read_sos(struct jpegdc *d, const uint8_t *p, size_t n)
 int jpegdc_header(struct jpegdc *d, const uint8_t *jpeg, size_t len, int *width,
 		  int *height)
 {
-	const uint8_t *p, *end;
+	struct jpegmark w;
+	struct jpegmark_seg sg;
 	int jfif = 0, adobe = 0, transform = 0;
 
 	d->ready = 0;
@@ -315,32 +318,23 @@ int jpegdc_header(struct jpegdc *d, const uint8_t *jpeg, size_t len, int *width,
 	d->restart = 0;
 	for (int i = 0; i < JPEGDC_TABLES; i++)
 		d->dc[i].defined = d->ac[i].defined = d->qdefined[i] = 0;
-	if (jpeg == NULL || len < 4 || jpeg[0] != 0xff || jpeg[1] != 0xd8)
+	if (jpeg == NULL || len < 4 || jpeg[0] != 0xff ||
+	    jpeg[1] != JPEGMARK_SOI)
 		return fail(EBADMSG);
-	p = jpeg + 2;
-	end = jpeg + len;
+	jpegmark_init(&w, jpeg, len, 2);
 	for (;;) {
-		int m;
-		size_t n;
 		const uint8_t *seg;
+		size_t n;
+		int m;
 
-		if (p >= end || *p != 0xff)
+		/* Before the scan: segments with a length that fits, no
+		 * standalone marker (SOI, EOI, RSTn, TEM). */
+		if (jpegmark_next(&w, &sg) != 1 ||
+		    jpegmark_standalone(sg.marker) || sg.size < 4)
 			return fail(EBADMSG);
-		while (end - p > 1 && p[1] == 0xff)
-			p++; /* fill bytes */
-		if (end - p < 4) /* 0xff, the marker, a length */
-			return fail(EBADMSG);
-		m = p[1];
-		p += 2;
-		if (m == 0xd8 || m == 0xd9 || (m >= 0xd0 && m <= 0xd7) ||
-		    m == 0x01 || m == 0x00)
-			return fail(EBADMSG);
-		n = (size_t)get16(p);
-		if (n < 2 || n > (size_t)(end - p))
-			return fail(EBADMSG);
-		seg = p + 2;
-		n -= 2;
-		p += n + 2;
+		m = sg.marker;
+		seg = jpeg + sg.offset + 4;
+		n = sg.size - 4;
 		switch (m) {
 		case 0xc0:
 			if (d->ncomp != 0)
@@ -348,15 +342,15 @@ int jpegdc_header(struct jpegdc *d, const uint8_t *jpeg, size_t len, int *width,
 			if (read_sof(d, seg, n) < 0)
 				return -1;
 			break;
-		case 0xc4:
+		case JPEGMARK_DHT:
 			if (read_dht(d, seg, n) < 0)
 				return -1;
 			break;
-		case 0xdb:
+		case JPEGMARK_DQT:
 			if (read_dqt(d, seg, n) < 0)
 				return -1;
 			break;
-		case 0xdd:
+		case JPEGMARK_DRI:
 			if (n != 2)
 				return fail(EBADMSG);
 			d->restart = get16(seg);
@@ -371,7 +365,7 @@ int jpegdc_header(struct jpegdc *d, const uint8_t *jpeg, size_t len, int *width,
 				transform = seg[11];
 			}
 			break;
-		case 0xda:
+		case JPEGMARK_SOS:
 			if (read_sos(d, seg, n) < 0)
 				return -1;
 			/* The grey picture is the first component only when it
@@ -383,8 +377,8 @@ int jpegdc_header(struct jpegdc *d, const uint8_t *jpeg, size_t len, int *width,
 					     d->comp[1].id == 'G' &&
 					     d->comp[2].id == 'B'))
 				return fail(ENOTSUP);
-			d->scan = p;
-			d->end = end;
+			d->scan = seg + n;
+			d->end = jpeg + len;
 			d->ready = 1;
 			*width = d->width;
 			*height = d->height;

@@ -4,7 +4,7 @@
  * (untrusted).  Whatever the input: no read or write out of bounds, and
  * when both jpegdc and TurboJPEG decode a JPEG, the same 1/8 grey picture.
  */
-// fuzz-sources: capture/jpegdc.c
+// fuzz-sources: capture/jpegdc.c capture/jpegmark.c
 // fuzz-libs: -lturbojpeg
 #include <stdint.h>
 #include <stdlib.h>
