@@ -25,7 +25,8 @@
  * packet through its AVIO buffer and costs more per packet than the whole
  * cluster format, which is fixed and short (Matroska, RFC 9559): a Cluster
  * of unknown size, its Timecode, then one SimpleBlock per JPEG.  A block's
- * JPEG goes to writev() from the caller's memory.
+ * JPEG is staged for a direct write (below) or goes to writev() from the
+ * caller's memory.
  */
 #define MKV_ID_CLUSTER 0x1F43B675u
 #define MKV_ID_TIMECODE 0xE7u
@@ -34,7 +35,33 @@
 #define MKV_KEYFRAME 0x80u
 #define CLIP_CLUSTER_HEAD 22 /* id 4, unknown size 8, timecode 1+1+8 */
 #define CLIP_BLOCK_HEAD 13 /* id 1, size 8, track 1, timecode 2, flags 1 */
+#define MKV_ID_VOID 0xECu
 #define CLIP_IOV_MAX 256 /* under IOV_MAX (1024 on Linux) */
+
+/*
+ * Direct I/O (O_DIRECT), where the filesystem has it: the bytes are copied
+ * once into a staging buffer and go to the device from there, not through
+ * the page cache.  Measured: the kernel's copy into the page cache and its
+ * writeback cost three times the copy into a buffer that stays in the CPU's
+ * cache, and a camera's recordings are never read back soon enough for the
+ * page cache to help (on an SD card it only delays the writes).  Direct
+ * writes are whole blocks at aligned offsets from aligned memory: what is
+ * past the last whole block stays in the buffer until more comes (at most
+ * part of the last frame) until more comes; when the file must be whole
+ * on disk (at creation, at each sync about once a second, at close) that
+ * block is written too, padded with an EBML Void element, which every
+ * reader skips, and written again when more follows it.  At close the file
+ * is cut back to its real length.  A filesystem without direct I/O (or
+ * that refuses it for this file) is written through the page cache.
+ */
+enum clip_out {
+	CLIP_WHOLE, /* the whole blocks */
+	CLIP_PAD, /* and the last one padded, where a Void fits in it */
+	CLIP_ALL, /* and the last one padded, into the next block if need be
+		     (the file is cut to its length right after) */
+};
+#define CLIP_ALIGN 4096 /* offset, length and memory of a direct write */
+#define CLIP_STAGE (1u << 20) /* the staging buffer, written when full */
 
 struct clip {
 	int fd;
@@ -45,6 +72,13 @@ struct clip {
 	int unsynced; /* bytes written since the last fdatasync */
 	uint64_t bytes;
 	int err; /* first errno of a failed write */
+	/* Direct I/O: stage[0, fill) is the file from the aligned offset
+	 * base (the bytes from base + fill on are not written yet). */
+	int direct;
+	uint8_t *stage; /* CLIP_STAGE + 2 * CLIP_ALIGN (room for a Void) */
+	size_t fill;
+	uint64_t base;
+	int tail_written; /* stage's partial block is on disk, padded */
 	/* Pending writes: headers live in head[], JPEGs are the callers'. */
 	struct iovec iov[CLIP_IOV_MAX];
 	int niov;
@@ -149,6 +183,129 @@ static void put_be(uint8_t *p, uint64_t v, int n)
 	}
 }
 
+/* An EBML Void element of exactly n bytes (n >= 2) at p. */
+static void put_void(uint8_t *p, size_t n)
+{
+	p[0] = MKV_ID_VOID;
+	if (n - 2 < 0x7f) {
+		p[1] = (uint8_t)(0x80 | (n - 2));
+		memset(p + 2, 0, n - 2);
+	} else {
+		p[1] = 0x01; /* an 8-byte size */
+		put_be(p + 2, n - 9, 7);
+		memset(p + 9, 0, n - 9);
+	}
+}
+
+/* pwrite of all of p[0, n) at off; -1 with errno (ENOSPC for a short
+ * direct write: the next would not be aligned). */
+static int pwrite_all(struct clip *c, const uint8_t *p, size_t n, uint64_t off)
+{
+	while (n > 0) {
+		ssize_t w = pwrite(c->fd, p, n, (off_t)off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0 || (c->direct && (size_t)w < n &&
+			       (size_t)w % CLIP_ALIGN != 0)) {
+			if (w >= 0)
+				errno = w == 0 ? EIO : ENOSPC;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+		off += (uint64_t)w;
+	}
+	return 0;
+}
+
+/* Direct I/O refused here (EINVAL: the filesystem's alignment, or none):
+ * the staged bytes through the page cache, and the rest after them. */
+static int direct_off(struct clip *c)
+{
+	int fl = fcntl(c->fd, F_GETFL);
+
+	c->direct = 0;
+	if (fl < 0 || fcntl(c->fd, F_SETFL, fl & ~O_DIRECT) < 0 ||
+	    pwrite_all(c, c->stage, c->fill, c->base) < 0 ||
+	    lseek(c->fd, (off_t)(c->base + c->fill), SEEK_SET) < 0)
+		return -1;
+	c->unsynced = 1;
+	c->base += c->fill;
+	c->fill = 0;
+	return 0;
+}
+
+/*
+ * Writes the staged whole blocks and, as `out` says, the partial last one
+ * padded with a Void to the block's end; the partial block stays staged
+ * (it is written again with what follows it).  A Void is 2 bytes at
+ * least: a block 1 byte short of full is padded into the next block only
+ * for CLIP_ALL, else it waits (what the next block held would be left
+ * after the data when a whole-block write covers only the first).
+ */
+static int direct_out(struct clip *c, enum clip_out out)
+{
+	size_t whole = c->fill & ~(size_t)(CLIP_ALIGN - 1), n = whole;
+	int tail = 0;
+
+	if (out != CLIP_WHOLE && whole < c->fill) {
+		size_t v = CLIP_ALIGN - (c->fill - whole);
+
+		if (v < 2 && out == CLIP_ALL)
+			v += CLIP_ALIGN;
+		if (v >= 2) {
+			put_void(c->stage + c->fill, v);
+			n = c->fill + v;
+			tail = 1;
+		}
+	}
+	if (n == 0)
+		return 0;
+	if (pwrite_all(c, c->stage, n, c->base) < 0)
+		return errno == EINVAL ? direct_off(c) : -1;
+	c->unsynced = 1;
+	memmove(c->stage, c->stage + whole, c->fill - whole);
+	c->base += whole;
+	c->fill -= whole;
+	c->tail_written = tail;
+	return 0;
+}
+
+/* Copies the pending iovecs into the staging buffer, writing it as it
+ * fills; the iovecs left when direct I/O is refused stay pending. */
+static int stage_iov(struct clip *c)
+{
+	int i;
+
+	for (i = 0; i < c->niov && c->direct; i++) {
+		const uint8_t *p = c->iov[i].iov_base;
+		size_t len = c->iov[i].iov_len;
+
+		while (len > 0 && c->direct) {
+			size_t k = CLIP_STAGE - c->fill;
+
+			if (k == 0) {
+				if (direct_out(c, CLIP_WHOLE) < 0)
+					return -1;
+				continue;
+			}
+			k = k < len ? k : len;
+			memcpy(c->stage + c->fill, p, k);
+			c->fill += k;
+			c->tail_written = 0;
+			c->bytes += k;
+			p += k;
+			len -= k;
+		}
+		c->iov[i].iov_base = (void *)(uintptr_t)p;
+		c->iov[i].iov_len = len;
+	}
+	if (c->direct)
+		return c->fill >= CLIP_ALIGN ? direct_out(c, CLIP_WHOLE) : 0;
+	return 0;
+}
+
 /* Writes the pending iovecs, all of them, or fails for good. */
 static int flush_iov(struct clip *c)
 {
@@ -157,6 +314,14 @@ static int flush_iov(struct clip *c)
 
 	if (c->err != 0)
 		goto fail;
+	if (c->direct && stage_iov(c) < 0) {
+		c->err = errno;
+		goto fail;
+	}
+	while (n > 0 && v->iov_len == 0) { /* staged */
+		v++;
+		n--;
+	}
 	while (n > 0) {
 		ssize_t w = writev(c->fd, v, n);
 
@@ -194,6 +359,12 @@ static int sync_now(struct clip *c)
 	c->cluster_pts = -1;
 	if (flush_iov(c) < 0)
 		return -1;
+	/* Direct: the frame that ends in the partial block too. */
+	if (c->direct && c->fill > 0 && !c->tail_written &&
+	    direct_out(c, CLIP_PAD) < 0) {
+		c->err = errno;
+		return -1;
+	}
 	c->last_sync_ns = clock_mono_ns();
 	if (!c->unsynced)
 		return 0;
@@ -216,10 +387,30 @@ struct clip *clip_open(const struct clip_config *cfg)
 	c->event_start_ns = cfg->event_start_ns;
 	c->last_pts = -1;
 	c->cluster_pts = -1;
+	c->direct = !cfg->buffered;
+	if (c->direct) {
+		c->stage = aligned_alloc(CLIP_ALIGN,
+					 CLIP_STAGE + 2 * CLIP_ALIGN);
+		if (c->stage == NULL) {
+			free(c);
+			errno = ENOMEM;
+			return NULL;
+		}
+	}
 	c->fd = openat(cfg->dirfd, cfg->name,
-		       O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, CLIP_FILE_MODE);
+		       O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+			       (c->direct ? O_DIRECT : 0),
+		       CLIP_FILE_MODE);
+	if (c->fd < 0 && c->direct && errno == EINVAL) {
+		/* A filesystem without direct I/O: the page cache. */
+		c->direct = 0;
+		c->fd = openat(cfg->dirfd, cfg->name,
+			       O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+			       CLIP_FILE_MODE);
+	}
 	if (c->fd < 0) {
 		saved = errno;
+		free(c->stage);
 		free(c);
 		errno = saved;
 		return NULL;
@@ -232,8 +423,11 @@ struct clip *clip_open(const struct clip_config *cfg)
 	c->iov[0].iov_base = header;
 	c->iov[0].iov_len = (size_t)len;
 	c->niov = 1;
-	/* A listed clip must exist after a power cut: sync it and its name. */
-	if (flush_iov(c) < 0 || fdatasync(c->fd) < 0 || fsync(cfg->dirfd) < 0) {
+	/* A listed clip must exist after a power cut: sync it and its name
+	 * (direct: the header padded to a block with a Void; the header is a
+	 * few hundred bytes, so the Void fits in that block). */
+	if (flush_iov(c) < 0 || (c->direct && direct_out(c, CLIP_PAD) < 0) ||
+	    fdatasync(c->fd) < 0 || fsync(cfg->dirfd) < 0) {
 		saved = errno;
 		goto fail;
 	}
@@ -245,6 +439,7 @@ fail:
 	av_free(header);
 	close(c->fd);
 	unlinkat(cfg->dirfd, cfg->name, 0);
+	free(c->stage);
 	free(c);
 	errno = saved;
 	return NULL;
@@ -315,15 +510,40 @@ uint64_t clip_bytes(const struct clip *c)
 	return n;
 }
 
+/* Direct: the last partial block written, padded, and the file cut back
+ * to its length (which also drops what is left of the header's padding). */
+static int finish_direct(struct clip *c)
+{
+	uint64_t end;
+
+	if (flush_iov(c) < 0)
+		return -1;
+	end = c->base + c->fill;
+	if ((c->fill > 0 && !c->tail_written && direct_out(c, CLIP_ALL) < 0) ||
+	    (c->direct && ftruncate(c->fd, (off_t)end) < 0)) {
+		c->err = errno;
+		return -1;
+	}
+	return 0;
+}
+
+int clip_direct(const struct clip *c)
+{
+	return c->direct;
+}
+
 int clip_close(struct clip *c)
 {
 	int saved = 0;
 
 	if (c == NULL)
 		return 0;
-	if (sync_now(c) < 0)
+	if (c->direct && finish_direct(c) < 0)
+		saved = errno;
+	if (sync_now(c) < 0 && saved == 0)
 		saved = errno;
 	close(c->fd);
+	free(c->stage);
 	free(c);
 	if (saved != 0) {
 		errno = saved;

@@ -4,7 +4,9 @@
  * decoding or re-encoding).  libavformat writes the header (EBML header, a
  * Segment of unknown size, Info, Tracks); the clusters are written here
  * (clip.c says why): a Cluster of unknown size with its Timecode, then one
- * SimpleBlock per JPEG, gathered with writev() from the caller's memory.
+ * SimpleBlock per JPEG.  Where the filesystem has direct I/O they are
+ * copied once into a staging buffer and written from there in whole blocks
+ * (O_DIRECT), else gathered with writev() from the caller's memory.
  * Nothing is ever gone back to, so a file cut at any byte still opens and
  * plays up to the last whole block before the cut.  A cluster spans at most
  * CLIP_CLUSTER_MS and the file is fdatasync'ed when one ends (about once a
@@ -36,6 +38,8 @@ struct clip_config {
 	int64_t event_start_ns; /* CLOCK_REALTIME, pts 0 */
 	int64_t file_start_ns; /* CLOCK_REALTIME, the creation_time */
 	const char *title; /* the event id, as the file's title */
+	int buffered; /* through the page cache even where direct I/O is
+			 possible (the tests compare the two) */
 };
 
 /*
@@ -60,6 +64,10 @@ int clip_write(struct clip *c, const void *jpeg, size_t len,
  * cluster and fdatasyncs when the last sync is CLIP_CLUSTER_MS old.
  * -1 with errno. */
 int clip_flush(struct clip *c);
+
+/* 1 when c writes with direct I/O (O_DIRECT, clip.c says why), 0 when
+ * through the page cache (asked for, or the filesystem has no direct I/O). */
+int clip_direct(const struct clip *c);
 
 /* Bytes of the file so far, pending ones included (container too). */
 uint64_t clip_bytes(const struct clip *c);

@@ -3,7 +3,11 @@
  * Unit tests of recorder/clip.c: the clusters it writes itself read back
  * through libavformat (clip_scan) with every frame and its pts, across
  * cluster ends and time jumps, and a file cut at any byte still holds every
- * block written wholly before the cut.
+ * block written wholly before the cut.  Direct I/O (where the filesystem
+ * has it) writes the same bytes as the page cache, frames larger than its
+ * staging buffer included, and the file on disk is a clip after each
+ * flush, with every frame but the part of the last one past the last
+ * whole block.
  */
 #include "test.h"
 
@@ -18,6 +22,8 @@
 #define MS 1000000LL
 #define T0 (1796101954LL * 1000 * MS)
 #define FRAMES 200
+#define CLUSTER_HEAD 22 /* a Cluster of unknown size and its Timecode */
+#define BLOCK_HEAD 13 /* a SimpleBlock's id, size, track, time, flags */
 
 static uint8_t jpeg[FRAMES][600];
 static int64_t when[FRAMES];
@@ -46,15 +52,60 @@ static int64_t written_pts(int i)
 	return i == 100 ? pts_of(99) + 1 : pts_of(i);
 }
 
-static void write_clip(int dirfd, const char *name)
+/* Whether direct I/O of aligned blocks works in dirfd (a probe file). */
+static int direct_works(int dirfd)
+{
+	void *block = aligned_alloc(4096, 4096);
+	int fd, ok = 0;
+
+	assert_non_null(block);
+	memset(block, 0, 4096);
+	fd = openat(dirfd, "probe", O_WRONLY | O_CREAT | O_EXCL | O_DIRECT,
+		    0600);
+	if (fd >= 0) {
+		ok = pwrite(fd, block, 4096, 0) == 4096;
+		close(fd);
+		unlinkat(dirfd, "probe", 0);
+	}
+	free(block);
+	return ok;
+}
+
+static uint64_t file_size(int dirfd, const char *name)
+{
+	struct stat sb;
+
+	assert_int_equal(fstatat(dirfd, name, &sb, 0), 0);
+	return (uint64_t)sb.st_size;
+}
+
+static struct clip *open_clip(int dirfd, const char *name, int buffered)
 {
 	struct clip_config cc;
-	struct clip *c;
-	int i;
 
 	memset(&cc, 0, sizeof(cc));
 	cc.dirfd = dirfd;
 	cc.name = name;
+	cc.width = 64;
+	cc.height = 48;
+	cc.event_start_ns = T0;
+	cc.file_start_ns = T0;
+	cc.title = "t";
+	cc.buffered = buffered;
+	return clip_open(&cc);
+}
+
+/* Writes the FRAMES frames; returns whether direct I/O was used. */
+static int write_clip(int dirfd, const char *name, int buffered)
+{
+	struct clip_config cc;
+	struct clip *c;
+	int i, direct;
+
+	memset(&cc, 0, sizeof(cc));
+	cc.dirfd = dirfd;
+	cc.name = name;
+	cc.buffered = buffered;
 	cc.width = 64;
 	cc.height = 48;
 	cc.event_start_ns = T0;
@@ -75,7 +126,140 @@ static void write_clip(int dirfd, const char *name)
 		if (i % 7 == 6)
 			assert_int_equal(clip_flush(c), 0);
 	}
+	direct = clip_direct(c);
 	assert_int_equal(clip_close(c), 0);
+	return direct;
+}
+
+/* The whole file, malloc'ed; *size its length. */
+static uint8_t *slurp(int dirfd, const char *name, size_t *size)
+{
+	uint8_t *data;
+	int fd;
+
+	*size = (size_t)file_size(dirfd, name);
+	data = malloc(*size + 1);
+	assert_non_null(data);
+	fd = openat(dirfd, name, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(read(fd, data, *size), (ssize_t)*size);
+	close(fd);
+	return data;
+}
+
+static void test_direct_same_bytes(void **state)
+{
+	char dir[] = "/tmp/test_clip.XXXXXX";
+	uint8_t *a, *b;
+	size_t na, nb, head;
+	int dirfd, can;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY);
+	assert_true(dirfd >= 0);
+	can = direct_works(dirfd);
+	assert_int_equal(write_clip(dirfd, "a.mkv", 0), can);
+	assert_int_equal(write_clip(dirfd, "b.mkv", 1), 0);
+	a = slurp(dirfd, "a.mkv", &na);
+	b = slurp(dirfd, "b.mkv", &nb);
+	assert_int_equal(na, nb);
+	assert_int_equal(na, end_at[FRAMES - 1]);
+	/* After the header, which holds random UIDs. */
+	head = (size_t)end_at[0] - len_of(0) - CLUSTER_HEAD - BLOCK_HEAD;
+	assert_memory_equal(a + head, b + head, na - head);
+	free(a);
+	free(b);
+	unlinkat(dirfd, "a.mkv", 0);
+	unlinkat(dirfd, "b.mkv", 0);
+	close(dirfd);
+	assert_int_equal(rmdir(dir), 0);
+}
+
+/*
+ * Frames bigger than the staging buffer (1 MB) and frames that fill it
+ * part way, each path: the same bytes after the header (which holds
+ * random UIDs), and on disk after each flush every frame that ends before
+ * the last whole block (direct) or every frame (page cache).
+ */
+#define BIG 5
+static void test_big_frames_on_disk(void **state)
+{
+	static const size_t big[BIG] = {700000, 1500000, 4093, 300001, 2100000};
+	char dir[] = "/tmp/test_clip.XXXXXX";
+	static const uint8_t late[] = {0xff, 0xd8, 1, 2, 3, 0xff, 0xd9};
+	uint64_t frames, bytes, ends[BIG], size, total;
+	int64_t last;
+	uint8_t *data[2];
+	size_t n[2], head;
+	int dirfd, k, i, whole;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY);
+	assert_true(dirfd >= 0);
+	for (k = 0; k < 2; k++) {
+		const char *name = k ? "b.mkv" : "a.mkv";
+		struct clip *c = open_clip(dirfd, name, k);
+
+		assert_non_null(c);
+		for (i = 0; i < BIG; i++) {
+			uint8_t *j = malloc(big[i]);
+
+			assert_non_null(j);
+			memset(j, 0x40 + i, big[i]);
+			j[0] = 0xff, j[1] = 0xd8;
+			j[big[i] - 2] = 0xff, j[big[i] - 1] = 0xd9;
+			assert_int_equal(
+				clip_write(c, j, big[i], T0 + i * 40 * MS), 0);
+			ends[i] = clip_bytes(c);
+			assert_int_equal(clip_flush(c), 0);
+			free(j);
+			size = file_size(dirfd, name);
+			if (clip_direct(c))
+				assert_true(size % 4096 == 0 &&
+					    size + 4096 > ends[i]);
+			else
+				assert_int_equal(size, ends[i]);
+			for (whole = 0; whole <= i && ends[whole] <= size;
+			     whole++)
+				;
+			assert_int_equal(
+				clip_scan(dirfd, name, &frames, &bytes, &last),
+				0);
+			assert_int_equal(frames, whole);
+		}
+		/* A frame a cluster later: the sync before it puts every
+		 * earlier frame wholly on disk (direct: the partial block
+		 * padded with a Void). */
+		assert_int_equal(clip_write(c, late, sizeof(late),
+					    T0 + 2 * CLIP_CLUSTER_MS * MS),
+				 0);
+		size = file_size(dirfd, name);
+		assert_true(size >= ends[BIG - 1]);
+		if (clip_direct(c))
+			assert_true(size % 4096 == 0);
+		assert_int_equal(clip_scan(dirfd, name, &frames, &bytes, &last),
+				 0);
+		assert_int_equal(frames, BIG);
+		total = clip_bytes(c);
+		assert_int_equal(clip_close(c), 0);
+		data[k] = slurp(dirfd, name, &n[k]);
+		assert_int_equal(n[k], total);
+		assert_int_equal(clip_scan(dirfd, name, &frames, &bytes, &last),
+				 0);
+		assert_int_equal(frames, BIG + 1);
+		assert_int_equal(last, 2 * CLIP_CLUSTER_MS);
+	}
+	assert_int_equal(n[0], n[1]);
+	head = (size_t)(ends[0] - big[0] - CLUSTER_HEAD - BLOCK_HEAD);
+	assert_memory_equal(data[0] + head, data[1] + head, n[0] - head);
+	for (k = 0; k < 2; k++) {
+		free(data[k]);
+		unlinkat(dirfd, k ? "b.mkv" : "a.mkv", 0);
+	}
+	close(dirfd);
+	assert_int_equal(rmdir(dir), 0);
 }
 
 static void test_round_trip(void **state)
@@ -90,7 +274,7 @@ static void test_round_trip(void **state)
 	assert_non_null(mkdtemp(dir));
 	dirfd = open(dir, O_RDONLY | O_DIRECTORY);
 	assert_true(dirfd >= 0);
-	write_clip(dirfd, "a.mkv");
+	write_clip(dirfd, "a.mkv", 0);
 	assert_int_equal(fstatat(dirfd, "a.mkv", &sb, 0), 0);
 	assert_int_equal((uint64_t)sb.st_size, end_at[FRAMES - 1]);
 	for (i = 0; i < FRAMES; i++)
@@ -120,7 +304,7 @@ static void test_cut(void **state)
 	assert_non_null(mkdtemp(dir));
 	dirfd = open(dir, O_RDONLY | O_DIRECTORY);
 	assert_true(dirfd >= 0);
-	write_clip(dirfd, "a.mkv");
+	write_clip(dirfd, "a.mkv", 0);
 	size = (size_t)end_at[FRAMES - 1];
 	data = malloc(size);
 	assert_non_null(data);
@@ -159,6 +343,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_cut),
+		cmocka_unit_test(test_direct_same_bytes),
+		cmocka_unit_test(test_big_frames_on_disk),
 	};
 
 	clip_set_verbose(0);
