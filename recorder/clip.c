@@ -47,7 +47,7 @@
  * page cache to help (on an SD card it only delays the writes).  Direct
  * writes are whole blocks at aligned offsets from aligned memory: what is
  * past the last whole block stays in the buffer until more comes (at most
- * part of the last frame) until more comes; when the file must be whole
+ * part of the last frame); when the file must be whole
  * on disk (at creation, at each sync about once a second, at close) that
  * block is written too, padded with an EBML Void element, which every
  * reader skips, and written again when more follows it.  At close the file
