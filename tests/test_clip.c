@@ -98,20 +98,9 @@ static struct clip *open_clip(int dirfd, const char *name, int buffered)
 /* Writes the FRAMES frames; returns whether direct I/O was used. */
 static int write_clip(int dirfd, const char *name, int buffered)
 {
-	struct clip_config cc;
-	struct clip *c;
+	struct clip *c = open_clip(dirfd, name, buffered);
 	int i, direct;
 
-	memset(&cc, 0, sizeof(cc));
-	cc.dirfd = dirfd;
-	cc.name = name;
-	cc.buffered = buffered;
-	cc.width = 64;
-	cc.height = 48;
-	cc.event_start_ns = T0;
-	cc.file_start_ns = T0;
-	cc.title = "t";
-	c = clip_open(&cc);
 	assert_non_null(c);
 	for (i = 0; i < FRAMES; i++) {
 		size_t n = len_of(i);
