@@ -458,8 +458,11 @@ fail:
 
 /* ------------------------------------------------------------ files */
 
+/* What replace() syncs: nothing, the new content, or it and the rename. */
+enum sync { SYNC_NONE, SYNC_DATA, SYNC_ALL };
+
 static int replace(int dirfd, const char *name, const void *data, size_t len,
-		   int durable)
+		   enum sync sync)
 {
 	char tmp[META_NAME_MAX + 8];
 	const char *p = data;
@@ -484,7 +487,7 @@ static int replace(int dirfd, const char *name, const void *data, size_t len,
 		p += n;
 		len -= (size_t)n;
 	}
-	if (durable && fsync(fd) < 0)
+	if (sync != SYNC_NONE && fsync(fd) < 0)
 		goto fail;
 	if (close(fd) < 0) {
 		fd = -1;
@@ -494,7 +497,7 @@ static int replace(int dirfd, const char *name, const void *data, size_t len,
 	if (renameat(dirfd, tmp, dirfd, name) < 0)
 		goto fail;
 	/* The rename is durable only once the directory is. */
-	if (durable && fsync(dirfd) < 0)
+	if (sync == SYNC_ALL && fsync(dirfd) < 0)
 		return -1;
 	return 0;
 fail:
@@ -508,16 +511,22 @@ fail:
 
 int meta_replace(int dirfd, const char *name, const void *data, size_t len)
 {
-	return replace(dirfd, name, data, len, 1);
+	return replace(dirfd, name, data, len, SYNC_ALL);
+}
+
+int meta_replace_update(int dirfd, const char *name, const void *data,
+			size_t len)
+{
+	return replace(dirfd, name, data, len, SYNC_DATA);
 }
 
 int meta_replace_nosync(int dirfd, const char *name, const void *data,
 			size_t len)
 {
-	return replace(dirfd, name, data, len, 0);
+	return replace(dirfd, name, data, len, SYNC_NONE);
 }
 
-int meta_write(int dirfd, const struct meta *m)
+static int write_meta(int dirfd, const struct meta *m, enum sync sync)
 {
 	char buf[META_JSON_MAX], name[META_NAME_MAX];
 	int n = meta_format(m, buf, sizeof(buf));
@@ -525,7 +534,17 @@ int meta_write(int dirfd, const struct meta *m)
 	if (n < 0)
 		return -1;
 	snprintf(name, sizeof(name), "%s.json", m->id);
-	return meta_replace(dirfd, name, buf, (size_t)n);
+	return replace(dirfd, name, buf, (size_t)n, sync);
+}
+
+int meta_write(int dirfd, const struct meta *m)
+{
+	return write_meta(dirfd, m, SYNC_ALL);
+}
+
+int meta_update(int dirfd, const struct meta *m)
+{
+	return write_meta(dirfd, m, SYNC_DATA);
 }
 
 int meta_read(int dirfd, const char *name, struct meta *m)

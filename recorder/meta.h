@@ -75,6 +75,9 @@ int meta_parse(const char *text, size_t len, struct meta *m);
 /* Writes "<id>.json" in dirfd atomically (see meta_replace). */
 int meta_write(int dirfd, const struct meta *m);
 
+/* The same with meta_replace_update, for a file already written. */
+int meta_update(int dirfd, const struct meta *m);
+
 /* Reads and parses a metadata file of dirfd.  -1 with errno. */
 int meta_read(int dirfd, const char *name, struct meta *m);
 
@@ -85,6 +88,14 @@ int meta_read(int dirfd, const char *name, struct meta *m);
  * -1 with errno (ENOSPC...); the temporary file is removed on failure.
  */
 int meta_replace(int dirfd, const char *name, const void *data, size_t len);
+
+/* The same, the new content synced but not the rename (no fsync of the
+ * directory): after a power cut the file holds its old content or the new
+ * one, whole.  For updates of a file already written with meta_replace,
+ * when the old content will do (one sync instead of two); the directory's
+ * next fsync makes the rename durable too. */
+int meta_replace_update(int dirfd, const char *name, const void *data,
+			size_t len);
 
 /* The same, atomic but not durable (no fsync): after a power cut the file
  * may hold its old content, or none.  For files rebuilt at every start. */

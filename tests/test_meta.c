@@ -190,9 +190,22 @@ static void test_replace(void **state)
 	assert_int_equal(sb2.st_size, 5);
 	assert_int_equal(count_entries(dir), 1);
 
+	/* An update (the content synced, not the rename): by rename too. */
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(meta_replace_update(dirfd, "f", "fourth!!", 8), 0);
+	assert_int_equal(stat(path, &sb2), 0);
+	assert_true(sb.st_ino != sb2.st_ino);
+	assert_int_equal(sb2.st_size, 8);
+	assert_int_equal(count_entries(dir), 1);
+
 	sample(&a);
 	assert_int_equal(meta_write(dirfd, &a), 0);
 	snprintf(path, sizeof(path), "%s.json", a.id);
+	assert_int_equal(meta_read(dirfd, path, &b), 0);
+	assert_memory_equal(&a, &b, sizeof(a));
+	assert_int_equal(count_entries(dir), 2);
+	a.frames++;
+	assert_int_equal(meta_update(dirfd, &a), 0);
 	assert_int_equal(meta_read(dirfd, path, &b), 0);
 	assert_memory_equal(&a, &b, sizeof(a));
 	assert_int_equal(count_entries(dir), 2);
