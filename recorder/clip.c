@@ -63,6 +63,23 @@ enum clip_out {
 #define CLIP_ALIGN 4096 /* offset, length and memory of a direct write */
 #define CLIP_STAGE (1u << 20) /* the staging buffer, written when full */
 
+/*
+ * Framed in place (clip_write_room): a JPEG whose caller lends the room
+ * around it (the recorder's queue does) is not copied at all.  Its block
+ * is made where it lies: the headers just before the JPEG, an EBML Void
+ * filling the rest of the room before them, and a Void after the JPEG up
+ * to a multiple of the filesystem's direct-I/O alignment (`unit`, from
+ * statx: 512 bytes on most block devices).  Each block then starts and
+ * ends aligned, so a batch of them goes to the device in one pwritev()
+ * straight from the caller's memory.  The padding costs unit / 2 bytes per
+ * frame on average, so small frames (under CLIP_ROOM_MIN_UNITS units) are
+ * staged instead; before a framed block, what is staged is written padded
+ * to a unit boundary (seal).
+ */
+#define CLIP_ROOM_MIN_UNITS 32
+_Static_assert(CLIP_ROOM_HEAD >= CLIP_CLUSTER_HEAD + CLIP_BLOCK_HEAD + 2,
+	       "room for the headers and a Void before them");
+
 struct clip {
 	int fd;
 	int64_t event_start_ns;
@@ -79,6 +96,8 @@ struct clip {
 	size_t fill;
 	uint64_t base;
 	int tail_written; /* stage's partial block is on disk, padded */
+	size_t unit; /* direct I/O's alignment (file offset and memory) */
+	int rooms; /* the pending iovecs are framed blocks (clip_write_room) */
 	/* Pending writes: headers live in head[], JPEGs are the callers'. */
 	struct iovec iov[CLIP_IOV_MAX];
 	int niov;
@@ -306,6 +325,44 @@ static int stage_iov(struct clip *c)
 	return 0;
 }
 
+/* Writes the pending framed blocks straight from the callers' memory (the
+ * iovecs written are emptied); the ones left when direct I/O is refused
+ * stay pending. */
+static int write_rooms(struct clip *c)
+{
+	struct iovec *v = c->iov;
+	int n = c->niov;
+
+	while (n > 0) {
+		ssize_t w = pwritev(c->fd, v, n, (off_t)c->base);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno == EINVAL)
+			return direct_off(c);
+		if (w <= 0 || (size_t)w % c->unit != 0) {
+			/* A short write not aligned: the next would not be. */
+			if (w >= 0)
+				errno = w == 0 ? EIO : ENOSPC;
+			return -1;
+		}
+		c->base += (uint64_t)w;
+		c->bytes += (uint64_t)w;
+		c->unsynced = 1;
+		while (n > 0 && (size_t)w >= v->iov_len) {
+			w -= (ssize_t)v->iov_len;
+			v->iov_len = 0;
+			v++;
+			n--;
+		}
+		if (n > 0) {
+			v->iov_base = (uint8_t *)v->iov_base + w;
+			v->iov_len -= (size_t)w;
+		}
+	}
+	return 0;
+}
+
 /* Writes the pending iovecs, all of them, or fails for good. */
 static int flush_iov(struct clip *c)
 {
@@ -314,7 +371,7 @@ static int flush_iov(struct clip *c)
 
 	if (c->err != 0)
 		goto fail;
-	if (c->direct && stage_iov(c) < 0) {
+	if (c->direct && (c->rooms ? write_rooms(c) : stage_iov(c)) < 0) {
 		c->err = errno;
 		goto fail;
 	}
@@ -345,10 +402,12 @@ static int flush_iov(struct clip *c)
 	}
 	c->niov = 0;
 	c->nhead = 0;
+	c->rooms = 0;
 	return 0;
 fail:
 	c->niov = 0;
 	c->nhead = 0;
+	c->rooms = 0;
 	errno = c->err;
 	return -1;
 }
@@ -374,6 +433,30 @@ static int sync_now(struct clip *c)
 	}
 	c->unsynced = 0;
 	return 0;
+}
+
+/* The alignment of direct writes to fd (file offsets, lengths and memory):
+ * what statx says, else CLIP_ALIGN; never over CLIP_ALIGN (the stage's and
+ * the rooms' alignment). */
+static size_t direct_unit(int fd)
+{
+	size_t unit = CLIP_ALIGN;
+#ifdef STATX_DIOALIGN
+	struct statx sx;
+
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &sx) == 0 &&
+	    (sx.stx_mask & STATX_DIOALIGN) && sx.stx_dio_offset_align != 0) {
+		unit = sx.stx_dio_offset_align;
+		if (sx.stx_dio_mem_align > unit)
+			unit = sx.stx_dio_mem_align;
+		if (unit < 512)
+			unit = 512;
+	}
+#endif
+	/* A power of two at most CLIP_ALIGN, or CLIP_ALIGN. */
+	if (unit > CLIP_ALIGN || (unit & (unit - 1)) != 0)
+		unit = CLIP_ALIGN;
+	return unit;
 }
 
 struct clip *clip_open(const struct clip_config *cfg)
@@ -415,6 +498,8 @@ struct clip *clip_open(const struct clip_config *cfg)
 		errno = saved;
 		return NULL;
 	}
+	if (c->direct)
+		c->unit = direct_unit(c->fd);
 	len = make_header(cfg, &header);
 	if (len < 0) {
 		saved = errno;
@@ -452,12 +537,13 @@ int clip_flush(struct clip *c)
 	return flush_iov(c);
 }
 
-int clip_write(struct clip *c, const void *jpeg, size_t len,
-	       int64_t realtime_ns)
+/* The block's pts (ms from the event's start) for a frame captured at
+ * realtime_ns, after the checks; a cluster that has lasted CLIP_CLUSTER_MS
+ * is ended and synced first.  -1 with errno. */
+static int block_pts(struct clip *c, size_t len, int64_t realtime_ns,
+		     int64_t *pts)
 {
-	int64_t pts = (realtime_ns - c->event_start_ns) / NS_PER_MS;
-	uint8_t *h;
-	size_t n = 0;
+	int64_t p = (realtime_ns - c->event_start_ns) / NS_PER_MS;
 
 	if (len == 0 || len > INT32_MAX) {
 		errno = EINVAL;
@@ -467,16 +553,23 @@ int clip_write(struct clip *c, const void *jpeg, size_t len,
 		errno = c->err;
 		return -1;
 	}
-	if (pts <= c->last_pts)
-		pts = c->last_pts + 1;
+	if (p <= c->last_pts)
+		p = c->last_pts + 1;
 	/* Block times are 16-bit offsets from the cluster's: a cluster spans
 	 * CLIP_CLUSTER_MS at most, and is synced when it ends. */
-	if (c->cluster_pts >= 0 && pts - c->cluster_pts >= CLIP_CLUSTER_MS &&
+	if (c->cluster_pts >= 0 && p - c->cluster_pts >= CLIP_CLUSTER_MS &&
 	    sync_now(c) < 0)
 		return -1;
-	if (c->niov + 2 > CLIP_IOV_MAX && flush_iov(c) < 0)
-		return -1;
-	h = c->head[c->nhead++];
+	*pts = p;
+	return 0;
+}
+
+/* At h: a Cluster's head when one starts here, and the SimpleBlock's head
+ * for len bytes of JPEG at pts.  Their length. */
+static size_t put_heads(struct clip *c, uint8_t *h, size_t len, int64_t pts)
+{
+	size_t n = 0;
+
 	if (c->cluster_pts < 0) {
 		c->cluster_pts = pts;
 		put_be(h, MKV_ID_CLUSTER, 4);
@@ -491,12 +584,95 @@ int clip_write(struct clip *c, const void *jpeg, size_t len,
 	h[n + 9] = MKV_TRACK1;
 	put_be(h + n + 10, (uint64_t)(pts - c->cluster_pts), 2);
 	h[n + 12] = MKV_KEYFRAME;
+	c->last_pts = pts;
+	return n + CLIP_BLOCK_HEAD;
+}
+
+int clip_write(struct clip *c, const void *jpeg, size_t len,
+	       int64_t realtime_ns)
+{
+	int64_t pts;
+	uint8_t *h;
+
+	if (block_pts(c, len, realtime_ns, &pts) < 0)
+		return -1;
+	/* Framed blocks pending go first (this one is staged). */
+	if ((c->rooms || c->niov + 2 > CLIP_IOV_MAX) && flush_iov(c) < 0)
+		return -1;
+	h = c->head[c->nhead++];
 	c->iov[c->niov].iov_base = h;
-	c->iov[c->niov].iov_len = n + CLIP_BLOCK_HEAD;
+	c->iov[c->niov].iov_len = put_heads(c, h, len, pts);
 	c->iov[c->niov + 1].iov_base = (void *)(uintptr_t)jpeg;
 	c->iov[c->niov + 1].iov_len = len;
 	c->niov += 2;
-	c->last_pts = pts;
+	return 0;
+}
+
+/* Before the first framed block after staged ones: the staged bytes
+ * written, padded with a Void to a unit boundary, where the framed
+ * blocks go on.  May turn direct I/O off (refused). */
+static int seal(struct clip *c)
+{
+	size_t v;
+
+	if (flush_iov(c) < 0)
+		return -1;
+	if (!c->direct || c->fill == 0)
+		return 0;
+	v = (c->unit - c->fill % c->unit) % c->unit;
+	if (v == 1)
+		v += c->unit;
+	if (v > 0)
+		put_void(c->stage + c->fill, v);
+	if (pwrite_all(c, c->stage, c->fill + v, c->base) < 0) {
+		if (errno == EINVAL)
+			return direct_off(c);
+		c->err = errno;
+		return -1;
+	}
+	c->unsynced = 1;
+	c->bytes += v;
+	c->base += c->fill + v;
+	c->fill = 0;
+	c->tail_written = 0;
+	return 0;
+}
+
+int clip_write_room(struct clip *c, void *jpeg, size_t len,
+		    int64_t realtime_ns)
+{
+	uint8_t *room = (uint8_t *)jpeg - CLIP_ROOM_HEAD;
+	uint8_t h[CLIP_CLUSTER_HEAD + CLIP_BLOCK_HEAD];
+	size_t n, end, pad;
+	int64_t pts;
+
+	if (!c->direct || len < CLIP_ROOM_MIN_UNITS * c->unit ||
+	    len > INT32_MAX)
+		return clip_write(c, jpeg, len, realtime_ns);
+	if (c->err != 0) {
+		errno = c->err;
+		return -1;
+	}
+	if (!c->rooms && seal(c) < 0)
+		return -1;
+	if (!c->direct) /* refused: through the page cache */
+		return clip_write(c, jpeg, len, realtime_ns);
+	if (block_pts(c, len, realtime_ns, &pts) < 0 ||
+	    (c->niov + 1 > CLIP_IOV_MAX && flush_iov(c) < 0))
+		return -1;
+	n = put_heads(c, h, len, pts);
+	put_void(room, CLIP_ROOM_HEAD - n);
+	memcpy(room + CLIP_ROOM_HEAD - n, h, n);
+	end = CLIP_ROOM_HEAD + len;
+	pad = (c->unit - end % c->unit) % c->unit;
+	if (pad == 1)
+		pad += c->unit;
+	if (pad > 0)
+		put_void(room + end, pad);
+	c->iov[c->niov].iov_base = room;
+	c->iov[c->niov].iov_len = end + pad;
+	c->niov++;
+	c->rooms = 1;
 	return 0;
 }
 

@@ -4,9 +4,11 @@
  * decoding or re-encoding).  libavformat writes the header (EBML header, a
  * Segment of unknown size, Info, Tracks); the clusters are written here
  * (clip.c says why): a Cluster of unknown size with its Timecode, then one
- * SimpleBlock per JPEG.  Where the filesystem has direct I/O they are
- * copied once into a staging buffer and written from there in whole blocks
- * (O_DIRECT), else gathered with writev() from the caller's memory.
+ * SimpleBlock per JPEG.  Where the filesystem has direct I/O (O_DIRECT) a
+ * JPEG lent with room around it is framed in place and written from there
+ * (clip_write_room), others are copied once into a staging buffer and
+ * written from it in whole blocks; without direct I/O they are gathered
+ * with writev() from the caller's memory.
  * Nothing is ever gone back to, so a file cut at any byte still opens and
  * plays up to the last whole block before the cut.  A cluster spans at most
  * CLIP_CLUSTER_MS and the file is fdatasync'ed when one ends (about once a
@@ -24,6 +26,8 @@
 
 #define CLIP_CLUSTER_MS 1000 /* longest cluster, and the sync interval */
 #define CLIP_FILE_MODE 0640
+#define CLIP_ROOM_HEAD 64 /* clip_write_room's room before a JPEG */
+#define CLIP_ROOM_ALIGN 4096 /* where that room starts in memory */
 
 struct clip;
 
@@ -59,6 +63,17 @@ struct clip *clip_open(const struct clip_config *cfg);
  */
 int clip_write(struct clip *c, const void *jpeg, size_t len,
 	       int64_t realtime_ns);
+
+/*
+ * clip_write for a JPEG with room around it: CLIP_ROOM_HEAD bytes before
+ * it, starting at a multiple of CLIP_ROOM_ALIGN in memory, and at least 2
+ * bytes after it, up to the next multiple.  The clip may write there
+ * (the block's headers, padding) and writes the block to the disk from
+ * that memory with direct I/O, without copying the JPEG (clip.c says
+ * when).  Borrowed like clip_write's.
+ */
+int clip_write_room(struct clip *c, void *jpeg, size_t len,
+		    int64_t realtime_ns);
 
 /* Writes what is pending (the borrowed JPEGs are then free), and ends the
  * cluster and fdatasyncs when the last sync is CLIP_CLUSTER_MS old.

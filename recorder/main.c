@@ -58,6 +58,11 @@
 #define REC_RESUME_BYTES (1u << 20) /* free beyond the reserve to resume */
 
 #define NS_PER_MS 1000000LL
+
+/* The queue's frames are framed in place by the clip (write_frame). */
+_Static_assert(QUEUE_ROOM_HEAD == CLIP_ROOM_HEAD &&
+		       QUEUE_ROOM_ALIGN % CLIP_ROOM_ALIGN == 0,
+	       "the queue lends the room the clip writes in");
 #define NS_PER_S 1000000000LL
 
 struct options {
@@ -542,14 +547,22 @@ static int open_part(struct recorder *r, const struct recframe *f)
 	return 0;
 }
 
+/* in_queue: jpeg is a frame of the queue, with the room around it that the
+ * clip may write (queue.h), so it goes to the disk without another copy. */
 static void write_frame(struct recorder *r, const struct recframe *f,
-			const void *jpeg, size_t len)
+			const void *jpeg, size_t len, int in_queue)
 {
 	unsigned i;
+	int rc;
 
 	if (open_part(r, f) < 0)
 		return;
-	if (clip_write(r->clip, jpeg, len, f->realtime_ns) < 0) {
+	if (in_queue)
+		rc = clip_write_room(r->clip, (void *)(uintptr_t)jpeg, len,
+				     f->realtime_ns);
+	else
+		rc = clip_write(r->clip, jpeg, len, f->realtime_ns);
+	if (rc < 0) {
 		pause_recording(r, errno);
 		return;
 	}
@@ -627,11 +640,11 @@ static void event_start(struct recorder *r, const struct recframe *f,
 	for (; i < n; i++) {
 		const struct recframe *p = preroll_frame(r->pre, i, &pj, &pl);
 
-		write_frame(r, p, pj, pl);
+		write_frame(r, p, pj, pl, 0);
 	}
 	flush_clip(r);
 	preroll_clear(r->pre);
-	write_frame(r, f, jpeg, len);
+	write_frame(r, f, jpeg, len, 1);
 	save_meta(r);
 	notify_event_start(r->notify, &r->meta, r->thumb, r->thumb_len);
 }
@@ -773,7 +786,7 @@ static void on_frame(struct recorder *r, const struct recframe *f,
 		}
 		/* fall through */
 	case EVENT_RECORD:
-		write_frame(r, f, jpeg, len);
+		write_frame(r, f, jpeg, len, 1);
 		return;
 	case EVENT_END:
 		event_end(r, 0);
@@ -853,7 +866,7 @@ static void run_notify_only(struct recorder *r)
 		unsigned i, n = queue_wait(r->queue, REC_BATCH_MS);
 
 		for (i = 0; i < n; i++) {
-			const void *jpeg;
+			void *jpeg;
 			size_t len;
 			const struct recframe *f = queue_at(r->queue, i, &jpeg,
 							    &len);
@@ -981,7 +994,7 @@ int main(int argc, char **argv)
 		unsigned i, n = queue_wait(r.queue, REC_BATCH_MS);
 
 		for (i = 0; i < n; i++) {
-			const void *jpeg;
+			void *jpeg;
 			size_t len;
 			const struct recframe *f = queue_at(r.queue, i, &jpeg,
 							    &len);

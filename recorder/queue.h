@@ -6,6 +6,12 @@
  * producer, one consumer; JPEG bytes live in one circular byte arena
  * allocated at creation, so nothing is allocated per frame.  When the
  * queue is full a pushed frame is dropped and counted.
+ *
+ * Room around every frame: QUEUE_ROOM_HEAD bytes before its JPEG, starting
+ * at a multiple of QUEUE_ROOM_ALIGN in memory, and after it at least 2
+ * bytes, up to the next multiple.  The consumer may write there while it
+ * borrows the frame: the clip frames a JPEG in place and writes it to the
+ * disk from the queue (clip_write_room), without copying it again.
  */
 #ifndef VIGIL_QUEUE_H
 #define VIGIL_QUEUE_H
@@ -15,12 +21,14 @@
 
 #include "recframe.h"
 
-#define QUEUE_BYTES (32u << 20) /* JPEG bytes in flight at most */
+#define QUEUE_BYTES (32u << 20) /* the arena: frames in flight, with their room */
 #define QUEUE_FRAMES 1024u
+#define QUEUE_ROOM_HEAD 64u
+#define QUEUE_ROOM_ALIGN 4096u
 
 struct queue;
 
-/* NULL with errno.  bytes 0: QUEUE_BYTES. */
+/* NULL with errno.  bytes 0: QUEUE_BYTES (rounded up to QUEUE_ROOM_ALIGN). */
 struct queue *queue_create(size_t bytes);
 void queue_destroy(struct queue *q); /* accepts NULL */
 
@@ -51,7 +59,7 @@ int queue_commit(struct queue *q, const struct recframe *f, size_t len);
  */
 unsigned queue_wait(struct queue *q, int timeout_ms);
 const struct recframe *queue_at(const struct queue *q, unsigned i,
-				const void **jpeg, size_t *len);
+				void **jpeg, size_t *len);
 void queue_pop_n(struct queue *q, unsigned n);
 
 /* Ends a consumer's wait early (shutdown). */

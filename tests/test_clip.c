@@ -7,11 +7,16 @@
  * has it) writes the same bytes as the page cache, frames larger than its
  * staging buffer included, and the file on disk is a clip after each
  * flush, with every frame but the part of the last one past the last
- * whole block.
+ * whole block.  JPEGs framed in place (clip_write_room) go to the disk
+ * from their room, mixed with staged ones, and read back as written, also
+ * from a file cut anywhere.
  */
 #include "test.h"
 
 #include <fcntl.h>
+#include <libavformat/avformat.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -327,6 +332,154 @@ static void test_cut(void **state)
 	assert_int_equal(rmdir(dir), 0);
 }
 
+/*
+ * In-place framing (clip_write_room): frames in rooms as the recorder's
+ * queue lends them, mixed with staged ones (the pre-roll's, and small
+ * frames), across a cluster's end.  Direct: the JPEGs in their rooms are
+ * framed there (the block's flags just before the JPEG).  Read back with
+ * libavformat, every packet is the JPEG written at its pts; on disk after
+ * each flush, every frame; the padding stays small; and a copy of the file
+ * cut anywhere holds every frame whose JPEG ends before the cut.
+ */
+#define ROOMS 40
+#define ROOM_SPAN(n) \
+	((CLIP_ROOM_HEAD + (n) + 2 + CLIP_ROOM_ALIGN - 1) / CLIP_ROOM_ALIGN * \
+	 CLIP_ROOM_ALIGN)
+
+static size_t room_len(int i)
+{
+	if (i % 13 == 5)
+		return 300 + (size_t)i; /* small: staged */
+	return 20000 + (size_t)(i * 7919 % 60000);
+}
+
+static uint8_t room_byte(int i, size_t k)
+{
+	uint32_t x = (uint32_t)i * 1000003u + (uint32_t)k;
+
+	x ^= x >> 13;
+	x *= 0x5bd1e995u;
+	x ^= x >> 15;
+	return (uint8_t)x;
+}
+
+/* Every packet of the clip at path, checked against the frames written:
+ * how many there are. */
+static int read_back(const char *path, uint8_t *const *frames, int max)
+{
+	AVFormatContext *ic = NULL;
+	AVPacket *pkt = av_packet_alloc();
+	int n = 0;
+
+	assert_non_null(pkt);
+	assert_int_equal(avformat_open_input(&ic, path, NULL, NULL), 0);
+	while (av_read_frame(ic, pkt) >= 0) {
+		assert_true(n < max);
+		assert_int_equal((size_t)pkt->size, room_len(n));
+		assert_memory_equal(pkt->data, frames[n], room_len(n));
+		assert_int_equal(av_rescale_q(pkt->pts,
+					      ic->streams[0]->time_base,
+					      (AVRational){1, 1000}),
+				 n * 40);
+		n++;
+		av_packet_unref(pkt);
+	}
+	av_packet_free(&pkt);
+	avformat_close_input(&ic);
+	return n;
+}
+
+static void test_rooms(void **state)
+{
+	char dir[] = "/tmp/test_clip.XXXXXX", path[64];
+	uint8_t *frames[ROOMS], *rooms[ROOMS], *data;
+	size_t jpeg_bytes = 0, size, cut, k;
+	uint64_t got, bytes;
+	int64_t last;
+	struct clip *c;
+	int dirfd, fd, i, whole, direct;
+	uint64_t jpeg_end[ROOMS];
+
+	(void)state;
+	av_log_set_level(AV_LOG_QUIET);
+	assert_non_null(mkdtemp(dir));
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY);
+	assert_true(dirfd >= 0);
+	c = open_clip(dirfd, "r.mkv", 0);
+	assert_non_null(c);
+	direct = clip_direct(c);
+	assert_int_equal(direct, direct_works(dirfd));
+	for (i = 0; i < ROOMS; i++) {
+		size_t n = room_len(i);
+
+		rooms[i] = aligned_alloc(CLIP_ROOM_ALIGN, ROOM_SPAN(n));
+		assert_non_null(rooms[i]);
+		memset(rooms[i], 0x55, ROOM_SPAN(n));
+		frames[i] = rooms[i] + CLIP_ROOM_HEAD;
+		for (k = 0; k < n; k++)
+			frames[i][k] = room_byte(i, k);
+		/* The first three as a pre-roll (staged), then the queue's. */
+		if (i < 3)
+			assert_int_equal(clip_write(c, frames[i], n,
+						    T0 + i * 40 * MS),
+					 0);
+		else
+			assert_int_equal(clip_write_room(c, frames[i], n,
+							 T0 + i * 40 * MS),
+					 0);
+		if (direct && i >= 3 && i % 13 != 5)
+			assert_int_equal(frames[i][-1], 0x80); /* framed */
+		jpeg_bytes += n;
+		if (i % 4 == 3) {
+			assert_int_equal(clip_flush(c), 0);
+			assert_int_equal(
+				clip_scan(dirfd, "r.mkv", &got, &bytes, &last),
+				0);
+			/* Framed blocks end aligned: all of them on disk. */
+			if (direct && i % 13 != 5)
+				assert_int_equal(got, (uint64_t)i + 1);
+			assert_true(got + 1 >= (uint64_t)i + 1);
+		}
+	}
+	assert_int_equal(clip_close(c), 0);
+	snprintf(path, sizeof(path), "%s/r.mkv", dir);
+	assert_int_equal(read_back(path, frames, ROOMS), ROOMS);
+	data = slurp(dirfd, "r.mkv", &size);
+	/* Padding to the direct-I/O alignment: a few hundred bytes a frame. */
+	assert_true(size < jpeg_bytes + jpeg_bytes / 50 + 8192);
+	/* Where each JPEG ends in the file (its bytes are unique). */
+	for (i = 0, k = 0; i < ROOMS; i++) {
+		uint8_t *at = memmem(data + k, size - k,
+				     frames[i] + room_len(i) - 64, 64);
+
+		assert_non_null(at);
+		k = (size_t)(at - data) + 64;
+		jpeg_end[i] = k;
+	}
+	srand(7);
+	for (i = 0; i < 40; i++) {
+		cut = (size_t)jpeg_end[0] +
+		      (size_t)rand() % (size - (size_t)jpeg_end[0] + 1);
+		fd = openat(dirfd, "cut.mkv",
+			    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		assert_true(fd >= 0);
+		assert_int_equal(write(fd, data, cut), (ssize_t)cut);
+		close(fd);
+		for (whole = 0; whole < ROOMS && jpeg_end[whole] <= cut;
+		     whole++)
+			;
+		snprintf(path, sizeof(path), "%s/cut.mkv", dir);
+		assert_int_equal(read_back(path, frames, ROOMS), whole);
+	}
+	for (i = 0; i < ROOMS; i++)
+		free(rooms[i]);
+	free(data);
+	unlinkat(dirfd, "r.mkv", 0);
+	unlinkat(dirfd, "cut.mkv", 0);
+	close(dirfd);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -334,6 +487,7 @@ int main(void)
 		cmocka_unit_test(test_cut),
 		cmocka_unit_test(test_direct_same_bytes),
 		cmocka_unit_test(test_big_frames_on_disk),
+		cmocka_unit_test(test_rooms),
 	};
 
 	clip_set_verbose(0);

@@ -49,7 +49,7 @@ static int push(struct queue *q, uint64_t seq)
 
 /* The oldest frame, copied out of the consumer's batch: 1, or 0 if the
  * queue is empty. */
-static int peek(struct queue *q, struct recframe *f, const void **jpeg,
+static int peek(struct queue *q, struct recframe *f, void **jpeg,
 		size_t *len)
 {
 	if (queue_wait(q, 0) == 0)
@@ -62,7 +62,7 @@ static void test_order_and_drops(void **state)
 {
 	struct queue *q = queue_create(100 << 10);
 	struct recframe f;
-	const void *j;
+	void *j;
 	size_t len;
 	uint64_t seq, next = 1, pushed = 0;
 
@@ -134,9 +134,9 @@ static void *produce(void *arg)
  * reservation is refused without counting a drop. */
 static void test_reserve_commit(void **state)
 {
-	struct queue *q = queue_create(4096);
+	struct queue *q = queue_create(3 * QUEUE_ROOM_ALIGN);
 	struct recframe f, got;
-	const void *jpeg;
+	void *jpeg;
 	uint8_t *p;
 	size_t len;
 
@@ -158,9 +158,10 @@ static void test_reserve_commit(void **state)
 	/* Over the reservation, or zero: refused. */
 	assert_non_null(queue_reserve(q, 100));
 	assert_int_equal(queue_commit(q, &f, 101), -1);
-	/* No room for 4000 contiguous bytes: refused, not counted (the
-	 * producer then pushes with the real length, which counts). */
-	assert_null(queue_reserve(q, 4000));
+	/* No room for 5000 contiguous bytes and their room (one of the three
+	 * aligned pages is free): refused, not counted (the producer then
+	 * pushes with the real length, which counts). */
+	assert_null(queue_reserve(q, 5000));
 	assert_int_equal(queue_dropped(q), 0);
 	assert_int_equal(peek(q, &got, &jpeg, &len), 1);
 	assert_int_equal(got.seq, 1);
@@ -190,7 +191,7 @@ static void test_batch(void **state)
 {
 	struct queue *q = queue_create(100 << 10);
 	const struct recframe *f;
-	const void *j;
+	void *j;
 	size_t len, used = 0;
 	uint64_t seq;
 	unsigned i, n;
@@ -234,13 +235,28 @@ static void test_batch(void **state)
 	queue_destroy(q);
 }
 
+/* The consumer writes all the room around a frame it borrows, as the clip
+ * does (the JPEG's start less QUEUE_ROOM_HEAD is aligned). */
+static void scribble(void *jpeg, size_t len)
+{
+	uint8_t *p = jpeg;
+	uintptr_t end = ((uintptr_t)p + len + 2 + QUEUE_ROOM_ALIGN - 1) &
+			~(uintptr_t)(QUEUE_ROOM_ALIGN - 1);
+
+	assert_int_equal(((uintptr_t)p - QUEUE_ROOM_HEAD) % QUEUE_ROOM_ALIGN,
+			 0);
+	memset(p - QUEUE_ROOM_HEAD, 0xee, QUEUE_ROOM_HEAD);
+	memset(p + len, 0xee, end - ((uintptr_t)p + len));
+}
+
 /* A producer thread and the consumer taking batches, as the recorder's
- * two threads do: every frame, in order, intact. */
+ * two threads do: every frame, in order, intact, though the consumer
+ * writes the room around each frame while the producer adds more. */
 static void test_threads(void **state)
 {
 	struct producer p = {queue_create(256 << 10), 5000};
 	const struct recframe *f;
-	const void *j;
+	void *j;
 	size_t len;
 	pthread_t th;
 	uint64_t next = 1;
@@ -254,6 +270,7 @@ static void test_threads(void **state)
 		for (i = 0; i < n; i++) {
 			f = queue_at(p.q, i, &j, &len);
 			assert_int_equal(f->seq, next);
+			scribble(j, len);
 			assert_true(intact(next, j, len));
 			next++;
 		}
