@@ -52,6 +52,10 @@
 #define REC_KEEP_DAYS_MAX 36500
 #define REC_MIN_FREE_PCT_DEFAULT 10
 #define REC_BATCH_MS 100 /* frames are taken from the queue in batches */
+/* While an event is recorded: the clip's writes then go out in chunks of
+ * that much video, one wake and one direct write each (a wake, a write
+ * and its wait cost more than the batch's decisions gain from 100 ms). */
+#define REC_BATCH_EVENT_MS 500
 #define REC_HOUSEKEEPING_MS 1000 /* metadata, state, space checks */
 #define REC_ID_TRIES 1000 /* ids tried when a start time is taken */
 #define REC_MMAP_THRESHOLD (32 << 20) /* see main() */
@@ -392,7 +396,13 @@ static void save_thumbnail(struct recorder *r)
 	if (!r->thumb_dirty)
 		return;
 	snprintf(name, sizeof(name), "%s.jpg", r->meta.id);
-	if (meta_replace(r->dirfd, name, r->thumb, r->thumb_len) < 0) {
+	/* Once written, a newer peak may be lost in a power cut: the old
+	 * thumbnail will do. */
+	if ((r->meta.thumbnail[0] != '\0'
+		     ? meta_replace_update(r->dirfd, name, r->thumb,
+					   r->thumb_len)
+		     : meta_replace(r->dirfd, name, r->thumb, r->thumb_len)) <
+	    0) {
 		note_error(r, "cannot write thumbnail '%s': %s", name,
 			   strerror(errno));
 		log_debug("cannot write thumbnail '%s': %s", name,
@@ -403,12 +413,16 @@ static void save_thumbnail(struct recorder *r)
 	snprintf(r->meta.thumbnail, sizeof(r->meta.thumbnail), "%s", name);
 }
 
-static int save_meta(struct recorder *r)
+/* update: only the counts, times, score and grid changed since the last
+ * save, which the metadata may lose in a power cut (meta_update: the
+ * recovery counts the frames in the clip again). */
+static int save_meta(struct recorder *r, int update)
 {
 	if (!r->listed && r->meta.nfiles == 0)
 		return 0; /* nothing on disk to list yet */
 	r->meta.bytes = r->closed_bytes + (r->clip ? clip_bytes(r->clip) : 0);
-	if (meta_write(r->dirfd, &r->meta) < 0) {
+	if ((update && r->listed ? meta_update(r->dirfd, &r->meta)
+				 : meta_write(r->dirfd, &r->meta)) < 0) {
 		note_error(r, "cannot write metadata of '%s': %s", r->meta.id,
 			   strerror(errno));
 		log_debug("cannot write metadata of '%s': %s", r->meta.id,
@@ -484,7 +498,7 @@ static void pause_recording(struct recorder *r, int err)
 	note_error(r, "cannot write event '%s': %s", r->meta.id, strerror(err));
 	r->paused = 1;
 	r->failed = 1;
-	save_meta(r);
+	save_meta(r, 0);
 	run_retention(r);
 }
 
@@ -543,7 +557,7 @@ static int open_part(struct recorder *r, const struct recframe *f)
 		log_info("recording of event '%s' resumed in '%s'", r->meta.id,
 			 name);
 	r->paused = 0;
-	save_meta(r);
+	save_meta(r, 0);
 	return 0;
 }
 
@@ -645,7 +659,7 @@ static void event_start(struct recorder *r, const struct recframe *f,
 	flush_clip(r);
 	preroll_clear(r->pre);
 	write_frame(r, f, jpeg, len, 1);
-	save_meta(r);
+	save_meta(r, 0);
 	notify_event_start(r->notify, &r->meta, r->thumb, r->thumb_len);
 }
 
@@ -689,7 +703,7 @@ static void event_end(struct recorder *r, int interrupted)
 	r->meta.has_end = 1;
 	r->meta.interrupted = interrupted;
 	save_thumbnail(r);
-	if (save_meta(r) < 0 && r->listed) {
+	if (save_meta(r, 0) < 0 && r->listed) {
 		/* Listed with "end": null until this can be written. */
 		save_pending(r);
 		r->pending = r->meta;
@@ -838,7 +852,7 @@ static void housekeeping(struct recorder *r, int idle)
 		flush_clip(r);
 		save_thumbnail(r);
 		if (r->meta_dirty)
-			save_meta(r);
+			save_meta(r, 1);
 	}
 	run_retention(r);
 	save_pending(r);
@@ -991,7 +1005,9 @@ int main(int argc, char **argv)
 	if (r.tap == NULL)
 		fatal("cannot start the ring reader");
 	while (!stopping) {
-		unsigned i, n = queue_wait(r.queue, REC_BATCH_MS);
+		unsigned i, n = queue_wait(r.queue, r.em.active && r.clip != NULL
+							    ? REC_BATCH_EVENT_MS
+							    : REC_BATCH_MS);
 
 		for (i = 0; i < n; i++) {
 			void *jpeg;
