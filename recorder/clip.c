@@ -436,27 +436,28 @@ static int sync_now(struct clip *c)
 }
 
 /* The alignment of direct writes to fd (file offsets, lengths and memory):
- * what statx says, else CLIP_ALIGN; never over CLIP_ALIGN (the stage's and
- * the rooms' alignment). */
+ * what statx says when it is a power of two up to CLIP_ALIGN (the stage's
+ * and the rooms' alignment), else CLIP_ALIGN. */
 static size_t direct_unit(int fd)
 {
-	size_t unit = CLIP_ALIGN;
 #ifdef STATX_DIOALIGN
 	struct statx sx;
+	size_t unit;
 
-	if (statx(fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &sx) == 0 &&
-	    (sx.stx_mask & STATX_DIOALIGN) && sx.stx_dio_offset_align != 0) {
-		unit = sx.stx_dio_offset_align;
-		if (sx.stx_dio_mem_align > unit)
-			unit = sx.stx_dio_mem_align;
-		if (unit < 512)
-			unit = 512;
-	}
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &sx) < 0 ||
+	    !(sx.stx_mask & STATX_DIOALIGN) || sx.stx_dio_offset_align == 0)
+		return CLIP_ALIGN;
+	unit = sx.stx_dio_offset_align;
+	if (sx.stx_dio_mem_align > unit)
+		unit = sx.stx_dio_mem_align;
+	if (unit < 512)
+		unit = 512;
+	if (unit <= CLIP_ALIGN && (unit & (unit - 1)) == 0)
+		return unit;
+#else
+	(void)fd;
 #endif
-	/* A power of two at most CLIP_ALIGN, or CLIP_ALIGN. */
-	if (unit > CLIP_ALIGN || (unit & (unit - 1)) != 0)
-		unit = CLIP_ALIGN;
-	return unit;
+	return CLIP_ALIGN;
 }
 
 struct clip *clip_open(const struct clip_config *cfg)
@@ -638,8 +639,7 @@ static int seal(struct clip *c)
 	return 0;
 }
 
-int clip_write_room(struct clip *c, void *jpeg, size_t len,
-		    int64_t realtime_ns)
+int clip_write_room(struct clip *c, void *jpeg, size_t len, int64_t realtime_ns)
 {
 	uint8_t *room = (uint8_t *)jpeg - CLIP_ROOM_HEAD;
 	uint8_t h[CLIP_CLUSTER_HEAD + CLIP_BLOCK_HEAD];

@@ -1005,9 +1005,10 @@ int main(int argc, char **argv)
 	if (r.tap == NULL)
 		fatal("cannot start the ring reader");
 	while (!stopping) {
-		unsigned i, n = queue_wait(r.queue, r.em.active && r.clip != NULL
-							    ? REC_BATCH_EVENT_MS
-							    : REC_BATCH_MS);
+		int batch_ms = r.em.active && r.clip != NULL
+				       ? REC_BATCH_EVENT_MS
+				       : REC_BATCH_MS;
+		unsigned i, n = queue_wait(r.queue, batch_ms);
 
 		for (i = 0; i < n; i++) {
 			void *jpeg;

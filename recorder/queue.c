@@ -215,8 +215,8 @@ unsigned queue_wait(struct queue *q, int timeout_ms)
 	return n;
 }
 
-const struct recframe *queue_at(const struct queue *q, unsigned i,
-				void **jpeg, size_t *len)
+const struct recframe *queue_at(const struct queue *q, unsigned i, void **jpeg,
+				size_t *len)
 {
 	/* Entries below the count queue_wait saw are the producer's no more
 	 * (it only appends), and the lock taken there made them visible. */

@@ -21,7 +21,8 @@
 
 #include "recframe.h"
 
-#define QUEUE_BYTES (32u << 20) /* the arena: frames in flight, with their room */
+#define QUEUE_BYTES \
+	(32u << 20) /* the arena: frames in flight, with their room */
 #define QUEUE_FRAMES 1024u
 #define QUEUE_ROOM_HEAD 64u
 #define QUEUE_ROOM_ALIGN 4096u
@@ -58,8 +59,8 @@ int queue_commit(struct queue *q, const struct recframe *f, size_t len);
  * wakes once per batch, not per frame.
  */
 unsigned queue_wait(struct queue *q, int timeout_ms);
-const struct recframe *queue_at(const struct queue *q, unsigned i,
-				void **jpeg, size_t *len);
+const struct recframe *queue_at(const struct queue *q, unsigned i, void **jpeg,
+				size_t *len);
 void queue_pop_n(struct queue *q, unsigned n);
 
 /* Ends a consumer's wait early (shutdown). */

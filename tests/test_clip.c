@@ -342,7 +342,7 @@ static void test_cut(void **state)
  * cut anywhere holds every frame whose JPEG ends before the cut.
  */
 #define ROOMS 40
-#define ROOM_SPAN(n) \
+#define ROOM_SPAN(n)                                                          \
 	((CLIP_ROOM_HEAD + (n) + 2 + CLIP_ROOM_ALIGN - 1) / CLIP_ROOM_ALIGN * \
 	 CLIP_ROOM_ALIGN)
 
@@ -420,15 +420,16 @@ static void test_rooms(void **state)
 			frames[i][k] = room_byte(i, k);
 		/* The first three as a pre-roll (staged), then the queue's. */
 		if (i < 3)
-			assert_int_equal(clip_write(c, frames[i], n,
-						    T0 + i * 40 * MS),
-					 0);
+			assert_int_equal(
+				clip_write(c, frames[i], n, T0 + i * 40 * MS),
+				0);
 		else
 			assert_int_equal(clip_write_room(c, frames[i], n,
 							 T0 + i * 40 * MS),
 					 0);
 		if (direct && i >= 3 && i % 13 != 5)
-			assert_int_equal(frames[i][-1], 0x80); /* framed */
+			/* Framed: the block's flags just before the JPEG. */
+			assert_int_equal(rooms[i][CLIP_ROOM_HEAD - 1], 0x80);
 		jpeg_bytes += n;
 		if (i % 4 == 3) {
 			assert_int_equal(clip_flush(c), 0);

@@ -49,8 +49,7 @@ static int push(struct queue *q, uint64_t seq)
 
 /* The oldest frame, copied out of the consumer's batch: 1, or 0 if the
  * queue is empty. */
-static int peek(struct queue *q, struct recframe *f, void **jpeg,
-		size_t *len)
+static int peek(struct queue *q, struct recframe *f, void **jpeg, size_t *len)
 {
 	if (queue_wait(q, 0) == 0)
 		return 0;
