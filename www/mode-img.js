@@ -4,7 +4,8 @@
 // of the stream with headers and then fails the body read.  Its "load"
 // fires once (Chrome, WebKit) or per part (Firefox), "error" when the
 // connection fails; the end of a stream fires nothing, so the page samples
-// the picture once a second to see that it moves (sampleImg).
+// the picture once a second to see that it moves (sampleImg), and watches
+// for the stream's Resource Timing entry (watchEnd).
 import { fpsCap, source } from './config.js';
 import { el, root } from './dom.js';
 import { copyImg } from './picture.js';
@@ -14,12 +15,38 @@ import { setConn } from './view.js';
 var BLANK = 'data:image/gif;base64,R0lGODlhAQABAAAAACwAAAAAAQABAAA=';
 var imgSeq = 0;
 var imgFail = function () {};
+var imgUrl = '';      // the running stream's URL, as its timing entry names it
+var imgShownAt = 0;   // performance.now() of its first picture, 0 before
+
+// The end of an <img> stream, where the browser tells it.  WebKit 2.54
+// keeps the last picture when the stream ends (2.50 emptied it), with no
+// event: the only sign is the stream's Resource Timing entry, which WebKit
+// and Firefox file when the response ends.  Chrome files it with the first
+// part, before "load", so only an entry of the running stream whose
+// response ended after its first picture was shown means the stream is over
+// (a server restart, a proxy that closed it).  Without this, a stream that
+// ended while the camera was offline would leave the last live picture on
+// screen (the watchdog waits only while the camera is online).
+var endWatch = null;
+function watchEnd() {
+	if (endWatch || typeof PerformanceObserver !== 'function') return;
+	endWatch = new PerformanceObserver(function (list) {
+		list.getEntries().forEach(function (e) {
+			if (e.name === imgUrl && imgShownAt && e.responseEnd > imgShownAt) imgFail(new Error('the stream ended'));
+		});
+	});
+	try {
+		endWatch.observe({ entryTypes: ['resource'] });
+	} catch (e) { /* no Resource Timing: the watchdog alone */ }
+}
 
 // Runs one <img> stream of session s until it fails (rejects).
 export function runImg(s, signal) {
 	var img = el.img;
 	st.accepted = false;
 	st.blob = null;   // snapshots come from the server in this mode
+	watchEnd();
+	imgShownAt = 0;
 	return new Promise(function (resolve, reject) {
 		img.onload = function () {
 			if (s !== st.session || img.naturalWidth < 2) return;
@@ -30,7 +57,7 @@ export function runImg(s, signal) {
 			el.app.classList.add('has-picture');
 			if (!st.framesThisConn++) {
 				el.app.classList.add('img-mode');
-				st.lastFrameAt = performance.now();
+				st.lastFrameAt = imgShownAt = performance.now();
 				st.attempt = 0;
 				root.setAttribute('data-frames', String(++st.frames));
 				setConn('live');
@@ -47,13 +74,14 @@ export function runImg(s, signal) {
 		});
 		// A new URL each time, so no browser reuses a finished stream.
 		img.src = source.path + '?n=' + (++imgSeq) + fpsCap('&');
+		imgUrl = img.src;
 	});
 }
 
 // Before an <img> stream is closed, its last picture goes to the canvas,
 // which stays on screen (paused, hidden, reconnecting) as in stream mode.
-// (WebKit empties the <img> when its stream ends, so sampleImg copies it
-// to the canvas once a second too.)
+// (WebKit up to 2.50 empties the <img> when its stream ends, so sampleImg
+// copies it to the canvas once a second too.)
 export function keepStill() {
 	copyImg();
 	el.app.classList.remove('img-mode');
@@ -86,8 +114,9 @@ function imgMoved() {
 // Once a second: a moving <img> picture counts as frames arriving.
 export function sampleImg() {
 	if (st.mode !== 'img' || !st.ctrl || !st.framesThisConn || !wanted()) return;
-	// WebKit drops the picture (naturalWidth 0) when the stream ends,
-	// without an event; Chrome keeps the last frame (the watchdog's case).
+	// WebKit up to 2.50 drops the picture (naturalWidth 0) when the stream
+	// ends, without an event; Chrome keeps the last frame (the watchdog's
+	// case), and so does WebKit 2.54 (watchEnd's case).
 	if (!el.img.naturalWidth) { imgFail(new Error('the stream ended')); return; }
 	copyImg();
 	if (imgMoved()) {
