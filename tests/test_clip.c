@@ -394,7 +394,7 @@ static void test_rooms(void **state)
 	char dir[] = "/tmp/test_clip.XXXXXX", path[64];
 	uint8_t *frames[ROOMS], *rooms[ROOMS], *data;
 	size_t jpeg_bytes = 0, size, cut, k;
-	uint64_t got, bytes;
+	uint64_t got, bytes, total;
 	int64_t last;
 	struct clip *c;
 	int dirfd, fd, i, whole, direct;
@@ -442,10 +442,12 @@ static void test_rooms(void **state)
 			assert_true(got + 1 >= (uint64_t)i + 1);
 		}
 	}
+	total = clip_bytes(c);
 	assert_int_equal(clip_close(c), 0);
 	snprintf(path, sizeof(path), "%s/r.mkv", dir);
 	assert_int_equal(read_back(path, frames, ROOMS), ROOMS);
 	data = slurp(dirfd, "r.mkv", &size);
+	assert_int_equal(size, total);
 	/* Padding to the direct-I/O alignment: a few hundred bytes a frame. */
 	assert_true(size < jpeg_bytes + jpeg_bytes / 50 + 8192);
 	/* Where each JPEG ends in the file (its bytes are unique). */
