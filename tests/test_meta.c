@@ -148,6 +148,25 @@ static int count_entries(const char *dir)
 	return n;
 }
 
+/* dir/f replaced by replace(): a new file (by rename) holding text, and no
+ * temporary left. */
+static void replaced_by_rename(const char *dir, int dirfd,
+			       int (*replace)(int, const char *, const void *,
+					      size_t),
+			       const char *text)
+{
+	char path[64];
+	struct stat sb, sb2;
+
+	snprintf(path, sizeof(path), "%s/f", dir);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(replace(dirfd, "f", text, strlen(text)), 0);
+	assert_int_equal(stat(path, &sb2), 0);
+	assert_true(sb.st_ino != sb2.st_ino);
+	assert_int_equal(sb2.st_size, (off_t)strlen(text));
+	assert_int_equal(count_entries(dir), 1);
+}
+
 static void test_replace(void **state)
 {
 	char dir[] = "/tmp/test_meta.XXXXXX", path[256], buf[64];
@@ -182,21 +201,10 @@ static void test_replace(void **state)
 	assert_int_equal(stat(path, &sb2), 0);
 	assert_int_equal(sb2.st_size, 7);
 
-	/* Not synced, but replaced the same way (by rename). */
-	assert_int_equal(stat(path, &sb), 0);
-	assert_int_equal(meta_replace_nosync(dirfd, "f", "third", 5), 0);
-	assert_int_equal(stat(path, &sb2), 0);
-	assert_true(sb.st_ino != sb2.st_ino);
-	assert_int_equal(sb2.st_size, 5);
-	assert_int_equal(count_entries(dir), 1);
-
-	/* An update (the content synced, not the rename): by rename too. */
-	assert_int_equal(stat(path, &sb), 0);
-	assert_int_equal(meta_replace_update(dirfd, "f", "fourth!!", 8), 0);
-	assert_int_equal(stat(path, &sb2), 0);
-	assert_true(sb.st_ino != sb2.st_ino);
-	assert_int_equal(sb2.st_size, 8);
-	assert_int_equal(count_entries(dir), 1);
+	/* Not synced, or an update (the content synced, not the rename): the
+	 * same replacement by rename. */
+	replaced_by_rename(dir, dirfd, meta_replace_nosync, "third");
+	replaced_by_rename(dir, dirfd, meta_replace_update, "fourth!!");
 
 	sample(&a);
 	assert_int_equal(meta_write(dirfd, &a), 0);
