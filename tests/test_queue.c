@@ -234,6 +234,33 @@ static void test_batch(void **state)
 	queue_destroy(q);
 }
 
+/* A frame goes to the arena's start as soon as the frames there are gone,
+ * before the end of the arena is used. */
+static void test_start_first(void **state)
+{
+	struct queue *q = queue_create(100 << 10);
+	struct recframe f;
+	void *first, *j;
+	size_t len;
+
+	(void)state;
+	assert_non_null(q);
+	assert_int_equal(push(q, 1), 0);
+	assert_int_equal(push(q, 2), 0);
+	assert_int_equal(push(q, 3), 0);
+	assert_int_equal(peek(q, &f, &first, &len), 1);
+	queue_pop_n(q, 2); /* 3 is still queued, past the start */
+	assert_int_equal(push(q, 4), 0);
+	assert_int_equal(queue_wait(q, 0), 2);
+	assert_int_equal(queue_at(q, 1, &j, &len)->seq, 4);
+	assert_ptr_equal(j, first);
+	assert_true(intact(4, j, len));
+	assert_int_equal(peek(q, &f, &j, &len), 1);
+	assert_int_equal(f.seq, 3);
+	assert_true(intact(3, j, len));
+	queue_destroy(q);
+}
+
 /* The consumer writes all the room around a frame it borrows, as the clip
  * does (the JPEG's start less QUEUE_ROOM_HEAD is aligned). */
 static void scribble(void *jpeg, size_t len)
@@ -287,6 +314,7 @@ int main(void)
 		cmocka_unit_test(test_order_and_drops),
 		cmocka_unit_test(test_reserve_commit),
 		cmocka_unit_test(test_batch),
+		cmocka_unit_test(test_start_first),
 		cmocka_unit_test(test_threads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
