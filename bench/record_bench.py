@@ -15,7 +15,10 @@ is the child's rusage.  A second reference, dd conv=fdatasync, writes the
 same bytes and syncs them once: the recorder must sync about once a second
 and fdatasync does the writeback in the caller's context, while cat's
 writeback happens later in kernel threads that are charged to nobody.
-Rounds alternate recorder, cat and dd; medians shown.  RECORD_BENCH_OTHER=
+Rounds alternate recorder, cat and dd, each reference followed by a sync
+(so that its writeback does not run into the next round, where it is
+nobody's CPU but slows the next command's memory); medians shown.
+RECORD_BENCH_OTHER=
 PATH adds another vigil-record binary (an older build) to every round.
 Usage: record_bench.py BUILD [ROUNDS] [COUNT] [FPS] [SIZE]"""
 import json
@@ -147,6 +150,10 @@ def cat_round(nbytes, argv=None):
         _, _, ru = os.wait4(p.pid, 0)
         p.returncode = 0
     os.unlink(dst)
+    # Its writeback, done later by kernel threads, must not run into the
+    # next round (measured: it made the recorder's ring thread, a copy
+    # bound by memory, up to twice as costly in the round after).
+    os.sync()
     return ru.ru_utime + ru.ru_stime
 
 
