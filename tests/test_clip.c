@@ -341,16 +341,18 @@ static void test_cut(void **state)
  * each flush, every frame; the padding stays small; and a copy of the file
  * cut anywhere holds every frame whose JPEG ends before the cut.
  */
-#define ROOMS 40
+#define ROOMS 24
 #define ROOM_SPAN(n)                                                          \
 	((CLIP_ROOM_HEAD + (n) + 2 + CLIP_ROOM_ALIGN - 1) / CLIP_ROOM_ALIGN * \
 	 CLIP_ROOM_ALIGN)
 
+/* Framed frames are over 32 units of any alignment (up to 4 KB: qemu's
+ * statx has no direct-I/O alignment, so the clip takes 4 KB there). */
 static size_t room_len(int i)
 {
 	if (i % 13 == 5)
 		return 300 + (size_t)i; /* small: staged */
-	return 20000 + (size_t)(i * 7919 % 60000);
+	return 32 * 4096 + (size_t)(i * 7919 % 60000);
 }
 
 static uint8_t room_byte(int i, size_t k)
@@ -460,7 +462,7 @@ static void test_rooms(void **state)
 		jpeg_end[i] = k;
 	}
 	srand(7);
-	for (i = 0; i < 40; i++) {
+	for (i = 0; i < 30; i++) {
 		cut = (size_t)jpeg_end[0] +
 		      (size_t)rand() % (size - (size_t)jpeg_end[0] + 1);
 		fd = openat(dirfd, "cut.mkv",
