@@ -132,10 +132,14 @@ static long find_room(const struct queue *q, size_t len)
 	return q->wr + len <= oldest ? (long)q->wr : -1;
 }
 
-/* With the lock held, after a frame was added at off (its entry's start). */
-static void added(struct queue *q, struct qentry *e, const struct recframe *f,
-		  size_t off, size_t len)
+/* With the lock held, after a frame was added at off (its entry's start):
+ * its entry, after the last (the consumer reads only entries below the
+ * count it was given). */
+static void added(struct queue *q, const struct recframe *f, size_t off,
+		  size_t len)
 {
+	struct qentry *e = &q->e[(q->head + q->count) % QUEUE_FRAMES];
+
 	e->f = *f;
 	e->off = off + QUEUE_ROOM_HEAD;
 	e->len = len;
@@ -149,7 +153,6 @@ static void added(struct queue *q, struct qentry *e, const struct recframe *f,
 int queue_push(struct queue *q, const struct recframe *f, const void *jpeg,
 	       size_t len)
 {
-	struct qentry *e;
 	long off;
 
 	pthread_mutex_lock(&q->mu);
@@ -160,10 +163,9 @@ int queue_push(struct queue *q, const struct recframe *f, const void *jpeg,
 		errno = EAGAIN;
 		return -1;
 	}
-	e = &q->e[(q->head + q->count) % QUEUE_FRAMES];
 	/* The consumer only reads the head entry, which this never is. */
 	memcpy(q->arena + off + QUEUE_ROOM_HEAD, jpeg, len);
-	added(q, e, f, (size_t)off, len);
+	added(q, f, (size_t)off, len);
 	pthread_mutex_unlock(&q->mu);
 	return 0;
 }
@@ -187,8 +189,6 @@ void *queue_reserve(struct queue *q, size_t max)
 
 int queue_commit(struct queue *q, const struct recframe *f, size_t len)
 {
-	struct qentry *e;
-
 	pthread_mutex_lock(&q->mu);
 	if (len == 0 || len > q->resv_len) {
 		q->resv_len = 0;
@@ -198,9 +198,8 @@ int queue_commit(struct queue *q, const struct recframe *f, size_t len)
 	}
 	/* The consumer only frees room: the reserved bytes are still free, and
 	 * the queue cannot have filled up meanwhile (one producer). */
-	e = &q->e[(q->head + q->count) % QUEUE_FRAMES];
 	q->resv_len = 0;
-	added(q, e, f, q->resv_off, len);
+	added(q, f, q->resv_off, len);
 	pthread_mutex_unlock(&q->mu);
 	return 0;
 }
